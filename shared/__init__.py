@@ -1,0 +1,1 @@
+"""Meet Malmö's shared library: event contracts and messaging mechanism, no domain rules."""

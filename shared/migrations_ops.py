@@ -1,0 +1,41 @@
+"""Migration operations for the messaging tables every service has (outbox, processed_events)."""
+
+import sqlalchemy as sa
+from alembic import op
+
+from shared.db import BigId
+
+
+def create_messaging_tables() -> None:
+    op.create_table(
+        "outbox",
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.Uuid(), nullable=False, unique=True),
+        sa.Column("event_type", sa.String(100), nullable=False),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("envelope", sa.Text(), nullable=False),
+        sa.Column("headers", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index(
+        "ix_outbox_unpublished",
+        "outbox",
+        ["id"],
+        postgresql_where=sa.text("published_at IS NULL"),
+        sqlite_where=sa.text("published_at IS NULL"),
+    )
+    op.create_table(
+        "processed_events",
+        sa.Column("consumer", sa.String(100), primary_key=True),
+        sa.Column("event_id", sa.Uuid(), primary_key=True),
+        sa.Column("event_type", sa.String(100), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def drop_messaging_tables() -> None:
+    op.drop_table("processed_events")
+    op.drop_index("ix_outbox_unpublished", table_name="outbox")
+    op.drop_table("outbox")

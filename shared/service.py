@@ -1,0 +1,203 @@
+"""What every service process is made of, wired once: database, outbox relay, broker, HTTP app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared import context
+from shared.auth import TokenVerifier
+from shared.broker import connect_with_retry, create_broker, publisher, subscribe
+from shared.contracts import Event
+from shared.db import UnitOfWork, create_engine, database_is_reachable
+from shared.errors import InvalidTransition, NotFound
+from shared.inbox import EventHandler, IdempotentConsumer
+from shared.logs import configure_logging
+from shared.outbox import Outbox, OutboxRelay
+from shared.settings import ServiceSettings
+from shared.tracing import configure_tracing
+
+log = structlog.get_logger(__name__)
+U = TypeVar("U", bound=UnitOfWork)
+
+
+@dataclass
+class Infrastructure:
+    """The parts a service's composition root wires its own use cases onto."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    outbox: Outbox
+    relay: OutboxRelay
+    broker: KafkaBroker
+    consumers: list[IdempotentConsumer[Any]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, settings: ServiceSettings, outbox_table: Table) -> Infrastructure:
+        engine = create_engine(settings.resolved_database_url())
+        session_factory = async_sessionmaker(engine, expire_on_commit=False)
+        broker = create_broker(settings.platform.kafka_bootstrap, client_id=f"meetmalmo-{settings.service_name}")
+        relay = OutboxRelay(
+            session_factory,
+            outbox_table,
+            publisher(broker, settings.platform.topic_namespace),
+            poll_seconds=settings.platform.outbox_poll_seconds,
+        )
+        return cls(settings, engine, session_factory, Outbox(outbox_table, settings.service_name), relay, broker)
+
+    def consume(
+        self,
+        name: str,
+        topics: Iterable[str],
+        uow_factory: Callable[[], U],
+        processed_events: Table,
+        handlers: Mapping[type[Event], EventHandler[U]],
+    ) -> IdempotentConsumer[U]:
+        """Subscribe an idempotent consumer group `name` to `topics`."""
+        platform = self.settings.platform
+        consumer = IdempotentConsumer(
+            name,
+            uow_factory,
+            processed_events,
+            handlers,
+            publisher(self.broker, platform.topic_namespace),
+            max_attempts=platform.consumer_max_attempts,
+            backoff_seconds=platform.consumer_backoff_seconds,
+        )
+        self.consumers.append(consumer)
+        subscribe(self.broker, consumer, topics, platform.topic_namespace)
+        return consumer
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Connect to Kafka (retrying in the background) and run the outbox relay until exit."""
+        bootstrap = self.settings.platform.kafka_bootstrap
+        connected = asyncio.Event()
+        tasks = [
+            asyncio.create_task(
+                connect_with_retry(self.broker, bootstrap, self.settings.platform.topic_namespace, connected),
+                name="broker-connect",
+            ),
+            asyncio.create_task(self._relay_when(connected), name="outbox-relay"),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.broker.stop()
+            await self.engine.dispose()
+
+    async def _relay_when(self, connected: asyncio.Event) -> None:
+        await connected.wait()
+        await self.relay.run()
+
+    async def readiness(self) -> dict[str, bool]:
+        database = await database_is_reachable(self.engine)
+        broker = self.broker.running and await self.broker.ping(timeout=2.0)
+        return {"database": database, "broker": bool(broker)}
+
+
+def create_app(
+    infra: Infrastructure,
+    *,
+    title: str,
+    description: str,
+    routers: Iterable[APIRouter],
+    extra_startup: Callable[[], Awaitable[None]] | None = None,
+) -> FastAPI:
+    settings = infra.settings
+    configure_logging(settings.service_name, settings.platform.log_format, settings.platform.log_level)
+    configure_tracing(settings.service_name)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with infra.running():
+            if extra_startup is not None:
+                await extra_startup()
+            log.info("service.started", url=str(settings.public_url))
+            yield
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.infra = infra
+    app.state.token_verifier = TokenVerifier(settings.platform)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Content-Type", "Idempotency-Key", "X-Correlation-ID", "Authorization"],
+        )
+
+    @app.middleware("http")
+    async def correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        correlation_id = request.headers.get("X-Correlation-ID") or str(uuid.uuid4())
+        token = context.correlation_id.set(correlation_id[:100])
+        try:
+            with structlog.contextvars.bound_contextvars(correlation_id=correlation_id[:100]):
+                response = await call_next(request)
+        finally:
+            context.correlation_id.reset(token)
+        response.headers["X-Correlation-ID"] = correlation_id[:100]
+        return response
+
+    register_error_handlers(app)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": settings.service_name}
+
+    @app.get("/readyz", tags=["operations"], summary="The database and the broker are reachable")
+    async def readyz() -> JSONResponse:
+        checks = await infra.readiness()
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    for router in routers:
+        app.include_router(router)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+    return app
+
+
+def _field_name(loc: Iterable[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:] or parts
+    return ".".join(parts)
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    """422 names each bad field and why (without echoing the input); 409 gives the current state."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors: list[Mapping[str, Any]] = [
+            {"field": _field_name(err["loc"]), "reason": err["msg"], "type": err["type"]} for err in exc.errors()
+        ]
+        return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
+
+    @app.exception_handler(InvalidTransition)
+    async def conflict(_: Request, exc: InvalidTransition) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(exc), "current_status": exc.current_status, "action": exc.action}, status_code=409
+        )
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)

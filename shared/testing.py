@@ -1,0 +1,105 @@
+"""Test support on the real parts: throw-away PostgreSQL databases, Kafka readers, a namespace per test."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.migrations import upgrade
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        return json.loads(self.value)
+
+
+async def create_database(server_url: str, prefix: str) -> str:
+    """Create an empty database on the server and return its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = create_async_engine(f"{server_url}/postgres", isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return f"{server_url}/{name}"
+
+
+async def drop_database(url: str) -> None:
+    parsed = make_url(url)
+    engine = create_async_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+async def migrated_database(server_url: str, service: str) -> str:
+    url = await create_database(server_url, f"test_{service}")
+    await asyncio.to_thread(upgrade, service, url)
+    return url
+
+
+async def read_records(
+    bootstrap: str,
+    topic: str,
+    until: Callable[[list[Record]], bool],
+    timeout: float = 30.0,
+) -> list[Record]:
+    """Read `topic` from the beginning until `until(records)` holds; fail after `timeout` seconds."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    records: list[Record] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while not until(records):
+                batch = await consumer.getmany(timeout_ms=200)
+                for messages in batch.values():
+                    records.extend(
+                        Record(
+                            m.topic,
+                            m.key,
+                            m.value or b"",
+                            {k: v.decode() for k, v in (m.headers or ())},
+                        )
+                        for m in messages
+                    )
+    except TimeoutError:
+        raise AssertionError(f"condition not met on {topic} within {timeout}s; saw {len(records)} records") from None
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Call `check()` (awaiting it if it is a coroutine) until it is truthy; fail after `timeout` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                result = check()
+                if inspect.isawaitable(result):
+                    result = await result
+                if result:
+                    return result
+                await asyncio.sleep(interval)
+    except TimeoutError:
+        raise AssertionError(f"condition not met within {timeout}s") from None
