@@ -1,0 +1,1 @@
+"""Intake: the web portal posts initiatives here; coordinators review them."""

@@ -1,0 +1,12 @@
+from pydantic import AnyHttpUrl
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
+
+    service_name: str = "intake"
+    port: int = 8001
+    public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8001")

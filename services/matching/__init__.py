@@ -1,0 +1,1 @@
+"""Matching: forms working groups for accepted initiatives."""

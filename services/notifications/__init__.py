@@ -1,0 +1,1 @@
+"""Notifications: the emails staff, originators and members receive."""

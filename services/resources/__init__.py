@@ -1,0 +1,1 @@
+"""Resources: the registry of people who offer time and competence."""
