@@ -1,0 +1,64 @@
+"""docker-compose.yml cannot run here (no Docker engine); it must still parse and match the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic_settings import BaseSettings
+
+from services.intake.settings import Settings as IntakeSettings
+from services.matching.settings import Settings as MatchingSettings
+from services.notifications.settings import Settings as NotificationsSettings
+from services.resources.settings import Settings as ResourcesSettings
+from shared.settings import PlatformSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS: dict[str, type[BaseSettings]] = {
+    "intake": IntakeSettings,
+    "resources": ResourcesSettings,
+    "matching": MatchingSettings,
+    "notifications": NotificationsSettings,
+}
+
+
+def env_names(cls: type[BaseSettings]) -> set[str]:
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    return {(prefix + name).upper() for name in cls.model_fields if name != "platform"}
+
+
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_every_variable_compose_sets_is_one_the_code_reads() -> None:
+    known = env_names(PlatformSettings).union(*(env_names(cls) for cls in SETTINGS.values()))
+    for name, service in compose()["services"].items():
+        if name in SETTINGS or name == "migrate":
+            unknown = set(service["environment"]) - known
+            assert not unknown, f"{name} sets variables no code reads: {unknown}"
+
+
+def test_each_service_runs_its_own_process_on_its_own_port_with_its_own_database() -> None:
+    services = compose()["services"]
+    for name, cls in SETTINGS.items():
+        service = services[name]
+        port = cls.model_fields["port"].default
+        assert service["command"] == ["meetmalmo", "serve", name]
+        assert service["ports"] == [f"{port}:{port}"]
+        assert service["build"]["dockerfile"] == "deploy/Dockerfile"
+        assert service["environment"][f"{name.upper()}_DATABASE_URL"].endswith(f"@postgres:5432/{name}")
+        assert service["environment"]["MEETMALMO_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    init_sql = (ROOT / "deploy/postgres/init-databases.sql").read_text()
+    for name in SETTINGS:
+        assert f"CREATE DATABASE {name} OWNER {name};" in init_sql
+
+
+def test_the_infrastructure_is_kafka_in_kraft_mode_postgres_and_mailpit() -> None:
+    services = compose()["services"]
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert services["mailpit"]["image"].startswith("axllent/mailpit")
+    assert (ROOT / "deploy/Dockerfile").exists()

@@ -1,0 +1,73 @@
+"""Each service starts on its own PostgreSQL database and the real broker and reports ready."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Awaitable, Callable
+
+import httpx
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.cli import SERVICES
+from shared.settings import PlatformSettings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_the_service_is_ready_with_its_database_and_the_broker(
+    service: str, service_database: Callable[[str], Awaitable[str]], kafka_bootstrap: str, topic_namespace: str
+) -> None:
+    bootstrap = importlib.import_module(f"services.{service}.bootstrap")
+    settings = bootstrap.Settings(
+        database_url=await service_database(service),
+        platform=PlatformSettings(kafka_bootstrap=kafka_bootstrap, topic_namespace=topic_namespace),
+    )
+    app = bootstrap.create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        assert (await client.get("/healthz")).json() == {"status": "ok", "service": service}
+        for _ in range(100):
+            ready = await client.get("/readyz")
+            if ready.status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert ready.status_code == 200, ready.text
+        assert ready.json() == {"ready": True, "checks": {"database": True, "broker": True}}
+
+
+async def test_readiness_says_503_naming_the_broker_when_kafka_is_unreachable(
+    service_database: Callable[[str], Awaitable[str]],
+) -> None:
+    bootstrap = importlib.import_module("services.intake.bootstrap")
+    settings = bootstrap.Settings(
+        database_url=await service_database("intake"), platform=PlatformSettings(kafka_bootstrap="127.0.0.1:1")
+    )
+    app = bootstrap.create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        ready = await client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {"database": True, "broker": False}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_the_migrations_build_exactly_the_tables_the_code_uses(
+    service: str, service_database: Callable[[str], Awaitable[str]]
+) -> None:
+    metadata = importlib.import_module(f"services.{service}.db").metadata
+    engine = create_async_engine(await service_database(service))
+    async with engine.connect() as connection:
+        differences = await connection.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), metadata)
+        )
+    await engine.dispose()
+    assert differences == []
