@@ -127,7 +127,8 @@ def run(
     typer.echo(f"  {'mailbox':<14} smtp://127.0.0.1:{mailbox_port} -> {mail_dir}")
     typer.echo(f"  {'kafka':<14} {platform.kafka_bootstrap}")
     typer.echo("Press Ctrl-C to stop.\n")
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         while all(child.poll() is None for child in children.values()):
             time.sleep(0.5)
