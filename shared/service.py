@@ -30,6 +30,7 @@ from shared.logs import configure_logging
 from shared.outbox import Outbox, OutboxRelay
 from shared.settings import ServiceSettings
 from shared.tracing import configure_tracing
+from shared.web import BodySizeLimit
 
 log = structlog.get_logger(__name__)
 U = TypeVar("U", bound=UnitOfWork)
@@ -137,6 +138,7 @@ def create_app(
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.infra = infra
     app.state.token_verifier = TokenVerifier(settings.platform)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

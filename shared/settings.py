@@ -46,6 +46,10 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     cors_origins: list[str] = Field(default_factory=list)
+    # Signs the private links this service puts in emails; set a long random value in production.
+    link_secret: str = Field(default="meetmalmo-local-link-secret-change-me-in-production", min_length=32)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    public_rate_limit: str = "30/minute"
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
 
     def resolved_database_url(self) -> str:

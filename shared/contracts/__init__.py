@@ -1,5 +1,6 @@
 """Event contracts: one envelope, versioned payload models, and the topic each travels on."""
 
+from shared.contracts import groups, initiatives, resources
 from shared.contracts.envelope import Envelope, Event, UnknownEvent, event_class, parse_event
 from shared.contracts.topics import ALL_TOPICS, DLQ_SUFFIX, Topic, dead_letter_topic
 
@@ -12,5 +13,8 @@ __all__ = [
     "UnknownEvent",
     "dead_letter_topic",
     "event_class",
+    "groups",
+    "initiatives",
     "parse_event",
+    "resources",
 ]

@@ -25,7 +25,8 @@ class Event(BaseModel):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "topic" in cls.__dict__ or hasattr(cls, "topic"):
+        # A family base (InitiativeEvent, ...) marks itself abstract; every concrete event registers.
+        if hasattr(cls, "topic") and not cls.__dict__.get("abstract", False):
             Event._registry[cls.__name__] = cls
 
     @classmethod

@@ -1,0 +1,156 @@
+"""HTTP edge helpers every service uses: body size limit, rate limit, taxonomy, CSV, small pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, Generic, TypeVar
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+from jinja2 import Environment, select_autoescape
+from limits import parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.taxonomy import TAXONOMY, Taxonomy
+
+T = TypeVar("T")
+
+
+class BodySizeLimit:
+    """ASGI middleware: refuse request bodies over `max_bytes` with 413, also when chunked."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, f"request body over {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    async def _too_large(self, send: Send) -> None:
+        body = f'{{"detail":"request body over {self.max_bytes} bytes"}}'.encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+class RateLimit:
+    """Per-client moving-window limit (e.g. "20/minute"); over it, 429 with Retry-After."""
+
+    def __init__(self, limit: str, scope: str) -> None:
+        self._limit = parse(limit)
+        self._scope = scope
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    async def __call__(self, request: Request) -> None:
+        client = request.client.host if request.client else "unknown"
+        if not await self._limiter.hit(self._limit, self._scope, client):
+            reset_at, _ = await self._limiter.get_window_stats(self._limit, self._scope, client)
+            retry_after = max(1, math.ceil(reset_at - time.time()))
+            raise HTTPException(429, "too many requests; try again later", headers={"Retry-After": str(retry_after)})
+
+
+def taxonomy_router() -> APIRouter:
+    router = APIRouter(tags=["taxonomy"])
+
+    @router.get("/api/v1/taxonomy", summary="Themes, organisation types, what can be sought, competences (sv/en)")
+    async def taxonomy() -> Taxonomy:
+        return TAXONOMY
+
+    return router
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> StreamingResponse:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["; ".join(map(str, cell)) if isinstance(cell, list | tuple) else cell for cell in row])
+    return StreamingResponse(
+        iter([buffer.getvalue()]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+_pages = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+_PAGE = _pages.from_string(
+    """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>{{ title }} · Meet Malmö</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
+button{font-size:1rem;padding:.6rem 1.2rem;border-radius:.4rem;border:0;background:#0a5c8a;color:#fff;cursor:pointer}
+button.secondary{background:#666}textarea,input{width:100%;font:inherit}dt{font-weight:600}</style></head>
+<body><h1>{{ title }}</h1>
+{% for paragraph in paragraphs %}<p>{{ paragraph }}</p>{% endfor %}
+{% if facts %}<dl>{% for term, value in facts %}<dt>{{ term }}</dt><dd>{{ value }}</dd>{% endfor %}</dl>{% endif %}
+{% for form in forms %}<form method="post" action="{{ form.action }}">
+{% for field in form.fields %}<p><label>{{ field.label }}<br>
+<textarea name="{{ field.name }}" rows="5" {% if field.required %}required{% endif %}></textarea>
+</label></p>{% endfor %}
+<button type="submit" class="{{ form.style }}">{{ form.button }}</button></form>{% endfor %}
+</body></html>"""
+)
+
+
+class FormField(BaseModel):
+    name: str
+    label: str
+    required: bool = True
+
+
+class Form(BaseModel):
+    action: str
+    button: str
+    style: str = ""
+    fields: list[FormField] = []
+
+
+def html_page(
+    title: str,
+    paragraphs: Sequence[str] = (),
+    *,
+    facts: Sequence[tuple[str, str]] = (),
+    forms: Sequence[Form] = (),
+    lang: str = "sv",
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A small page for a person following a link from an email; a GET page never changes anything."""
+    body = _PAGE.render(title=title, paragraphs=paragraphs, facts=facts, forms=forms, lang=lang)
+    return HTMLResponse(body, status_code=status_code)
