@@ -63,8 +63,13 @@ S = TypeVar("S", bound=BaseSettings)
 
 
 def _problems(exc: ValidationError, cls: type[BaseSettings]) -> list[str]:
-    prefix = str(cls.model_config.get("env_prefix", ""))
-    return [f"{(prefix + '_'.join(str(p) for p in err['loc'])).upper()}: {err['msg']}" for err in exc.errors()]
+    prefix = str(cls.model_config.get("env_prefix", "")).upper()
+    problems = []
+    for err in exc.errors():
+        name = "_".join(str(p) for p in err["loc"]).upper()
+        # A field read through an alias (e.g. validation_alias="NOTIFICATIONS_FROM") already names its variable.
+        problems.append(f"{name if prefix and name.startswith(prefix) else prefix + name}: {err['msg']}")
+    return problems
 
 
 def load_settings(cls: type[S]) -> S:
