@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -47,6 +47,7 @@ class Infrastructure:
     relay: OutboxRelay
     broker: KafkaBroker
     consumers: list[IdempotentConsumer[Any]] = field(default_factory=list)
+    background: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: ServiceSettings, outbox_table: Table) -> Infrastructure:
@@ -84,9 +85,13 @@ class Infrastructure:
         subscribe(self.broker, consumer, topics, platform.topic_namespace)
         return consumer
 
+    def run_in_background(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `loop()` as a task while the service runs (a sender, a sweep); it is cancelled at exit."""
+        self.background.append((name, loop))
+
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Connect to Kafka (retrying in the background) and run the outbox relay until exit."""
+        """Connect to Kafka (retrying in the background), run the outbox relay and background loops until exit."""
         bootstrap = self.settings.platform.kafka_bootstrap
         connected = asyncio.Event()
         tasks = [
@@ -95,6 +100,7 @@ class Infrastructure:
                 name="broker-connect",
             ),
             asyncio.create_task(self._relay_when(connected), name="outbox-relay"),
+            *(asyncio.create_task(loop(), name=name) for name, loop in self.background),
         ]
         try:
             yield
