@@ -1,0 +1,192 @@
+"""The Initiative aggregate: its state machine, its history and the duplicate hint. No I/O."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from rapidfuzz import fuzz
+
+from shared.errors import InvalidTransition
+from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
+
+
+class Status(StrEnum):
+    SUBMITTED = "submitted"
+    INFO_REQUESTED = "info_requested"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    GROUP_FORMING = "group_forming"
+    GROUP_FORMED = "group_formed"
+    CLOSED = "closed"
+
+
+class Action(StrEnum):
+    SUBMIT = "submit"
+    ACCEPT = "accept"
+    REJECT = "reject"
+    REQUEST_INFO = "request_info"
+    ANSWER = "answer"
+    WITHDRAW = "withdraw"
+    START_GROUP_FORMING = "start_group_forming"
+    MARK_GROUP_FORMED = "mark_group_formed"
+    CLOSE = "close"
+
+
+# Which statuses each action may start from, and where it leads.
+TRANSITIONS: dict[Action, tuple[frozenset[Status], Status]] = {
+    Action.ACCEPT: (frozenset({Status.SUBMITTED}), Status.ACCEPTED),
+    Action.REJECT: (frozenset({Status.SUBMITTED}), Status.REJECTED),
+    Action.REQUEST_INFO: (frozenset({Status.SUBMITTED}), Status.INFO_REQUESTED),
+    Action.ANSWER: (frozenset({Status.INFO_REQUESTED}), Status.SUBMITTED),
+    # Withdrawing while a group forms is allowed too: the originator must be able to stop the work
+    # until the group is formed; matching dissolves the group on InitiativeWithdrawn.
+    Action.WITHDRAW: (
+        frozenset({Status.SUBMITTED, Status.INFO_REQUESTED, Status.ACCEPTED, Status.GROUP_FORMING}),
+        Status.WITHDRAWN,
+    ),
+    Action.START_GROUP_FORMING: (frozenset({Status.ACCEPTED}), Status.GROUP_FORMING),
+    Action.MARK_GROUP_FORMED: (frozenset({Status.ACCEPTED, Status.GROUP_FORMING}), Status.GROUP_FORMED),
+    Action.CLOSE: (frozenset({Status.GROUP_FORMED}), Status.CLOSED),
+}
+
+OPEN_STATUSES = frozenset({Status.SUBMITTED, Status.INFO_REQUESTED, Status.ACCEPTED, Status.GROUP_FORMING})
+
+
+@dataclass(frozen=True)
+class Originator:
+    organisation_name: str
+    organisation_type: OrganisationType
+    organisation_number: str | None
+    contact_name: str
+    contact_email: str
+    contact_phone: str | None
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    at: datetime
+    actor: str
+    action: Action
+    from_status: Status | None
+    to_status: Status
+    note: str | None = None
+
+
+@dataclass
+class Initiative:
+    id: uuid.UUID
+    reference: str
+    title: str
+    summary: str
+    description: str
+    originator: Originator
+    themes: tuple[Theme, ...]
+    seeking: tuple[Seeking, ...]
+    competences_needed: tuple[Competence, ...]
+    group_size_min: int
+    group_size_max: int
+    language: Language
+    submitted_at: datetime
+    status: Status = Status.SUBMITTED
+    updated_at: datetime | None = None
+    possible_duplicates: tuple[uuid.UUID, ...] = ()
+    history: list[StatusChange] = field(default_factory=list)
+
+    @classmethod
+    def submit(cls, *, at: datetime, **details: object) -> Initiative:
+        initiative = cls(submitted_at=at, updated_at=at, **details)  # type: ignore[arg-type]
+        initiative.history.append(StatusChange(at, "originator", Action.SUBMIT, None, Status.SUBMITTED))
+        return initiative
+
+    def can(self, action: Action) -> bool:
+        return self.status in TRANSITIONS[action][0]
+
+    def _move(self, action: Action, actor: str, at: datetime, note: str | None = None) -> None:
+        allowed_from, to = TRANSITIONS[action]
+        if self.status not in allowed_from:
+            raise InvalidTransition("initiative", self.status.value, action.value.replace("_", " "))
+        self.history.append(StatusChange(at, actor, action, self.status, to, note))
+        self.status = to
+        self.updated_at = at
+
+    def accept(self, by: str, at: datetime) -> None:
+        self._move(Action.ACCEPT, by, at)
+
+    def reject(self, by: str, reason: str, at: datetime) -> None:
+        self._move(Action.REJECT, by, at, reason)
+
+    def request_info(self, by: str, message: str, at: datetime) -> None:
+        self._move(Action.REQUEST_INFO, by, at, message)
+
+    def answer(self, answer: str, at: datetime, *, summary: str | None = None, description: str | None = None) -> None:
+        """The originator answers an information request, optionally improving the text."""
+        self._move(Action.ANSWER, "originator", at, answer)
+        if summary is not None:
+            self.summary = summary
+        if description is not None:
+            self.description = description
+
+    def withdraw(self, by: str, at: datetime, reason: str | None = None) -> None:
+        self._move(Action.WITHDRAW, by, at, reason)
+
+    def close(self, by: str, at: datetime) -> None:
+        self._move(Action.CLOSE, by, at)
+
+    def group_proposed(self, at: datetime) -> bool:
+        """Matching proposed a group. Returns False when the state was already reached (a replay)."""
+        if self.status in {Status.GROUP_FORMING, Status.GROUP_FORMED, Status.CLOSED}:
+            return False
+        if not self.can(Action.START_GROUP_FORMING):
+            return False  # e.g. withdrawn meanwhile: the late proposal changes nothing here
+        self._move(Action.START_GROUP_FORMING, "matching", at)
+        return True
+
+    def group_formed(self, at: datetime) -> bool:
+        if self.status in {Status.GROUP_FORMED, Status.CLOSED} or not self.can(Action.MARK_GROUP_FORMED):
+            return False
+        self._move(Action.MARK_GROUP_FORMED, "matching", at)
+        return True
+
+    @property
+    def pending_question(self) -> str | None:
+        """The coordinator's message while an information request is open."""
+        if self.status is Status.INFO_REQUESTED and self.history:
+            return self.history[-1].note
+        return None
+
+
+def format_reference(year: int, number: int) -> str:
+    return f"MM-{year}-{number:04d}"
+
+
+REFERENCE_PATTERN = re.compile(r"^MM-\d{4}-\d{4,}$")
+
+
+@dataclass(frozen=True)
+class DuplicateCandidate:
+    id: uuid.UUID
+    title: str
+    summary: str
+    organisation_number: str | None
+
+
+def likely_duplicates(
+    title: str, summary: str, organisation_number: str | None, open_initiatives: Iterable[DuplicateCandidate]
+) -> tuple[uuid.UUID, ...]:
+    """Open initiatives that look like the same idea: same organisation number, or similar texts."""
+    found = []
+    for other in open_initiatives:
+        same_organisation = organisation_number is not None and other.organisation_number == organisation_number
+        similar_title = fuzz.token_set_ratio(title.lower(), other.title.lower()) >= 85
+        similar_text = (
+            fuzz.token_set_ratio(f"{title} {summary}".lower(), f"{other.title} {other.summary}".lower()) >= 80
+        )
+        if same_organisation or (similar_title and similar_text):
+            found.append(other.id)
+    return tuple(found)

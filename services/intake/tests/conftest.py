@@ -1,0 +1,99 @@
+"""Intake under test: its app on a throw-away PostgreSQL database and the real Kafka broker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.intake.bootstrap import create_app
+from services.intake.settings import Settings
+from shared.auth import issue_local_token
+from shared.settings import PlatformSettings
+
+SECRET = "intake-tests-secret-of-at-least-32-characters"
+
+
+@dataclass
+class Intake:
+    client: httpx.AsyncClient
+    settings: Settings
+    namespace: str
+    database_url: str
+
+    def token(self, *roles: str, email: str = "eva.coordinator@malmo.se") -> dict[str, str]:
+        token = issue_local_token(self.settings.platform, email=email, roles=list(roles))
+        return {"Authorization": f"Bearer {token}"}
+
+    @property
+    def coordinator(self) -> dict[str, str]:
+        return self.token("coordinator")
+
+    async def scalar(self, sql: str) -> Any:
+        engine = create_async_engine(self.database_url)
+        async with engine.connect() as connection:
+            value = await connection.scalar(text(sql))
+        await engine.dispose()
+        return value
+
+    async def scalars(self, sql: str) -> list[Any]:
+        engine = create_async_engine(self.database_url)
+        async with engine.connect() as connection:
+            values = list(await connection.scalars(text(sql)))
+        await engine.dispose()
+        return values
+
+    async def submit(self, **changes: Any) -> dict[str, Any]:
+        answer = await self.client.post("/api/v1/initiatives", json=valid_initiative(**changes))
+        assert answer.status_code == 201, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+
+def valid_initiative(**changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "title": "Sommarjobb för unga i Rosengård",
+        "summary": "Företag i Malmö erbjuder sommarjobb till unga i samarbete med staden.",
+        "description": "Vi vill testa en modell där näringslivet och staden tillsammans ...",
+        "originator": {
+            "organisation_name": "Acme Bygg AB",
+            "organisation_type": "business",
+            "organisation_number": "5560360793",
+            "contact_name": "Anna Andersson",
+            "contact_email": "anna.andersson@acme.example",
+            "contact_phone": "070-123 45 67",
+        },
+        "themes": ["employment", "competence_provision"],
+        "seeking": ["collaboration_partners"],
+        "competences_needed": ["recruitment", "mentoring"],
+        "group_size": {"min": 3, "max": 5},
+        "language": "sv",
+        "consent": True,
+    }
+    body.update(changes)
+    return body
+
+
+@pytest.fixture
+async def intake(
+    service_database: Callable[[str], Awaitable[str]], kafka_bootstrap: str, topic_namespace: str
+) -> AsyncIterator[Intake]:
+    url = await service_database("intake")
+    settings = Settings(
+        database_url=url,
+        link_secret=SECRET,
+        public_rate_limit="1000/minute",
+        platform=PlatformSettings(
+            kafka_bootstrap=kafka_bootstrap, topic_namespace=topic_namespace, auth_jwt_secret=SECRET
+        ),
+    )
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake.test") as client,
+    ):
+        yield Intake(client, settings, topic_namespace, url)
