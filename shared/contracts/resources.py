@@ -77,3 +77,17 @@ class ResourceWithdrawn(ResourceEvent):
 
 class ResourceErased(ResourceEvent):
     """The person asked to be erased: every service deletes its copy of their personal data."""
+
+
+class ResourceProfileLinkRequested(ResourceEvent):
+    """Someone registered an email that is already an active (or paused) resource.
+
+    The public answer looks exactly like a new registration, so that it never tells whether an email is
+    registered; this event lets notifications tell the owner instead: "you are already registered,
+    here is your private profile link".
+    """
+
+    name: str
+    email: str
+    language: Language
+    profile_url: str
