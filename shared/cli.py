@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,6 +27,15 @@ def _bootstrap(service: str) -> ModuleType:
     return importlib.import_module(f"services.{service}.bootstrap")
 
 
+def _settings(service: str) -> Any:
+    """The service's settings, or a clean exit naming every bad environment variable."""
+    try:
+        return _bootstrap(service).get_settings()
+    except ConfigError as exc:
+        typer.echo(f"{service}: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _check_service(service: str) -> str:
     if service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}")
@@ -39,11 +48,7 @@ def serve(service: Annotated[str, typer.Argument(help="intake, resources, matchi
     import uvicorn
 
     bootstrap = _bootstrap(_check_service(service))
-    try:
-        settings = bootstrap.get_settings()
-    except ConfigError as exc:
-        typer.echo(f"{service}: {exc}", err=True)
-        raise typer.Exit(2) from None
+    settings = _settings(service)
     uvicorn.run(
         bootstrap.create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False
     )
@@ -57,7 +62,7 @@ def migrate(
     from shared.migrations import upgrade
 
     for name in service or SERVICES:
-        settings = _bootstrap(_check_service(name)).get_settings()
+        settings = _settings(_check_service(name))
         upgrade(name, settings.resolved_database_url())
         typer.echo(f"{name}: migrated")
 
@@ -122,7 +127,7 @@ def run(
     }
     typer.echo("\nMeet Malmö is starting:")
     for name in SERVICES:
-        settings = _bootstrap(name).get_settings()
+        settings = _settings(name)
         typer.echo(f"  {name:<14} {settings.public_url}  (API docs: {settings.public_url}docs)")
     typer.echo(f"  {'mailbox':<14} smtp://127.0.0.1:{mailbox_port} -> {mail_dir}")
     typer.echo(f"  {'kafka':<14} {platform.kafka_bootstrap}")
