@@ -1,0 +1,133 @@
+"""What the resources tests share: a running service on real PostgreSQL and Kafka, and small helpers."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.resources.db import outbox
+from services.resources.settings import Settings
+from shared.auth import issue_local_token
+
+PUBLIC_URL = "https://resources.meetmalmo.test"
+
+
+@dataclass
+class Clock:
+    """The service's clock, which a test may move forward (and must put back)."""
+
+    offset: timedelta = field(default_factory=timedelta)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    @contextmanager
+    def later(self, **delta: float) -> Iterator[None]:
+        self.offset += timedelta(**delta)
+        try:
+            yield
+        finally:
+            self.offset -= timedelta(**delta)
+
+
+@dataclass
+class Service:
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: Settings
+    engine: AsyncEngine
+    clock: Clock
+    namespace: str
+
+    def staff(self, *roles: str, email: str = "eva.coordinator@malmo.se") -> dict[str, str]:
+        token = issue_local_token(self.settings.platform, email=email, roles=list(roles))
+        return {"Authorization": f"Bearer {token}"}
+
+    @property
+    def coordinator(self) -> dict[str, str]:
+        return self.staff("coordinator")
+
+    @property
+    def operator(self) -> dict[str, str]:
+        return self.staff("operator", email="olle.operator@malmo.se")
+
+    async def events(self, event_type: str | None = None, resource_id: uuid.UUID | str | None = None) -> list[Any]:
+        """Envelopes in the outbox, oldest first."""
+        query = select(outbox.c.envelope).order_by(outbox.c.id)
+        if event_type:
+            query = query.where(outbox.c.event_type == event_type)
+        if resource_id:
+            query = query.where(outbox.c.key == str(resource_id))
+        async with self.engine.connect() as connection:
+            return [json.loads(row.envelope) for row in await connection.execute(query)]
+
+    async def register(self, **overrides: Any) -> tuple[str, dict[str, Any]]:
+        body = registration(**overrides)
+        response = await self.client.post("/api/v1/resources", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()["id"], body
+
+    async def confirm_url(self, resource_id: str) -> str:
+        """The link in the latest confirmation email for this resource."""
+        requested = await self.events("ResourceConfirmationRequested", resource_id)
+        return str(requested[-1]["payload"]["confirm_url"])
+
+    async def profile_url(self, resource_id: str) -> str:
+        registered = await self.events("ResourceRegistered", resource_id)
+        return str(registered[-1]["payload"]["profile_url"])
+
+    async def active_resource(self, **overrides: Any) -> tuple[str, dict[str, Any], str]:
+        """Register and confirm; (id, what was sent, private profile link)."""
+        resource_id, body = await self.register(**overrides)
+        confirmed = await self.client.post(await self.confirm_url(resource_id))
+        assert confirmed.status_code == 200, confirmed.text
+        return resource_id, body, await self.profile_url(resource_id)
+
+    async def status_of(self, resource_id: str) -> str:
+        detail = await self.client.get(f"/api/v1/resources/{resource_id}", headers=self.coordinator)
+        assert detail.status_code == 200, detail.text
+        return str(detail.json()["status"])
+
+
+def unique_email(prefix: str = "anna") -> str:
+    return f"{prefix}.{uuid.uuid4().hex[:10]}@example.se"
+
+
+def registration(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": "Anna Andersson",
+        "email": unique_email(),
+        "phone": "070-123 45 67",
+        "organisation_name": "Andersson Bygg AB",
+        "organisation_type": "business",
+        "organisation_number": "5560360793",
+        "role_title": "HR-chef",
+        "sector": "f",
+        "competences": ["recruitment", "mentoring"],
+        "tags": ["lärlingar"],
+        "themes": ["competence_provision"],
+        "capacity": 2,
+        "hours_per_month": 6,
+        "languages": ["sv", "EN"],
+        "language": "sv",
+        "consent": True,
+    }
+    body.update(overrides)
+    return body
+
+
+def profile(**overrides: Any) -> dict[str, Any]:
+    """A profile as staff and the self-service PUT take it (no consent)."""
+    body = registration(**overrides)
+    body.pop("consent")
+    return body
