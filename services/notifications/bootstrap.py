@@ -1,9 +1,20 @@
 """Notifications's composition root: the one place where its parts are wired together."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 from fastapi import FastAPI
 
-from services.notifications.db import outbox
+from services.notifications import api, consumers
+from services.notifications.db import NotificationsUnitOfWork, outbox
+from services.notifications.domain import RetryPolicy
+from services.notifications.handlers import EmailQueue
+from services.notifications.rendering import Renderer
+from services.notifications.sender import DeliverySender, Mailer
 from services.notifications.settings import Settings
+from services.notifications.smtp import SmtpMailer, sender_domain
+from shared.inbox import IdempotentConsumer
 from shared.service import Infrastructure
 from shared.service import create_app as create_service_app
 from shared.settings import load_settings
@@ -13,12 +24,46 @@ def get_settings() -> Settings:
     return load_settings(Settings)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+@dataclass(frozen=True)
+class Notifications:
+    """The wired parts, on app.state.notifications for tests and operations."""
+
+    infra: Infrastructure
+    consumer: IdempotentConsumer[NotificationsUnitOfWork]
+    sender: DeliverySender
+
+
+def smtp_mailer(settings: Settings) -> SmtpMailer:
+    return SmtpMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.sender,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        starttls=settings.smtp_starttls,
+        timeout_seconds=settings.smtp_timeout_seconds,
+    )
+
+
+def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -> FastAPI:
     settings = settings or get_settings()
     infra = Infrastructure.build(settings, outbox)
-    return create_service_app(
+    policy = RetryPolicy(settings.send_max_attempts, settings.retry_base_seconds, settings.retry_max_seconds)
+
+    def uow_factory() -> NotificationsUnitOfWork:
+        return NotificationsUnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake, sender.wake)
+
+    sender = DeliverySender(
+        uow_factory, mailer or smtp_mailer(settings), policy, poll_seconds=settings.send_poll_seconds
+    )
+    queue = EmailQueue(Renderer(), tuple(settings.coordinator_emails), sender_domain(settings.sender))
+    consumer = consumers.subscribe(infra, uow_factory, queue)
+    infra.run_in_background("delivery-sender", sender.run)
+    app = create_service_app(
         infra,
         title="Meet Malmö notifications",
-        description="The emails staff, originators and members receive.",
-        routers=[],
+        description="The emails staff, originators and members receive, and the log of their delivery.",
+        routers=[api.build_router(uow_factory)],
     )
+    app.state.notifications = Notifications(infra, consumer, sender)
+    return app

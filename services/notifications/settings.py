@@ -1,12 +1,47 @@
-from pydantic import AnyHttpUrl
-from pydantic_settings import SettingsConfigDict
+from email.utils import parseaddr
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, EmailStr, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore", populate_by_name=True)
 
     service_name: str = "notifications"
     port: int = 8004
     public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8004")
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # `from` is a Python keyword, so the field has another name but reads NOTIFICATIONS_FROM.
+    sender: str = Field(default="Meet Malmö <noreply@meetmalmo.se>", validation_alias="NOTIFICATIONS_FROM")
+    coordinator_emails: Annotated[list[EmailStr], NoDecode] = Field(default_factory=list)
+
+    # Sending failures that may pass (server away, 4xx) are retried with exponential backoff, capped;
+    # after send_max_attempts the delivery is failed (a coordinator can queue it again).
+    send_max_attempts: int = Field(default=30, ge=1)
+    retry_base_seconds: float = Field(default=2.0, gt=0)
+    retry_max_seconds: float = Field(default=600.0, gt=0)
+    send_poll_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("coordinator_emails", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("sender")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        _, address = parseaddr(value)
+        if "@" not in address:
+            raise ValueError('must be an address such as "Meet Malmö <noreply@meetmalmo.se>"')
+        return value

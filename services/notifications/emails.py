@@ -1,0 +1,218 @@
+"""Who gets which email about an event: one planned email per recipient and template. No I/O.
+
+Coordinators write and read Swedish; originators get the initiative's language; resources and
+members get their own. Links are the owning service's absolute URLs carried in the event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from services.notifications.domain import InvalidLink, RecipientRole, Template
+from shared.contracts import Event
+from shared.contracts.groups import GroupEvent, GroupFormed, GroupMember, GroupProposed, MemberInvited, MemberReplaced
+from shared.contracts.initiatives import (
+    InitiativeAccepted,
+    InitiativeEvent,
+    InitiativeInfoRequested,
+    InitiativeRejected,
+    InitiativeSubmitted,
+    InitiativeUpdated,
+)
+from shared.contracts.resources import ResourceConfirmationRequested, ResourceRegistered
+from shared.taxonomy import Language
+
+COORDINATOR_LANGUAGE = Language.SV
+ORIGINATOR_CONTACT = "originator_contact"
+
+
+@dataclass(frozen=True)
+class PlannedEmail:
+    template: Template
+    recipient: str
+    role: RecipientRole
+    language: Language
+    context: Mapping[str, Any]
+    resource_id: uuid.UUID | None = None
+    initiative_id: uuid.UUID | None = None
+    # Resources whose personal data the text shows (erased with them).
+    mentions: frozenset[uuid.UUID] = field(default_factory=frozenset)
+
+
+def absolute(url: str) -> str:
+    """The link itself, if an email can carry it: absolute http(s) with a host."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise InvalidLink(f"links in emails must be absolute http(s) URLs, got {url[:80]!r}")
+    return url
+
+
+def resources_to_look_up(event: Event) -> set[uuid.UUID]:
+    """Resources whose private profile link belongs in the footer of the emails this event causes."""
+    if isinstance(event, MemberInvited):
+        return {event.member.resource_id} if event.member.resource_id else set()
+    if isinstance(event, GroupFormed):
+        return {m.resource_id for m in event.members if m.resource_id}
+    return set()
+
+
+def plan_emails(
+    event: Event, coordinators: Sequence[str], profile_links: Mapping[uuid.UUID, str]
+) -> list[PlannedEmail]:
+    """Every email `event` causes, each recipient once per template."""
+    planned: list[PlannedEmail] = []
+    match event:
+        case InitiativeSubmitted():
+            planned += _to_originator(event, Template.ORIGINATOR_RECEIPT)
+            planned += _to_coordinators(event, coordinators, Template.COORDINATOR_INITIATIVE_SUBMITTED)
+        case InitiativeUpdated():
+            planned += _to_coordinators(event, coordinators, Template.COORDINATOR_INITIATIVE_UPDATED)
+        case InitiativeAccepted():
+            planned += _to_originator(event, Template.ORIGINATOR_ACCEPTED)
+        case InitiativeRejected():
+            planned += _to_originator(event, Template.ORIGINATOR_REJECTED)
+        case InitiativeInfoRequested():
+            planned += _to_originator(event, Template.ORIGINATOR_INFO_REQUESTED)
+        case ResourceConfirmationRequested():
+            context = {"name": event.name, "confirm_url": absolute(event.confirm_url), "expires_at": event.expires_at}
+            planned.append(
+                _to_resource(event.resource_id, event.email, event.language, Template.RESOURCE_CONFIRMATION, context)
+            )
+        case ResourceRegistered():
+            context = {"name": event.profile.name, "profile_url": absolute(event.profile_url)}
+            profile = event.profile
+            planned.append(
+                _to_resource(event.resource_id, profile.email, profile.language, Template.RESOURCE_WELCOME, context)
+            )
+        case GroupProposed():
+            absolute(event.review_url)
+            planned += _group_to_coordinators(event, coordinators, Template.COORDINATOR_GROUP_PROPOSED, event.members)
+        case MemberReplaced():
+            members = (event.previous, event.replacement)
+            planned += _group_to_coordinators(event, coordinators, Template.COORDINATOR_MEMBER_REPLACED, members)
+        case MemberInvited():
+            planned.append(_invitation(event, profile_links))
+        case GroupFormed():
+            planned += _group_to_coordinators(event, coordinators, Template.COORDINATOR_GROUP_FORMED, event.members)
+            planned += _group_formed_to_members(event, profile_links)
+    return _once_each(planned)
+
+
+def _to_originator(event: InitiativeEvent, template: Template) -> list[PlannedEmail]:
+    absolute(event.status_url)
+    return [
+        PlannedEmail(
+            template,
+            event.originator.contact_email,
+            RecipientRole.ORIGINATOR,
+            event.language,
+            {"initiative": event},
+            initiative_id=event.initiative_id,
+        )
+    ]
+
+
+def _to_coordinators(event: InitiativeEvent, coordinators: Sequence[str], template: Template) -> list[PlannedEmail]:
+    return [
+        PlannedEmail(
+            template,
+            address,
+            RecipientRole.COORDINATOR,
+            COORDINATOR_LANGUAGE,
+            {"initiative": event},
+            initiative_id=event.initiative_id,
+        )
+        for address in coordinators
+    ]
+
+
+def _to_resource(
+    resource_id: uuid.UUID, email: str, language: Language, template: Template, context: Mapping[str, Any]
+) -> PlannedEmail:
+    return PlannedEmail(template, email, RecipientRole.RESOURCE, language, context, resource_id=resource_id)
+
+
+def _mentioned(members: Iterable[GroupMember]) -> frozenset[uuid.UUID]:
+    return frozenset(m.resource_id for m in members if m.resource_id)
+
+
+def _group_to_coordinators(
+    event: GroupEvent, coordinators: Sequence[str], template: Template, members: Sequence[GroupMember]
+) -> list[PlannedEmail]:
+    return [
+        PlannedEmail(
+            template,
+            address,
+            RecipientRole.COORDINATOR,
+            COORDINATOR_LANGUAGE,
+            {"group": event},
+            initiative_id=event.initiative_id,
+            mentions=_mentioned(members),
+        )
+        for address in coordinators
+    ]
+
+
+def _invitation(event: MemberInvited, profile_links: Mapping[uuid.UUID, str]) -> PlannedEmail:
+    member = event.member
+    context = {
+        "invitation": event,
+        "member": member,
+        "accept_url": absolute(event.accept_url),
+        "decline_url": absolute(event.decline_url),
+        "profile_url": _profile_link(member, profile_links),
+    }
+    return PlannedEmail(
+        Template.MEMBER_INVITATION,
+        member.email,
+        RecipientRole.RESOURCE,
+        member.language,
+        context,
+        resource_id=member.resource_id,
+        initiative_id=event.initiative_id,
+    )
+
+
+def _group_formed_to_members(event: GroupFormed, profile_links: Mapping[uuid.UUID, str]) -> list[PlannedEmail]:
+    mentions = _mentioned(event.members)
+    return [
+        PlannedEmail(
+            Template.GROUP_FORMED,
+            member.email,
+            RecipientRole.ORIGINATOR if member.role == ORIGINATOR_CONTACT else RecipientRole.RESOURCE,
+            member.language,
+            {
+                "group": event,
+                "recipient": member,
+                "others": [other for other in event.members if other is not member],
+                "profile_url": _profile_link(member, profile_links),
+            },
+            resource_id=member.resource_id,
+            initiative_id=event.initiative_id,
+            mentions=mentions,
+        )
+        for member in event.members
+    ]
+
+
+def _profile_link(member: GroupMember, profile_links: Mapping[uuid.UUID, str]) -> str | None:
+    link = profile_links.get(member.resource_id) if member.resource_id else None
+    try:
+        return absolute(link) if link else None
+    except InvalidLink:
+        return None  # a footer link is no reason to hold back the email itself
+
+
+def _once_each(planned: Iterable[PlannedEmail]) -> list[PlannedEmail]:
+    seen: set[tuple[Template, str]] = set()
+    unique = []
+    for email in planned:
+        key = (email.template, email.recipient.strip().lower())
+        if key not in seen:
+            seen.add(key)
+            unique.append(email)
+    return unique

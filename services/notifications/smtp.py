@@ -1,0 +1,99 @@
+"""Sending one email over SMTP (aiosmtplib), and reading the server's refusals as the domain's failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+import aiosmtplib
+
+from services.notifications.domain import PermanentFailure, ServerUnavailable, TemporaryFailure
+from shared.db import utcnow
+from shared.logs import redact_text
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    recipient: str
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    language: str
+
+
+def sender_domain(sender: str) -> str:
+    """The domain of the From address, which also names our Message-IDs."""
+    return parseaddr(sender)[1].rpartition("@")[2] or "meetmalmo.local"
+
+
+def build_message(email: OutgoingEmail, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = email.recipient
+    message["Subject"] = email.subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = email.message_id
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies, please
+    message.set_content(email.text)
+    message.add_alternative(email.html, subtype="html")
+    message["Content-Language"] = email.language  # after the content, which clears Content-* headers
+    return message
+
+
+def _reply(code: int, text: str) -> str:
+    # Servers echo addresses in their replies ("550 <a@b>: no such user"); keep them out of the log.
+    return redact_text(f"{code} {text}".strip())[:500]
+
+
+def _by_code(code: int, text: str) -> TemporaryFailure | PermanentFailure:
+    return PermanentFailure(_reply(code, text)) if 500 <= code < 600 else TemporaryFailure(_reply(code, text))
+
+
+class SmtpMailer:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        username: str | None = None,
+        password: str | None = None,
+        starttls: bool = False,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._sender = sender
+        self._username = username
+        self._password = password
+        self._starttls = starttls
+        self._timeout = timeout_seconds
+
+    async def send(self, email: OutgoingEmail) -> None:
+        """Hand the email to the server; raise PermanentFailure, TemporaryFailure or ServerUnavailable."""
+        try:
+            await aiosmtplib.send(
+                build_message(email, self._sender),
+                hostname=self._host,
+                port=self._port,
+                username=self._username,
+                password=self._password,
+                start_tls=self._starttls,
+                timeout=self._timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            worst = max(exc.recipients, key=lambda refused: refused.code)
+            raise _by_code(worst.code, worst.message) from None
+        except (
+            aiosmtplib.SMTPAuthenticationError,
+            aiosmtplib.SMTPConnectResponseError,
+            aiosmtplib.SMTPHeloError,
+        ) as exc:
+            # Nothing is wrong with this email: the server will not talk to us. Retry, do not fail it.
+            raise ServerUnavailable(_reply(exc.code, exc.message)) from None
+        except aiosmtplib.SMTPResponseException as exc:
+            raise _by_code(exc.code, exc.message) from None
+        except (aiosmtplib.SMTPException, OSError) as exc:  # refused, timed out, disconnected, no STARTTLS
+            raise ServerUnavailable(redact_text(f"{type(exc).__name__}: {exc}")[:500]) from None

@@ -1,0 +1,207 @@
+"""Notifications under test: a real SMTP server (aiosmtpd) on a free port, the app on PostgreSQL."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope as SmtpEnvelope
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.notifications.bootstrap import Notifications, create_app
+from services.notifications.settings import Settings
+from shared.auth import issue_local_token
+from shared.contracts import Envelope, Event
+from shared.settings import PlatformSettings
+from shared.testing import eventually
+
+from .samples import COORDINATORS
+
+SECRET = "notifications-tests-secret-of-32-characters"
+UNREACHABLE_KAFKA = "127.0.0.1:1"  # the relay then keeps NotificationSent/Failed in the outbox to look at
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class RecordingHandler:
+    """Keeps every message; answers RCPT for chosen addresses with chosen replies (e.g. 550, 451)."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    refusals: dict[str, list[str]] = field(default_factory=dict)
+    permanent: dict[str, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def refuse(self, address: str, *replies: str) -> None:
+        """Answer RCPT TO `address` with these replies in turn, then accept it."""
+        self.refusals[address] = list(replies)
+
+    def refuse_always(self, address: str, reply: str) -> None:
+        self.permanent[address] = reply
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self, server: Any, session: Any, envelope: SmtpEnvelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address in self.permanent:
+            return self.permanent[address]
+        if self.refusals.get(address):
+            return self.refusals[address].pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: SmtpEnvelope) -> str:  # noqa: N802
+        message = message_from_bytes(envelope.original_content or b"", policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        with self.lock:
+            self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            return [m for m in self.messages if m["To"] == address]
+
+
+@dataclass
+class SmtpServer:
+    port: int
+    handler: RecordingHandler = field(default_factory=RecordingHandler)
+    controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        with self.handler.lock:
+            return list(self.handler.messages)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A running SMTP server that records what it receives."""
+    server = SmtpServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_down() -> Iterator[SmtpServer]:
+    """An SMTP server that is not running yet (the test starts it)."""
+    server = SmtpServer(free_port())
+    yield server
+    server.stop()
+
+
+@dataclass
+class Service:
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: Settings
+    database_url: str
+
+    @property
+    def parts(self) -> Notifications:
+        return self.app.state.notifications  # type: ignore[no-any-return]
+
+    async def deliver(self, event: Event, envelope: Envelope | None = None, producer: str = "intake") -> Envelope:
+        """Hand an event to the idempotent consumer exactly as the Kafka subscriber does."""
+        envelope = envelope or Envelope.wrap(event, producer=producer)
+        await self.parts.consumer.handle_record(
+            event.topic.value, event.key().encode(), envelope.model_dump_json().encode(), {}
+        )
+        return envelope
+
+    async def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        engine = create_async_engine(self.database_url)
+        async with engine.connect() as connection:
+            result = await connection.execute(text(sql), params)
+            found = [dict(row) for row in result.mappings()]
+        await engine.dispose()
+        return found
+
+    async def execute(self, sql: str, **params: Any) -> None:
+        engine = create_async_engine(self.database_url)
+        async with engine.begin() as connection:
+            await connection.execute(text(sql), params)
+        await engine.dispose()
+
+    async def settled(self, expected: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Wait until `expected` deliveries exist and none is queued; return them."""
+
+        async def check() -> list[dict[str, Any]] | None:
+            found = await self.rows("SELECT * FROM deliveries ORDER BY created_at, template")
+            done = len(found) == expected and all(row["status"] != "queued" for row in found)
+            return found if done else None
+
+        return await eventually(check, timeout=timeout)  # type: ignore[no-any-return]
+
+    async def outbox_events(self) -> list[Envelope]:
+        rows = await self.rows("SELECT envelope FROM outbox ORDER BY id")
+        return [Envelope.model_validate_json(row["envelope"]) for row in rows]
+
+    def token(self, *roles: str) -> dict[str, str]:
+        token = issue_local_token(self.settings.platform, email="eva.coordinator@malmo.se", roles=list(roles))
+        return {"Authorization": f"Bearer {token}"}
+
+
+ServiceFactory = Callable[..., Awaitable[Service]]
+
+
+@pytest.fixture
+async def notifications(service_database: Callable[[str], Awaitable[str]]) -> AsyncIterator[ServiceFactory]:
+    """Factory: the notifications app on a fresh database, sending to the given SMTP port."""
+    apps: list[tuple[FastAPI, Any, httpx.AsyncClient]] = []
+
+    async def start(
+        smtp_port: int, kafka_bootstrap: str = UNREACHABLE_KAFKA, namespace: str = "", **changes: Any
+    ) -> Service:
+        url = await service_database("notifications")
+        fields: dict[str, Any] = {
+            "database_url": url,
+            "smtp_port": smtp_port,
+            "sender": "Meet Malmö <noreply@meetmalmo.se>",
+            "coordinator_emails": list(COORDINATORS),
+            "retry_base_seconds": 0.05,
+            "retry_max_seconds": 0.2,
+            "send_poll_seconds": 0.2,
+            "smtp_timeout_seconds": 2.0,
+            "platform": PlatformSettings(
+                kafka_bootstrap=kafka_bootstrap,
+                topic_namespace=namespace,
+                auth_jwt_secret=SECRET,
+                consumer_backoff_seconds=0.01,
+            ),
+        }
+        settings = Settings(**(fields | changes))
+        app = create_app(settings)
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifications.test")
+        apps.append((app, lifespan, client))
+        return Service(app, client, settings, url)
+
+    yield start
+    for _, lifespan, client in reversed(apps):
+        await client.aclose()
+        await lifespan.__aexit__(None, None, None)

@@ -1,0 +1,207 @@
+"""Sample events as the other services publish them, with absolute links of their own."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.contracts.groups import GroupFormed, GroupMember, GroupProposed, MemberInvited, MemberReplaced
+from shared.contracts.initiatives import (
+    InitiativeAccepted,
+    InitiativeInfoRequested,
+    InitiativeRejected,
+    InitiativeSubmitted,
+    InitiativeUpdated,
+    InitiativeWithdrawn,
+    Originator,
+)
+from shared.contracts.resources import (
+    ResourceConfirmationRequested,
+    ResourceErased,
+    ResourceProfile,
+    ResourceRegistered,
+)
+from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
+
+COORDINATORS = ("eva.coordinator@malmo.se", "olle.coordinator@malmo.se")
+INTAKE = "http://127.0.0.1:8001"
+RESOURCES = "http://127.0.0.1:8002"
+MATCHING = "http://127.0.0.1:8003"
+NOW = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
+
+
+def initiative_fields(language: Language = Language.SV, **changes: Any) -> dict[str, Any]:
+    initiative_id = changes.pop("initiative_id", uuid.uuid4())
+    fields: dict[str, Any] = {
+        "initiative_id": initiative_id,
+        "reference": "MM-2026-0042",
+        "status": "submitted",
+        "title": "Sommarjobb för unga i Sofielund",
+        "summary": "Fastighetsägare och staden erbjuder sommarjobb <tillsammans> & följer upp.",
+        "themes": (Theme.EMPLOYMENT, Theme.URBAN_DEVELOPMENT),
+        "seeking": (Seeking.COLLABORATION_PARTNERS,),
+        "competences_needed": (Competence.PROJECT_MANAGEMENT,),
+        "group_size_min": 3,
+        "group_size_max": 6,
+        "language": language,
+        "originator": Originator(
+            organisation_name="Sofielunds Fastighetsägare",
+            organisation_type=OrganisationType.BUSINESS,
+            contact_name="Karin Lind",
+            contact_email="karin.lind@example.org",
+            contact_phone="+46 70 123 45 67",
+        ),
+        "status_url": f"{INTAKE}/status/{initiative_id}?token=abc.def",
+    }
+    return {**fields, **changes}
+
+
+def submitted(language: Language = Language.SV, **changes: Any) -> InitiativeSubmitted:
+    return InitiativeSubmitted(**initiative_fields(language, **changes), submitted_at=NOW)
+
+
+def accepted(language: Language = Language.SV) -> InitiativeAccepted:
+    return InitiativeAccepted(**initiative_fields(language, status="accepted"), decided_by="eva")
+
+
+def rejected(language: Language = Language.SV) -> InitiativeRejected:
+    return InitiativeRejected(
+        **initiative_fields(language, status="rejected"), decided_by="eva", reason="Ligger utanför <uppdraget>."
+    )
+
+
+def info_requested(language: Language = Language.SV) -> InitiativeInfoRequested:
+    return InitiativeInfoRequested(
+        **initiative_fields(language, status="info_requested"), decided_by="eva", message="Hur många ungdomar?"
+    )
+
+
+def updated(language: Language = Language.SV) -> InitiativeUpdated:
+    return InitiativeUpdated(**initiative_fields(language), answer="Ungefär 40 ungdomar.")
+
+
+def withdrawn(initiative_id: uuid.UUID) -> InitiativeWithdrawn:
+    return InitiativeWithdrawn(
+        **initiative_fields(initiative_id=initiative_id, status="withdrawn"), withdrawn_by="originator"
+    )
+
+
+def confirmation_requested(language: Language = Language.SV) -> ResourceConfirmationRequested:
+    resource_id = uuid.uuid4()
+    return ResourceConfirmationRequested(
+        resource_id=resource_id,
+        name="Ali Hassan",
+        email="ali.hassan@example.org",
+        language=language,
+        confirm_url=f"{RESOURCES}/confirm/{resource_id}?token=xyz",
+        expires_at=NOW + timedelta(days=2),
+    )
+
+
+def profile(language: Language = Language.SV, email: str = "ali.hassan@example.org") -> ResourceProfile:
+    return ResourceProfile(
+        name="Ali Hassan",
+        email=email,
+        language=language,
+        organisation_name="Hassan Bygg AB",
+        organisation_type=OrganisationType.BUSINESS,
+        role_title="VD",
+        competences=(Competence.PROJECT_MANAGEMENT,),
+        themes=(Theme.EMPLOYMENT,),
+        capacity=2,
+        languages=("sv", "ar"),
+    )
+
+
+def registered(
+    language: Language = Language.SV, resource_id: uuid.UUID | None = None, email: str = "ali.hassan@example.org"
+) -> ResourceRegistered:
+    resource_id = resource_id or uuid.uuid4()
+    return ResourceRegistered(
+        resource_id=resource_id,
+        profile=profile(language, email),
+        profile_url=f"{RESOURCES}/profile/{resource_id}?token=prof",
+        registered_by="self",
+    )
+
+
+def erased(resource_id: uuid.UUID) -> ResourceErased:
+    return ResourceErased(resource_id=resource_id)
+
+
+def member(
+    name: str,
+    email: str,
+    role: str = "resource",
+    language: Language = Language.SV,
+    resource_id: uuid.UUID | None = None,
+) -> GroupMember:
+    return GroupMember(
+        resource_id=None if role == "originator_contact" else (resource_id or uuid.uuid4()),
+        role=role,
+        name=name,
+        email=email,
+        phone="+46 40 34 10 00",
+        organisation_name=f"{name.split()[0]} AB",
+        language=language,
+        explanation=f"{name.split()[0]} kan projektledning & <bygg>.",
+    )
+
+
+def group_fields(initiative_id: uuid.UUID | None = None) -> dict[str, Any]:
+    return {
+        "group_id": uuid.uuid4(),
+        "initiative_id": initiative_id or uuid.uuid4(),
+        "initiative_reference": "MM-2026-0042",
+        "initiative_title": "Sommarjobb för unga i Sofielund",
+    }
+
+
+def members(language: Language = Language.SV) -> tuple[GroupMember, ...]:
+    return (
+        member("Karin Lind", "karin.lind@example.org", "originator_contact", language),
+        member("Ali Hassan", "ali.hassan@example.org", "resource", language),
+        member("Sara Berg", "sara.berg@malmo.se", "municipality_representative", language),
+    )
+
+
+def proposed(initiative_id: uuid.UUID | None = None) -> GroupProposed:
+    fields = group_fields(initiative_id)
+    return GroupProposed(
+        **fields,
+        members=members()[1:],
+        uncovered_competences=(Competence.PROJECT_MANAGEMENT.value,),
+        review_url=f"{MATCHING}/groups/{fields['group_id']}",
+    )
+
+
+def replaced(initiative_id: uuid.UUID | None = None) -> MemberReplaced:
+    return MemberReplaced(
+        **group_fields(initiative_id),
+        previous=member("Sara Berg", "sara.berg@malmo.se", "municipality_representative"),
+        replacement=member("Nils Ek", "nils.ek@malmo.se", "municipality_representative"),
+    )
+
+
+def invited(
+    language: Language = Language.SV, resource_id: uuid.UUID | None = None, initiative_id: uuid.UUID | None = None
+) -> MemberInvited:
+    fields = group_fields(initiative_id)
+    seat = member("Ali Hassan", "ali.hassan@example.org", "resource", language, resource_id)
+    return MemberInvited(
+        **fields,
+        member=seat,
+        initiative_summary="Fastighetsägare och staden erbjuder sommarjobb.",
+        accept_url=f"{MATCHING}/invitations/{seat.resource_id}/accept?token=a",
+        decline_url=f"{MATCHING}/invitations/{seat.resource_id}/decline?token=d",
+        expires_at=NOW + timedelta(days=7),
+    )
+
+
+def formed(
+    language: Language = Language.SV,
+    initiative_id: uuid.UUID | None = None,
+    group_members: tuple[GroupMember, ...] | None = None,
+) -> GroupFormed:
+    return GroupFormed(**group_fields(initiative_id), members=group_members or members(language))

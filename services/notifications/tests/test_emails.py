@@ -1,0 +1,218 @@
+"""Who gets which email, and how it reads: every template in both languages. No I/O beyond the template files."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from services.notifications.domain import InvalidLink, RecipientRole, Template
+from services.notifications.emails import PlannedEmail, plan_emails
+from services.notifications.rendering import Renderer
+from shared.contracts import Event
+from shared.taxonomy import Language
+
+from . import samples
+from .samples import COORDINATORS
+
+renderer = Renderer()
+PROFILE_LINK = "http://127.0.0.1:8002/profile/ali?token=prof"
+HREF = re.compile(r'href="([^"]+)"')
+
+
+def links_of(event: Event, email: PlannedEmail) -> set[str]:
+    """The links this email must carry, taken from the event (and the stored profile link)."""
+    candidates = ("status_url", "review_url", "confirm_url", "profile_url", "accept_url", "decline_url")
+    links = {getattr(event, name) for name in candidates if isinstance(getattr(event, name, None), str)}
+    if email.role is RecipientRole.COORDINATOR:
+        links.discard(getattr(event, "status_url", None))  # the originator's private link stays theirs
+    if email.context.get("profile_url"):
+        links.add(email.context["profile_url"])
+    return {link for link in links if link}
+
+
+EVENTS: dict[str, Callable[[Language], Event]] = {
+    "InitiativeSubmitted": samples.submitted,
+    "InitiativeUpdated": samples.updated,
+    "InitiativeAccepted": samples.accepted,
+    "InitiativeRejected": samples.rejected,
+    "InitiativeInfoRequested": samples.info_requested,
+    "ResourceConfirmationRequested": samples.confirmation_requested,
+    "ResourceRegistered": lambda language: samples.registered(language),
+    "GroupProposed": lambda _: samples.proposed(),
+    "MemberReplaced": lambda _: samples.replaced(),
+    "MemberInvited": lambda language: samples.invited(language),
+    "GroupFormed": lambda language: samples.formed(language),
+}
+
+
+def every_email() -> list[tuple[str, Language, PlannedEmail, Event]]:
+    found = []
+    for name, make in EVENTS.items():
+        for language in Language:
+            event = make(language)
+            profile_links = {m.resource_id: PROFILE_LINK for m in getattr(event, "members", ()) if m.resource_id}
+            if hasattr(event, "member") and event.member.resource_id:
+                profile_links[event.member.resource_id] = PROFILE_LINK
+            found += [(name, language, email, event) for email in plan_emails(event, COORDINATORS, profile_links)]
+    return found
+
+
+def test_every_template_is_planned_for_some_event_in_both_languages() -> None:
+    planned = {(email.template, email.language) for _, _, email, _ in every_email()}
+    for template in Template:
+        assert (template, Language.SV) in planned, template
+        if not template.value.startswith("coordinator_"):
+            assert (template, Language.EN) in planned, template
+
+
+@pytest.mark.parametrize(("name", "language", "email", "event"), every_email(), ids=lambda v: str(v)[:40])
+def test_every_email_renders_with_its_links_present_and_absolute(
+    name: str, language: Language, email: PlannedEmail, event: Event
+) -> None:
+    rendered = renderer.render(email.template, email.language, email.context)
+
+    assert rendered.subject and "\n" not in rendered.subject
+    for link in links_of(event, email):
+        assert link.startswith(("http://", "https://")), link
+        assert link in rendered.text, (email.template, link)
+        assert f'href="{link}"' in rendered.html, (email.template, link)
+    hrefs = HREF.findall(rendered.html)
+    assert all(href.startswith(("http://", "https://", "mailto:")) for href in hrefs), hrefs
+    assert f'<html lang="{email.language.value}">' in rendered.html
+    assert "{{" not in rendered.text and "{%" not in rendered.html
+
+
+@pytest.mark.parametrize("template", [t for t in Template if not t.value.startswith("coordinator_")])
+def test_each_template_reads_differently_in_english_and_swedish(template: Template) -> None:
+    emails = [e for _, _, e, _ in every_email() if e.template is template]
+    by_language = {e.language: renderer.render(e.template, e.language, e.context) for e in emails}
+    sv, en = by_language[Language.SV], by_language[Language.EN]
+    assert sv.subject != en.subject
+    assert "Det här mejlet skickades automatiskt" in sv.text and "This email was sent automatically" in en.text
+
+
+def test_a_language_without_templates_falls_back_to_swedish() -> None:
+    email = plan_emails(samples.submitted(), COORDINATORS, {})[0]
+    swedish = renderer.render(email.template, "sv", email.context)
+    assert renderer.render(email.template, "de", email.context) == swedish
+    assert swedish.subject == "Vi har tagit emot ert initiativ MM-2026-0042"
+
+
+def test_html_is_escaped_and_the_plain_text_is_not() -> None:
+    event = samples.submitted()
+    alert = next(e for e in plan_emails(event, COORDINATORS, {}) if e.role is RecipientRole.COORDINATOR)
+    rendered = renderer.render(alert.template, alert.language, alert.context)
+    assert "sommarjobb <tillsammans> & följer upp" in rendered.text
+    assert "sommarjobb &lt;tillsammans&gt; &amp; följer upp" in rendered.html
+    assert "<tillsammans>" not in rendered.html
+
+
+def test_the_receipt_gives_the_reference_and_the_private_status_link_in_the_initiatives_language() -> None:
+    event = samples.submitted(Language.EN)
+    receipt = plan_emails(event, COORDINATORS, {})[0]
+    rendered = renderer.render(receipt.template, receipt.language, receipt.context)
+    assert (receipt.template, receipt.recipient, receipt.language) == (
+        Template.ORIGINATOR_RECEIPT,
+        "karin.lind@example.org",
+        Language.EN,
+    )
+    assert rendered.subject == "We have received your initiative MM-2026-0042"
+    assert event.status_url in rendered.text
+
+
+def test_dates_are_shown_in_malmo_time_in_the_readers_language() -> None:
+    sv = plan_emails(samples.confirmation_requested(Language.SV), COORDINATORS, {})[0]
+    en = plan_emails(samples.confirmation_requested(Language.EN), COORDINATORS, {})[0]
+    # 2026-11-29 13:00 UTC is 14:00 in Malmö (CET)
+    assert "29 november 2026 kl. 14:00" in renderer.render(sv.template, sv.language, sv.context).text
+    assert "29 November 2026, 14:00" in renderer.render(en.template, en.language, en.context).text
+
+
+def test_taxonomy_codes_are_shown_with_their_labels() -> None:
+    alert = plan_emails(samples.submitted(), COORDINATORS, {})[1]
+    text = renderer.render(alert.template, alert.language, alert.context).text
+    assert "Teman: Sysselsättning, Stadsutveckling" in text
+    assert "employment" not in text
+
+
+def test_a_submitted_initiative_means_a_receipt_and_one_swedish_alert_per_coordinator() -> None:
+    event = samples.submitted(Language.EN)
+    emails = plan_emails(event, [*COORDINATORS, COORDINATORS[0].upper()], {})
+    assert [(e.template, e.recipient, e.role, e.language) for e in emails] == [
+        (Template.ORIGINATOR_RECEIPT, "karin.lind@example.org", RecipientRole.ORIGINATOR, Language.EN),
+        (Template.COORDINATOR_INITIATIVE_SUBMITTED, COORDINATORS[0], RecipientRole.COORDINATOR, Language.SV),
+        (Template.COORDINATOR_INITIATIVE_SUBMITTED, COORDINATORS[1], RecipientRole.COORDINATOR, Language.SV),
+    ]
+    assert all(e.initiative_id == event.initiative_id for e in emails)
+
+
+def test_decisions_go_to_the_originator_only_and_an_answer_to_the_coordinators_only() -> None:
+    for event, template in [
+        (samples.accepted(), Template.ORIGINATOR_ACCEPTED),
+        (samples.rejected(), Template.ORIGINATOR_REJECTED),
+        (samples.info_requested(), Template.ORIGINATOR_INFO_REQUESTED),
+    ]:
+        assert [(e.template, e.role) for e in plan_emails(event, COORDINATORS, {})] == [
+            (template, RecipientRole.ORIGINATOR)
+        ]
+    answered = plan_emails(samples.updated(), COORDINATORS, {})
+    assert {(e.template, e.role) for e in answered} == {
+        (Template.COORDINATOR_INITIATIVE_UPDATED, RecipientRole.COORDINATOR)
+    }
+    assert len(answered) == 2
+
+
+def test_a_formed_group_reaches_every_member_the_originator_and_the_coordinators() -> None:
+    event = samples.formed(Language.EN)
+    emails = plan_emails(event, COORDINATORS, {})
+    members = [e for e in emails if e.template is Template.GROUP_FORMED]
+    assert [(e.recipient, e.role) for e in members] == [
+        ("karin.lind@example.org", RecipientRole.ORIGINATOR),
+        ("ali.hassan@example.org", RecipientRole.RESOURCE),
+        ("sara.berg@malmo.se", RecipientRole.RESOURCE),
+    ]
+    assert len([e for e in emails if e.template is Template.COORDINATOR_GROUP_FORMED]) == 2
+    resource_ids = {m.resource_id for m in event.members if m.resource_id}
+    assert all(e.mentions == resource_ids for e in emails)  # erasing any member clears every copy
+
+
+def test_the_group_formed_email_shows_the_others_and_how_to_reach_them() -> None:
+    email = plan_emails(samples.formed(), [], {})[1]
+    text = renderer.render(email.template, email.language, email.context).text
+    assert "karin.lind@example.org" in text and "sara.berg@malmo.se" in text
+    assert "Hej Ali Hassan!" in text and "- Ali Hassan" not in text
+
+
+def test_an_invitation_says_why_the_person_was_chosen_and_carries_the_profile_link_in_the_footer() -> None:
+    event = samples.invited(Language.EN)
+    assert event.member.resource_id is not None
+    email = plan_emails(event, COORDINATORS, {event.member.resource_id: PROFILE_LINK})[0]
+    rendered = renderer.render(email.template, email.language, email.context)
+    assert email.resource_id == event.member.resource_id
+    assert "Why we chose you: Ali kan projektledning & <bygg>." in rendered.text
+    assert "Ali kan projektledning &amp; &lt;bygg&gt;." in rendered.html
+    assert f"Your profile – update, export or erase your data: {PROFILE_LINK}" in rendered.text
+
+
+def test_an_invitation_without_a_known_profile_link_goes_out_without_that_footer() -> None:
+    email = plan_emails(samples.invited(), COORDINATORS, {})[0]
+    rendered = renderer.render(email.template, email.language, email.context)
+    assert "Din profil" not in rendered.text and "Din profil" not in rendered.html
+
+
+def test_a_relative_link_in_an_event_is_refused_rather_than_mailed() -> None:
+    event = samples.submitted(status_url="/status/123")
+    with pytest.raises(InvalidLink):
+        plan_emails(event, COORDINATORS, {})
+
+
+def test_events_that_send_nothing_plan_nothing() -> None:
+    assert plan_emails(samples.erased(uuid.uuid4()), COORDINATORS, {}) == []
+    assert plan_emails(samples.withdrawn(uuid.uuid4()), COORDINATORS, {}) == []
+
+
+def test_without_coordinators_configured_only_the_originator_is_written_to() -> None:
+    assert [e.role for e in plan_emails(samples.submitted(), [], {})] == [RecipientRole.ORIGINATOR]
