@@ -119,6 +119,14 @@ class Service:
     client: httpx.AsyncClient
     settings: Settings
     database_url: str
+    lifespan: Any = None
+
+    async def stop(self) -> None:
+        """Shut the service down as a deployment would (its database stays)."""
+        if self.lifespan is not None:
+            await self.client.aclose()
+            await self.lifespan.__aexit__(None, None, None)
+            self.lifespan = None
 
     @property
     def parts(self) -> Notifications:
@@ -171,12 +179,16 @@ ServiceFactory = Callable[..., Awaitable[Service]]
 @pytest.fixture
 async def notifications(service_database: Callable[[str], Awaitable[str]]) -> AsyncIterator[ServiceFactory]:
     """Factory: the notifications app on a fresh database, sending to the given SMTP port."""
-    apps: list[tuple[FastAPI, Any, httpx.AsyncClient]] = []
+    services: list[Service] = []
 
     async def start(
-        smtp_port: int, kafka_bootstrap: str = UNREACHABLE_KAFKA, namespace: str = "", **changes: Any
+        smtp_port: int,
+        kafka_bootstrap: str = UNREACHABLE_KAFKA,
+        namespace: str = "",
+        database_url: str | None = None,
+        **changes: Any,
     ) -> Service:
-        url = await service_database("notifications")
+        url = database_url or await service_database("notifications")
         fields: dict[str, Any] = {
             "database_url": url,
             "smtp_port": smtp_port,
@@ -198,10 +210,9 @@ async def notifications(service_database: Callable[[str], Awaitable[str]]) -> As
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifications.test")
-        apps.append((app, lifespan, client))
-        return Service(app, client, settings, url)
+        services.append(Service(app, client, settings, url, lifespan))
+        return services[-1]
 
     yield start
-    for _, lifespan, client in reversed(apps):
-        await client.aclose()
-        await lifespan.__aexit__(None, None, None)
+    for service in reversed(services):
+        await service.stop()

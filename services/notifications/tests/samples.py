@@ -61,8 +61,8 @@ def submitted(language: Language = Language.SV, **changes: Any) -> InitiativeSub
     return InitiativeSubmitted(**initiative_fields(language, **changes), submitted_at=NOW)
 
 
-def accepted(language: Language = Language.SV) -> InitiativeAccepted:
-    return InitiativeAccepted(**initiative_fields(language, status="accepted"), decided_by="eva")
+def accepted(language: Language = Language.SV, **changes: Any) -> InitiativeAccepted:
+    return InitiativeAccepted(**initiative_fields(language, status="accepted", **changes), decided_by="eva")
 
 
 def rejected(language: Language = Language.SV) -> InitiativeRejected:
@@ -71,9 +71,11 @@ def rejected(language: Language = Language.SV) -> InitiativeRejected:
     )
 
 
-def info_requested(language: Language = Language.SV) -> InitiativeInfoRequested:
+def info_requested(language: Language = Language.SV, **changes: Any) -> InitiativeInfoRequested:
     return InitiativeInfoRequested(
-        **initiative_fields(language, status="info_requested"), decided_by="eva", message="Hur många ungdomar?"
+        **initiative_fields(language, status="info_requested", **changes),
+        decided_by="eva",
+        message="Hur många ungdomar?",
     )
 
 

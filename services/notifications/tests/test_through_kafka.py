@@ -1,0 +1,119 @@
+"""End to end on the real broker: an initiative's events reach the SMTP server exactly once, replays send nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy import MetaData, update
+
+from services.notifications.consumers import CONSUMER
+from shared.contracts import Event, Topic
+from shared.db import UnitOfWork
+from shared.outbox import define_outbox_table
+from shared.service import Infrastructure
+from shared.settings import PlatformSettings, ServiceSettings
+from shared.testing import create_database, drop_database, eventually, read_records
+
+from . import samples
+from .conftest import ServiceFactory, SmtpServer
+from .samples import COORDINATORS
+
+pytestmark = pytest.mark.integration
+
+ORIGINATOR = "karin.lind@example.org"
+stand_in_metadata = MetaData()
+stand_in_outbox = define_outbox_table(stand_in_metadata)
+
+
+@pytest.fixture
+async def intake_stand_in(
+    postgres_server: str, kafka_bootstrap: str, topic_namespace: str
+) -> AsyncIterator[Infrastructure]:
+    """A throw-away producer with an outbox of its own, publishing as intake would."""
+    url = await create_database(postgres_server, "intake_stand_in")
+    platform = PlatformSettings(kafka_bootstrap=kafka_bootstrap, topic_namespace=topic_namespace)
+    infra = Infrastructure.build(
+        ServiceSettings(service_name="intake", database_url=url, platform=platform), stand_in_outbox
+    )
+    async with infra.engine.begin() as connection:
+        await connection.run_sync(stand_in_metadata.create_all)
+    async with infra.running():
+        yield infra
+    await drop_database(url)
+
+
+async def publish(producer: Infrastructure, event: Event) -> None:
+    async with UnitOfWork(producer.session_factory, producer.outbox, producer.relay.wake) as uow:
+        await uow.emit(event)
+        await uow.commit()
+
+
+async def committed_offsets(bootstrap: str, namespace: str) -> dict[TopicPartition, int]:
+    """The notifications group's committed offsets on this test's initiatives topic."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(CONSUMER)
+    finally:
+        await admin.close()
+    return {tp: meta.offset for tp, meta in offsets.items() if tp.topic == namespace + Topic.INITIATIVES}
+
+
+async def replay_from_the_start(bootstrap: str, partitions: Iterable[TopicPartition]) -> None:
+    """What an operator does to replay a topic: move the stopped group's offsets back to 0."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=CONSUMER, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(partitions))
+        await consumer.commit(dict.fromkeys(partitions, 0))
+    finally:
+        await consumer.stop()
+
+
+async def test_an_initiative_reaches_the_smtp_server_once_and_a_replay_from_the_start_sends_nothing_new(
+    notifications: ServiceFactory,
+    smtp: SmtpServer,
+    intake_stand_in: Infrastructure,
+    kafka_bootstrap: str,
+    topic_namespace: str,
+) -> None:
+    first = await notifications(smtp.port, kafka_bootstrap=kafka_bootstrap, namespace=topic_namespace)
+    submitted = samples.submitted()
+    await publish(intake_stand_in, submitted)
+
+    await eventually(lambda: len(smtp.messages) == 3)
+    assert sorted(m["To"] for m in smtp.messages) == sorted([ORIGINATOR, *COORDINATORS])
+    sent = await read_records(
+        kafka_bootstrap, topic_namespace + Topic.NOTIFICATIONS, until=lambda records: len(records) >= 3
+    )
+    assert {r.json()["event_type"] for r in sent} == {"NotificationSent"}
+    assert all(ORIGINATOR not in r.value.decode() for r in sent)
+
+    # The producer publishes the same event again (it crashed before marking it), then a later one.
+    async with intake_stand_in.session_factory() as session, session.begin():
+        await session.execute(update(stand_in_outbox).values(published_at=None))
+    intake_stand_in.relay.wake()
+    await publish(intake_stand_in, samples.accepted(initiative_id=submitted.initiative_id))
+    await eventually(lambda: len(smtp.handler.to(ORIGINATOR)) == 2)  # the later one is processed after the copy
+    assert len(smtp.messages) == 4
+
+    # An operator replays the whole topic into a restarted service.
+    await first.stop()
+    before = await committed_offsets(kafka_bootstrap, topic_namespace)
+    assert sum(before.values()) == 3  # the event, its copy, the later event
+    await replay_from_the_start(kafka_bootstrap, before)
+    assert set((await committed_offsets(kafka_bootstrap, topic_namespace)).values()) == {0}
+    second = await notifications(
+        smtp.port, kafka_bootstrap=kafka_bootstrap, namespace=topic_namespace, database_url=first.database_url
+    )
+    await publish(intake_stand_in, samples.info_requested(initiative_id=submitted.initiative_id))
+    await eventually(lambda: len(smtp.handler.to(ORIGINATOR)) == 3)
+    assert len(smtp.messages) == 5  # only the new event's email
+    rows = await second.rows("SELECT template, status FROM deliveries")
+    assert len(rows) == 5 and {r["status"] for r in rows} == {"sent"}
+    await second.stop()
+    after = await committed_offsets(kafka_bootstrap, topic_namespace)
+    assert sum(after.values()) == 4  # it read everything again, from offset 0, and the new event
