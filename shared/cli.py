@@ -121,6 +121,10 @@ def run(
         **os.environ,
         "NOTIFICATIONS_SMTP_HOST": os.environ.get("NOTIFICATIONS_SMTP_HOST", "127.0.0.1"),
         "NOTIFICATIONS_SMTP_PORT": os.environ.get("NOTIFICATIONS_SMTP_PORT", str(mailbox_port)),
+        # Locally, coordinators' alerts land in var/mail for a sample coordinator.
+        "NOTIFICATIONS_COORDINATOR_EMAILS": os.environ.get(
+            "NOTIFICATIONS_COORDINATOR_EMAILS", "eva.coordinator@malmo.se"
+        ),
     }
     children = {
         name: subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", name], env=env) for name in SERVICES

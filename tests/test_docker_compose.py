@@ -25,7 +25,12 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 
 def env_names(cls: type[BaseSettings]) -> set[str]:
     prefix = str(cls.model_config.get("env_prefix", ""))
-    return {(prefix + name).upper() for name in cls.model_fields if name != "platform"}
+    return {
+        # A field read through an alias (NOTIFICATIONS_FROM: `from` is a Python keyword) is named by it.
+        field.validation_alias.upper() if isinstance(field.validation_alias, str) else (prefix + name).upper()
+        for name, field in cls.model_fields.items()
+        if name != "platform"
+    }
 
 
 def compose() -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import structlog
 from fastapi import FastAPI
 
 from services.notifications import api, consumers
@@ -18,6 +19,8 @@ from shared.inbox import IdempotentConsumer
 from shared.service import Infrastructure
 from shared.service import create_app as create_service_app
 from shared.settings import load_settings
+
+log = structlog.get_logger(__name__)
 
 
 def get_settings() -> Settings:
@@ -56,6 +59,8 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
     sender = DeliverySender(
         uow_factory, mailer or smtp_mailer(settings), policy, poll_seconds=settings.send_poll_seconds
     )
+    if not settings.coordinator_emails:
+        log.warning("notifications.no_coordinators", setting="NOTIFICATIONS_COORDINATOR_EMAILS")
     queue = EmailQueue(Renderer(), tuple(settings.coordinator_emails), sender_domain(settings.sender))
     consumer = consumers.subscribe(infra, uow_factory, queue)
     infra.run_in_background("delivery-sender", sender.run)
