@@ -1,0 +1,107 @@
+"""What matching knows of people and initiatives: organisations, candidates, needs. No I/O."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shared.taxonomy import Competence, OrganisationType, Theme
+
+# Legal-form words that do not tell two organisations apart ("Acme Bygg AB" is "Acme Bygg").
+_LEGAL_FORMS = frozenset({"ab", "aktiebolag", "publ", "hb", "kb", "handelsbolag", "kommanditbolag", "ek", "for"})
+
+
+def normalise_organisation_name(name: str) -> str:
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    words = re.findall(r"\w+", folded)
+    kept = [w for w in words if w not in _LEGAL_FORMS]
+    return " ".join(kept or words)
+
+
+def normalise_organisation_number(number: str | None) -> str | None:
+    """Digits only; the 12-digit form (16XXXXXXXXXX) is the 10-digit number with a century prefix."""
+    if not number:
+        return None
+    digits = re.sub(r"\D", "", number)
+    if len(digits) == 12 and digits.startswith("16"):
+        digits = digits[2:]
+    return digits or None
+
+
+@dataclass(frozen=True)
+class Organisation:
+    name: str
+    type: OrganisationType
+    number: str | None = None
+
+    @property
+    def name_key(self) -> str:
+        return normalise_organisation_name(self.name)
+
+    @property
+    def number_key(self) -> str | None:
+        return normalise_organisation_number(self.number)
+
+
+def same_organisation(a: Organisation, b: Organisation) -> bool:
+    """Same organisation number when both have one; otherwise the same normalised name."""
+    if a.number_key and b.number_key:
+        return a.number_key == b.number_key
+    return a.name_key == b.name_key
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A person in the pool, as the solver sees them (no contact details)."""
+
+    id: uuid.UUID
+    organisation: Organisation
+    competences: frozenset[Competence]
+    themes: frozenset[Theme]
+    languages: frozenset[str]
+    capacity: int
+    load: int = 0  # groups they sit in or are invited to (or proposed for) right now
+    active: bool = True
+
+    @property
+    def has_room(self) -> bool:
+        return self.load < self.capacity
+
+
+@dataclass(frozen=True)
+class Need:
+    """What an accepted initiative asks of its working group."""
+
+    initiative_id: uuid.UUID
+    competences: tuple[Competence, ...]
+    themes: frozenset[Theme]
+    size_min: int
+    size_max: int
+    language: str
+    originator: Organisation
+
+
+REPRESENTATIVE_TYPES = (OrganisationType.MUNICIPALITY, OrganisationType.PUBLIC_AUTHORITY)
+
+
+def eligible(candidate: Candidate, need: Need) -> bool:
+    """The rules on one person: in the pool, below capacity, speaks the language, not the originator's own."""
+    return (
+        candidate.active
+        and candidate.has_room
+        and need.language in candidate.languages
+        and not same_organisation(candidate.organisation, need.originator)
+    )
+
+
+def covered_competences(need: Need, members: Sequence[Candidate]) -> tuple[Competence, ...]:
+    held = frozenset().union(*(m.competences for m in members)) if members else frozenset()
+    return tuple(c for c in need.competences if c in held)
+
+
+def uncovered_competences(need: Need, members: Sequence[Candidate]) -> tuple[Competence, ...]:
+    covered = set(covered_competences(need, members))
+    return tuple(c for c in need.competences if c not in covered)

@@ -1,0 +1,231 @@
+"""Forming a group: a short list from the pool index, solved exactly with CP-SAT, greedy as fallback.
+
+The objective is lexicographic: needed competences covered, then themes shared, then light load
+(each seat also costs a little, so people who bring nothing are added only to reach the minimum),
+then the lower resource id. CP-SAT runs on one worker with a deterministic time budget, so the same
+inputs give the same group; the greedy answer is its hint and is kept when CP-SAT finds nothing better.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from services.matching.domain.pool import TYPE_CODE, PoolView, ShortlistLimits
+from services.matching.domain.profiles import Candidate, Need, same_organisation, uncovered_competences
+from services.matching.domain.rules import Explanation, explanations, organisation_cliques
+from shared.errors import DomainError
+from shared.taxonomy import Competence, OrganisationType
+
+COVERAGE_WEIGHT = 25_000  # above every theme and load term together: coverage comes first
+THEME_WEIGHT = 200  # above every load term together: themes come before load
+MAX_COUNTED_LOAD = 15
+
+
+class Infeasible(DomainError):
+    """No group satisfies every hard rule with the people the pool has free."""
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    time_limit_seconds: float = 0.5  # wall-clock safety net
+    deterministic_limit: float = 0.2  # CP-SAT's own work units: the limit that keeps results reproducible
+    limits: ShortlistLimits = field(default_factory=ShortlistLimits)
+    use_cp_sat: bool = True
+
+
+@dataclass(frozen=True)
+class Proposal:
+    need: Need
+    members: tuple[Candidate, ...]  # the representative first, then by id
+    representative: OrganisationType
+    uncovered: tuple[Competence, ...]
+    solver: str  # cp-sat | greedy
+    explanations: dict[uuid.UUID, Explanation]
+
+    @property
+    def representative_id(self) -> uuid.UUID:
+        return self.members[0].id
+
+    @property
+    def score(self) -> int:
+        return score(self.need, self.members)
+
+
+def theme_overlap(need: Need, candidate: Candidate) -> int:
+    return len(need.themes & candidate.themes)
+
+
+def seat_value(need: Need, candidate: Candidate) -> int:
+    return THEME_WEIGHT * theme_overlap(need, candidate) - min(candidate.load, MAX_COUNTED_LOAD) - 1
+
+
+def score(need: Need, members: Sequence[Candidate]) -> int:
+    covered = len(need.competences) - len(uncovered_competences(need, members))
+    return COVERAGE_WEIGHT * covered + sum(seat_value(need, m) for m in members)
+
+
+def greedy_group(need: Need, candidates: Sequence[Candidate], representative: OrganisationType) -> list[int] | None:
+    """Representative first, then whoever covers most of what is missing, then theme sharers, then anyone."""
+    wanted = set(need.competences)
+    chosen: list[int] = []
+    covered: set[Competence] = set()
+
+    def gain(i: int) -> tuple[int, int, int, int]:
+        c = candidates[i]
+        return (len((c.competences & wanted) - covered), theme_overlap(need, c), -c.load, -i)
+
+    def pick(accept: Iterable[int]) -> int | None:
+        fitting = [
+            i
+            for i in accept
+            if i not in chosen
+            and not any(same_organisation(candidates[i].organisation, candidates[j].organisation) for j in chosen)
+        ]
+        return max(fitting, key=gain, default=None)
+
+    def add(i: int) -> None:
+        chosen.append(i)
+        covered.update(candidates[i].competences & wanted)
+
+    everyone = range(len(candidates))
+    first = pick(i for i in everyone if candidates[i].organisation.type is representative)
+    if first is None:
+        return None
+    add(first)
+    while len(chosen) < need.size_max and wanted - covered:
+        best = pick(i for i in everyone if candidates[i].competences & (wanted - covered))
+        if best is None:
+            break
+        add(best)
+    while len(chosen) < need.size_max:
+        best = pick(i for i in everyone if seat_value(need, candidates[i]) > 0)
+        if best is None:
+            break
+        add(best)
+    while len(chosen) < need.size_min:
+        best = pick(everyone)
+        if best is None:
+            return None
+        add(best)
+    return chosen
+
+
+def cp_sat_group(
+    need: Need,
+    candidates: Sequence[Candidate],
+    representative: OrganisationType,
+    settings: SolverSettings,
+    hint: Sequence[int] = (),
+) -> list[int] | None:
+    """The optimal group over the candidates (by index, candidates sorted by id), or None."""
+    n = len(candidates)
+    representatives = [i for i, c in enumerate(candidates) if c.organisation.type is representative]
+    if n < need.size_min or not representatives:
+        return None
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{i}") for i in range(n)]
+    model.add(cp_model.LinearExpr.sum(x) >= need.size_min)
+    model.add(cp_model.LinearExpr.sum(x) <= need.size_max)
+    for clique in organisation_cliques(candidates):
+        model.add_at_most_one(x[i] for i in clique)
+    model.add_bool_or([x[i] for i in representatives])
+    tie_break = need.size_max * n + 1  # the id rank term stays below one unit of the real objective
+    variables: list[cp_model.IntVar] = []
+    weights: list[int] = []
+    for competence in need.competences:
+        holders = [x[i] for i, c in enumerate(candidates) if competence in c.competences]
+        if holders:
+            covered = model.new_bool_var(f"covers_{competence.value}")
+            model.add_bool_or(holders).only_enforce_if(covered)
+            variables.append(covered)
+            weights.append(COVERAGE_WEIGHT * tie_break)
+    for i, candidate in enumerate(candidates):
+        variables.append(x[i])
+        weights.append(seat_value(need, candidate) * tie_break - i)
+    model.maximize(cp_model.LinearExpr.weighted_sum(variables, weights))
+    chosen_hint = set(hint)
+    for i in range(n):
+        model.add_hint(x[i], i in chosen_hint)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    solver.parameters.max_time_in_seconds = settings.time_limit_seconds
+    solver.parameters.max_deterministic_time = settings.deterministic_limit
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    return [i for i in range(n) if solver.boolean_value(x[i])]
+
+
+def solve(
+    need: Need, candidates: Sequence[Candidate], representative: OrganisationType, settings: SolverSettings
+) -> tuple[list[Candidate], str] | None:
+    """The better of CP-SAT and greedy (CP-SAT on a tie); None when neither finds a group."""
+    greedy = greedy_group(need, candidates, representative)
+    exact = cp_sat_group(need, candidates, representative, settings, greedy or ()) if settings.use_cp_sat else None
+    options = [(members, name) for members, name in ((exact, "cp-sat"), (greedy, "greedy")) if members is not None]
+    if not options:
+        return None
+    members, name = max(options, key=lambda o: score(need, [candidates[i] for i in o[0]]))
+    return [candidates[i] for i in members], name
+
+
+def _arrange(need: Need, members: list[Candidate], kind: OrganisationType, solver: str) -> Proposal:
+    """Name the representative (the best-placed member of the required kind) and explain everyone."""
+    wanted = set(need.competences)
+
+    def standing(m: Candidate) -> tuple[int, int, int, uuid.UUID]:
+        return (-len(m.competences & wanted), -theme_overlap(need, m), m.load, m.id)
+
+    representative = min((m for m in members if m.organisation.type is kind), key=standing)
+    ordered = (representative, *sorted((m for m in members if m is not representative), key=lambda m: m.id))
+    return Proposal(
+        need=need,
+        members=ordered,
+        representative=kind,
+        uncovered=uncovered_competences(need, ordered),
+        solver=solver,
+        explanations=explanations(need, ordered, (representative.id, kind)),
+    )
+
+
+def representative_kind(view: PoolView, need: Need, exclude: Iterable[uuid.UUID] = ()) -> OrganisationType | None:
+    eligible = view.eligible(need, exclude)
+    types = view.pool.types[eligible]
+    for kind in (OrganisationType.MUNICIPALITY, OrganisationType.PUBLIC_AUTHORITY):
+        if (types == TYPE_CODE[kind]).any():
+            return kind
+    return None
+
+
+def propose(
+    need: Need, view: PoolView, *, exclude: Iterable[uuid.UUID] = (), settings: SolverSettings | None = None
+) -> Proposal:
+    """The best group the pool allows for the need, or Infeasible with the reason."""
+    settings = settings or SolverSettings()
+    exclude = frozenset(exclude)
+    kind = representative_kind(view, need, exclude)
+    if kind is None:
+        raise Infeasible(
+            f"no municipality representative or public authority is free (speaking {need.language}, "
+            "below capacity, outside the originator's organisation)"
+        )
+    limits = settings.limits
+    eligible_count = len(view.eligible(need, exclude))
+    for _ in range(3):
+        candidates = view.shortlist(need, kind, limits, exclude)
+        found = solve(need, candidates, kind, settings)
+        if found is not None:
+            members, solver = found
+            return _arrange(need, members, kind, solver)
+        if len(candidates) >= eligible_count:
+            break
+        limits = limits.doubled()
+    raise Infeasible(
+        f"no group of {need.size_min} to {need.size_max} people from different organisations can be formed "
+        f"from the {eligible_count} people free for this initiative"
+    )
