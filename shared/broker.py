@@ -49,7 +49,8 @@ def subscribe(
 
     @broker.subscriber(
         *[namespace + topic for topic in topics],
-        group_id=consumer.name,
+        # Namespaced like the topics: test runs (and a `make run` beside them) never share a group's rebalances.
+        group_id=namespace + consumer.name,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
         title=f"{consumer.name}:{','.join(topics)}",

@@ -56,15 +56,15 @@ async def committed_offsets(bootstrap: str, namespace: str) -> dict[TopicPartiti
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(CONSUMER)
+        offsets = await admin.list_consumer_group_offsets(namespace + CONSUMER)
     finally:
         await admin.close()
     return {tp: meta.offset for tp, meta in offsets.items() if tp.topic == namespace + Topic.INITIATIVES}
 
 
-async def replay_from_the_start(bootstrap: str, partitions: Iterable[TopicPartition]) -> None:
+async def replay_from_the_start(bootstrap: str, namespace: str, partitions: Iterable[TopicPartition]) -> None:
     """What an operator does to replay a topic: move the stopped group's offsets back to 0."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=CONSUMER, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=namespace + CONSUMER, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(list(partitions))
@@ -104,7 +104,7 @@ async def test_an_initiative_reaches_the_smtp_server_once_and_a_replay_from_the_
     await first.stop()
     before = await committed_offsets(kafka_bootstrap, topic_namespace)
     assert sum(before.values()) == 3  # the event, its copy, the later event
-    await replay_from_the_start(kafka_bootstrap, before)
+    await replay_from_the_start(kafka_bootstrap, topic_namespace, before)
     assert set((await committed_offsets(kafka_bootstrap, topic_namespace)).values()) == {0}
     second = await notifications(
         smtp.port, kafka_bootstrap=kafka_bootstrap, namespace=topic_namespace, database_url=first.database_url
