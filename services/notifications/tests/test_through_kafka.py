@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterable
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CommitFailedError
 from sqlalchemy import MetaData, update
 
 from services.notifications.consumers import CONSUMER
@@ -64,13 +65,22 @@ async def committed_offsets(bootstrap: str, namespace: str) -> dict[TopicPartiti
 
 async def replay_from_the_start(bootstrap: str, namespace: str, partitions: Iterable[TopicPartition]) -> None:
     """What an operator does to replay a topic: move the stopped group's offsets back to 0."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=namespace + CONSUMER, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(list(partitions))
-        await consumer.commit(dict.fromkeys(partitions, 0))
-    finally:
-        await consumer.stop()
+
+    async def reset() -> bool:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=namespace + CONSUMER, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            consumer.assign(list(partitions))
+            await consumer.commit(dict.fromkeys(partitions, 0))
+            return True
+        except CommitFailedError:  # the stopped member has not left the group yet
+            return False
+        finally:
+            await consumer.stop()
+
+    await eventually(reset, timeout=30)
 
 
 async def test_an_initiative_reaches_the_smtp_server_once_and_a_replay_from_the_start_sends_nothing_new(
