@@ -1,4 +1,4 @@
-from pydantic import AnyHttpUrl
+from pydantic import AnyHttpUrl, Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -10,3 +10,10 @@ class Settings(ServiceSettings):
     service_name: str = "matching"
     port: int = 8003
     public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8003")
+    # An invitation nobody answered within this many days counts as declined.
+    invitation_days: int = Field(default=7, ge=1, le=90)
+    # How often the sweep expires invitations, fills open seats and retries initiatives still waiting.
+    sweep_seconds: float = Field(default=60.0, gt=0)
+    # CP-SAT's wall-clock limit per group and its deterministic work limit (which keeps results repeatable).
+    solver_time_limit_seconds: float = Field(default=0.5, gt=0, le=30)
+    solver_deterministic_limit: float = Field(default=0.2, gt=0, le=30)

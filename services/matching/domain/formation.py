@@ -231,3 +231,20 @@ def propose_many(
             view.add_load(member.id)
         results.append((need, proposal))
     return results
+
+
+def group_from_proposal(proposal: Proposal, group_id: uuid.UUID, at: datetime) -> Group:
+    group = Group(
+        id=group_id,
+        initiative_id=proposal.need.initiative_id,
+        size_min=proposal.need.size_min,
+        target_size=len(proposal.members),
+        representative_kind=proposal.representative,
+        uncovered=proposal.uncovered,
+        solver=proposal.solver,
+        created_at=at,
+    )
+    for member in proposal.members:
+        group.add(member.id, proposal.explanations[member.id], at)
+    group.designate(group.seats[0], proposal.representative)
+    return group

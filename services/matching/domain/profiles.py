@@ -105,3 +105,71 @@ def covered_competences(need: Need, members: Sequence[Candidate]) -> tuple[Compe
 def uncovered_competences(need: Need, members: Sequence[Candidate]) -> tuple[Competence, ...]:
     covered = set(covered_competences(need, members))
     return tuple(c for c in need.competences if c not in covered)
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    email: str
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class Initiative:
+    """An accepted initiative as matching keeps it (from intake's events)."""
+
+    id: uuid.UUID
+    reference: str
+    title: str
+    summary: str
+    status: str  # accepted | withdrawn | closed
+    themes: tuple[Theme, ...]
+    competences: tuple[Competence, ...]
+    size_min: int
+    size_max: int
+    language: str
+    originator: Organisation
+    contact: Contact
+    formation_problem: str | None = None
+
+    @property
+    def need(self) -> Need:
+        return Need(
+            self.id,
+            self.competences,
+            frozenset(self.themes),
+            self.size_min,
+            self.size_max,
+            self.language,
+            self.originator,
+        )
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A person in matching's pool (from the resources events), with their contact details."""
+
+    id: uuid.UUID
+    contact: Contact
+    language: str  # the language their emails are written in
+    organisation: Organisation
+    role_title: str
+    competences: frozenset[Competence]
+    themes: frozenset[Theme]
+    languages: frozenset[str]
+    capacity: int
+    active: bool
+    load: int = 0
+
+    @property
+    def candidate(self) -> Candidate:
+        return Candidate(
+            self.id,
+            self.organisation,
+            self.competences,
+            self.themes,
+            self.languages,
+            self.capacity,
+            self.load,
+            self.active,
+        )

@@ -1,0 +1,225 @@
+"""Matching under test: its app on a throw-away PostgreSQL database and the real Kafka broker."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.matching.bootstrap import create_app
+from services.matching.handlers import MatchingHandlers
+from services.matching.settings import Settings
+from shared.auth import issue_local_token
+from shared.contracts import Envelope, Event
+from shared.contracts.initiatives import InitiativeAccepted, Originator
+from shared.contracts.resources import ResourceProfile, ResourceRegistered
+from shared.settings import PlatformSettings
+from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
+
+SECRET = "matching-tests-secret-of-at-least-32-characters"
+
+
+class Clock:
+    """The service's clock, moved by the tests (invitations expire after days)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def accepted(initiative_id: uuid.UUID | None = None, **changes: Any) -> InitiativeAccepted:
+    initiative_id = initiative_id or uuid.uuid4()
+    values: dict[str, Any] = {
+        "initiative_id": initiative_id,
+        "reference": "MM-2026-0042",
+        "status": "accepted",
+        "title": "Sommarjobb för unga i Rosengård",
+        "summary": "Företag i Malmö erbjuder sommarjobb till unga i samarbete med staden.",
+        "themes": (Theme.EMPLOYMENT,),
+        "seeking": (Seeking.COLLABORATION_PARTNERS,),
+        "competences_needed": (Competence.RECRUITMENT, Competence.MENTORING),
+        "group_size_min": 3,
+        "group_size_max": 4,
+        "language": Language.SV,
+        "originator": Originator(
+            organisation_name="Acme Bygg AB",
+            organisation_type=OrganisationType.BUSINESS,
+            organisation_number="556036-0793",
+            contact_name="Anna Andersson",
+            contact_email="anna.andersson@acme.example",
+            contact_phone="+46701234567",
+        ),
+        "status_url": f"http://127.0.0.1:8001/my/initiatives/{initiative_id}",
+        "decided_by": "eva.coordinator@malmo.se",
+    }
+    values.update(changes)
+    return InitiativeAccepted(**values)
+
+
+def registered(
+    name: str,
+    organisation: str,
+    *,
+    kind: OrganisationType = OrganisationType.BUSINESS,
+    competences: Iterable[Competence] = (),
+    themes: Iterable[Theme] = (Theme.EMPLOYMENT,),
+    capacity: int = 2,
+    languages: Iterable[str] = ("sv", "en"),
+    resource_id: uuid.UUID | None = None,
+) -> ResourceRegistered:
+    slug = name.lower().replace(" ", ".")
+    return ResourceRegistered(
+        resource_id=resource_id or uuid.uuid4(),
+        profile=ResourceProfile(
+            name=name,
+            email=f"{slug}@example.se",
+            phone=None,
+            language=Language.SV,
+            organisation_name=organisation,
+            organisation_type=kind,
+            role_title="Specialist",
+            competences=tuple(competences),
+            themes=tuple(themes),
+            capacity=capacity,
+            languages=tuple(languages),
+        ),
+        profile_url="http://127.0.0.1:8002/my/profile/x",
+        registered_by="self",
+    )
+
+
+def team() -> list[ResourceRegistered]:
+    """A small pool: two municipality people, recruiters, mentors and someone from the originator's firm."""
+    m = OrganisationType.MUNICIPALITY
+    return [
+        registered("Maria Kommun", "Malmö stad", kind=m, competences=[Competence.LABOUR_MARKET]),
+        registered("Mats Kommun", "Lunds kommun", kind=m, competences=[Competence.EDUCATION]),
+        registered("Rita Rekryt", "Rekrytera AB", competences=[Competence.RECRUITMENT]),
+        registered("Rolf Rekryt", "Bemanning Syd AB", competences=[Competence.RECRUITMENT]),
+        registered("Mona Mentor", "Mentorhuset", competences=[Competence.MENTORING]),
+        registered("Mikael Mentor", "Coachbolaget", competences=[Competence.MENTORING]),
+        registered("Agnes Acme", "Acme Bygg", competences=[Competence.RECRUITMENT, Competence.MENTORING]),
+    ]
+
+
+@dataclass
+class Matching:
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: Settings
+    namespace: str
+    database_url: str
+    clock: Clock
+    bootstrap: str
+    _producer: AIOKafkaProducer | None = field(default=None)
+
+    @property
+    def handlers(self) -> MatchingHandlers:
+        return self.app.state.handlers  # type: ignore[no-any-return]
+
+    def token(self, *roles: str, email: str = "eva.coordinator@malmo.se") -> dict[str, str]:
+        token = issue_local_token(self.settings.platform, email=email, roles=list(roles))
+        return {"Authorization": f"Bearer {token}"}
+
+    @property
+    def coordinator(self) -> dict[str, str]:
+        return self.token("coordinator")
+
+    async def feed(self, *events: Event) -> None:
+        """Hand events to matching's idempotent consumer directly (the same path as from Kafka, without the wait)."""
+        consumer = self.app.state.infra.consumers[0]
+        for event in events:
+            envelope = Envelope.wrap(event, producer="test").model_dump_json().encode()
+            await consumer.handle_record(event.topic.value, event.key().encode(), envelope, {})
+
+    async def publish(self, *events: Event | bytes, key: str | None = None) -> list[bytes]:
+        """Put events on the real (namespaced) topics, as intake and resources would."""
+        if self._producer is None:
+            self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
+            await self._producer.start()
+        sent = []
+        for event in events:
+            if isinstance(event, bytes):  # an envelope sent before: delivered again
+                envelope = Envelope.model_validate_json(event)
+                topic = "meetmalmo.initiatives.v1" if "Initiative" in envelope.event_type else "meetmalmo.resources.v1"
+                value, record_key = event, (key or "").encode()
+            else:
+                value = Envelope.wrap(event, producer="test").model_dump_json().encode()
+                topic, record_key = event.topic.value, event.key().encode()
+            await self._producer.send_and_wait(self.namespace + topic, value, key=record_key)
+            sent.append(value)
+        return sent
+
+    async def scalar(self, sql: str) -> Any:
+        engine = create_async_engine(self.database_url)
+        async with engine.connect() as connection:
+            value = await connection.scalar(text(sql))
+        await engine.dispose()
+        return value
+
+    async def outbox(self, event_type: str) -> list[dict[str, Any]]:
+        """Payloads of the events matching wrote (in order)."""
+        engine = create_async_engine(self.database_url)
+        async with engine.connect() as connection:
+            rows = await connection.scalars(
+                text("SELECT envelope FROM outbox WHERE event_type = :t ORDER BY id"), {"t": event_type}
+            )
+            payloads = [json.loads(r)["payload"] for r in rows]
+        await engine.dispose()
+        return payloads
+
+    async def groups(self, initiative_id: uuid.UUID) -> list[dict[str, Any]]:
+        answer = await self.client.get(
+            "/api/v1/groups", params={"initiative_id": str(initiative_id)}, headers=self.coordinator
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()["items"]  # type: ignore[no-any-return]
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+
+
+@pytest.fixture
+async def matching(
+    service_database: Callable[[str], Awaitable[str]], kafka_bootstrap: str, topic_namespace: str
+) -> AsyncIterator[Matching]:
+    url = await service_database("matching")
+    settings = Settings(
+        database_url=url,
+        link_secret=SECRET,
+        public_rate_limit="1000/minute",
+        sweep_seconds=3600,  # the tests run the sweep themselves
+        platform=PlatformSettings(
+            kafka_bootstrap=kafka_bootstrap,
+            topic_namespace=topic_namespace,
+            auth_jwt_secret=SECRET,
+            consumer_backoff_seconds=0.05,
+        ),
+    )
+    clock = Clock()
+    app = create_app(settings, clock)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://matching.test") as client,
+    ):
+        found = Matching(app, client, settings, topic_namespace, url, clock, kafka_bootstrap)
+        try:
+            yield found
+        finally:
+            await found.close()

@@ -1,0 +1,246 @@
+"""Matching's HTTP API as coordinators and invited members use it (real PostgreSQL; events handed to the
+idempotent consumer directly)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from services.matching.tests.conftest import Matching, accepted, registered, team
+from shared.contracts.resources import ResourceErased, ResourceWithdrawn
+from shared.taxonomy import Competence, OrganisationType
+
+pytestmark = pytest.mark.integration
+
+
+async def proposal(matching: Matching, **changes: Any) -> dict[str, Any]:
+    people = team()
+    await matching.feed(*people)
+    initiative = accepted(**changes)
+    await matching.feed(initiative)
+    (group,) = await matching.groups(initiative.initiative_id)
+    return group
+
+
+def names(group: dict[str, Any]) -> list[str]:
+    return [m["name"] for m in group["members"]]
+
+
+def link_path(url: str) -> str:
+    return url.removeprefix("http://127.0.0.1:8003")
+
+
+async def test_an_accepted_initiative_gets_a_proposal_with_reasons(matching: Matching) -> None:
+    group = await proposal(matching)
+    assert group["status"] == "proposed" and group["solver"] == "cp-sat"
+    assert group["initiative"]["reference"] == "MM-2026-0042"
+    representative = group["members"][0]
+    assert representative["role"] == "municipality_representative"
+    assert representative["explanation"]["municipality_representative"] is True
+    assert representative["explanation"]["text"].startswith("Municipality representative.")
+    assert "Agnes Acme" not in names(group)  # from the originator's organisation
+    covered = {c for m in group["members"] for c in m["explanation"]["competences_covered"]}
+    assert covered == {"recruitment", "mentoring"} and group["uncovered_competences"] == []
+    assert 3 <= len(group["members"]) <= 4
+    (proposed,) = await matching.outbox("GroupProposed")
+    assert proposed["review_url"] == f"http://127.0.0.1:8003/api/v1/groups/{group['id']}"
+    assert [m["name"] for m in proposed["members"]] == names(group)
+    assert all(m["explanation"] for m in proposed["members"])
+    loads = await matching.scalar("SELECT sum(load) FROM resources")
+    assert loads == len(group["members"])  # proposed seats count as load
+
+
+async def test_staff_endpoints_need_a_token_and_the_coordinator_role(matching: Matching) -> None:
+    group = await proposal(matching)
+    confirm = f"/api/v1/groups/{group['id']}/confirm"
+    assert (await matching.client.get("/api/v1/groups")).status_code == 401
+    assert (await matching.client.post(confirm)).status_code == 401
+    assert (await matching.client.post(confirm, headers={"Authorization": "Bearer nonsense"})).status_code == 401
+    operator = matching.token("operator", email="ops@malmo.se")
+    assert (await matching.client.get("/api/v1/groups", headers=operator)).status_code == 403
+    assert (await matching.client.post(confirm, headers=operator)).status_code == 403
+    assert (await matching.client.post(confirm, headers=matching.coordinator)).status_code == 200
+    assert (
+        await matching.client.get(f"/api/v1/groups/{uuid.uuid4()}", headers=matching.coordinator)
+    ).status_code == 404
+
+
+async def test_confirming_invites_every_member_once_and_a_second_confirm_is_409(matching: Matching) -> None:
+    group = await proposal(matching)
+    url = f"/api/v1/groups/{group['id']}/confirm"
+    confirmed = await matching.client.post(url, headers=matching.coordinator)
+    assert confirmed.json()["status"] == "confirmed" and confirmed.json()["confirmed_by"] == "eva.coordinator@malmo.se"
+    again = await matching.client.post(url, headers=matching.coordinator)
+    assert again.status_code == 409 and again.json()["current_status"] == "confirmed"
+    invitations = await matching.outbox("MemberInvited")
+    assert sorted(i["member"]["name"] for i in invitations) == sorted(names(group))
+    assert len(await matching.outbox("GroupConfirmed")) == 1
+    first = invitations[0]
+    assert first["accept_url"] != first["decline_url"] and first["initiative_summary"].startswith("Företag")
+    swap = await matching.client.post(
+        f"/api/v1/groups/{group['id']}/members/{group['members'][1]['resource_id']}/swap", headers=matching.coordinator
+    )
+    assert swap.status_code == 409 and swap.json()["current_status"] == "confirmed"
+
+
+async def test_a_coordinator_sees_replacements_and_swaps_within_the_rules(matching: Matching) -> None:
+    group = await proposal(matching, group_size_min=3, group_size_max=3)
+    base = f"/api/v1/groups/{group['id']}/members"
+    recruiter = next(m for m in group["members"] if "recruitment" in m["explanation"]["competences_covered"])
+    suggestions = await matching.client.get(
+        f"{base}/{recruiter['resource_id']}/replacements", headers=matching.coordinator
+    )
+    assert suggestions.status_code == 200
+    best = suggestions.json()[0]
+    assert best["explanation"]["competences_covered"] == ["recruitment"]  # the other recruiter
+    assert best["name"] not in names(group) and best["name"] != "Agnes Acme"
+
+    swapped = await matching.client.post(f"{base}/{recruiter['resource_id']}/swap", headers=matching.coordinator)
+    assert swapped.status_code == 200
+    after = swapped.json()
+    assert best["name"] in names(after) and recruiter["name"] not in names(after)
+    assert [m["status"] for m in after["former_members"]] == ["removed"]
+
+    agnes = await matching.scalar("SELECT id FROM resources WHERE name = 'Agnes Acme'")
+    chosen = await matching.client.post(
+        f"{base}/{after['members'][1]['resource_id']}/swap",
+        json={"replacement_id": str(agnes)},
+        headers=matching.coordinator,
+    )
+    assert chosen.status_code == 409 and "not free" in chosen.json()["detail"]  # the originator's organisation
+    representative = after["members"][0]["resource_id"]
+    removed = await matching.client.delete(f"{base}/{representative}", headers=matching.coordinator)
+    assert removed.status_code == 409 and "at least 3 people" in removed.json()["detail"]
+
+
+async def test_invitation_links_show_a_page_on_get_and_act_only_on_the_buttons_post(matching: Matching) -> None:
+    group = await proposal(matching, group_size_min=3, group_size_max=3)
+    await matching.client.post(f"/api/v1/groups/{group['id']}/confirm", headers=matching.coordinator)
+    invitations = await matching.outbox("MemberInvited")
+    accept = link_path(invitations[0]["accept_url"])
+    for _ in range(2):  # a mail scanner opens it, then the person
+        page = await matching.client.get(accept)
+        assert page.status_code == 200 and '<form method="post"' in page.text and "Sommarjobb" in page.text
+    assert await matching.scalar("SELECT count(*) FROM seats WHERE status = 'accepted'") == 0
+
+    pressed = await matching.client.post(accept)
+    assert pressed.status_code == 303
+    assert await matching.scalar("SELECT count(*) FROM seats WHERE status = 'accepted'") == 1
+    page = await matching.client.get(accept)
+    assert "<form" not in page.text and "Tack!" in page.text
+    token = accept.rsplit("/", 1)[1]
+    twice = await matching.client.post(f"/api/v1/invitations/{token}")
+    assert twice.status_code == 409 and twice.json()["current_status"] == "accepted"
+    decline_after_accept = link_path(invitations[0]["decline_url"]).rsplit("/", 1)[1]
+    assert (await matching.client.post(f"/api/v1/invitations/{decline_after_accept}")).status_code == 409
+    assert len(await matching.outbox("MemberAccepted")) == 1
+    assert (await matching.client.get("/invitations/not-a-token")).status_code == 404
+    assert (await matching.client.post(f"/api/v1/invitations/{token}x")).status_code == 404
+
+
+async def test_an_unanswered_invitation_expires_and_counts_as_declined(matching: Matching) -> None:
+    group = await proposal(matching)
+    await matching.client.post(f"/api/v1/groups/{group['id']}/confirm", headers=matching.coordinator)
+    invitations = await matching.outbox("MemberInvited")
+    for invitation in invitations[1:]:
+        await matching.client.post(link_path(invitation["accept_url"]))
+    matching.clock.advance(days=7, minutes=1)
+    late = link_path(invitations[0]["accept_url"]).rsplit("/", 1)[1]
+    refused = await matching.client.post(f"/api/v1/invitations/{late}")
+    assert refused.status_code == 409 and refused.json()["current_status"] == "expired"
+
+    counts = await matching.handlers.sweep()
+    assert counts["expired"] == 1
+    (declined,) = await matching.outbox("MemberDeclined")
+    assert declined["reason"] == "expired" and declined["member"]["name"] == invitations[0]["member"]["name"]
+    (replaced,) = await matching.outbox("MemberReplaced")
+    assert replaced["previous"]["name"] == invitations[0]["member"]["name"]
+    assert len(await matching.outbox("MemberInvited")) == len(invitations) + 1
+    assert (await matching.handlers.sweep())["expired"] == 0  # nothing twice
+
+
+async def test_a_withdrawn_or_erased_member_is_replaced_and_erasure_leaves_no_personal_data(matching: Matching) -> None:
+    group = await proposal(matching)
+    await matching.client.post(f"/api/v1/groups/{group['id']}/confirm", headers=matching.coordinator)
+    mentor = next(m for m in group["members"] if "mentoring" in m["explanation"]["competences_covered"])
+    await matching.feed(ResourceErased(resource_id=uuid.UUID(mentor["resource_id"])))
+    (declined,) = await matching.outbox("MemberDeclined")
+    assert (
+        declined["reason"] == "erased"
+        and declined["member"]["name"] == "(erased)"
+        and declined["member"]["email"] == ""
+    )
+    (replaced,) = await matching.outbox("MemberReplaced")
+    assert replaced["replacement"]["explanation"].startswith("Covers needed competences: Mentoring")
+    assert await matching.scalar(f"SELECT count(*) FROM resources WHERE id = '{mentor['resource_id']}'") == 0  # noqa: S608
+    after = (await matching.groups(uuid.UUID(group["initiative_id"])))[0]
+    assert [m["status"] for m in after["former_members"]] == ["erased"] and after["former_members"][0]["name"] is None
+
+    representative = after["members"][0]
+    await matching.feed(ResourceWithdrawn(resource_id=uuid.UUID(representative["resource_id"])))
+    second = (await matching.outbox("MemberDeclined"))[1]
+    assert second["reason"] == "withdrawn" and second["member"]["name"] == representative["name"]
+    final = (await matching.groups(uuid.UUID(group["initiative_id"])))[0]
+    assert any(m["role"] == "municipality_representative" and m["status"] == "invited" for m in final["members"])
+
+
+async def test_an_initiative_the_pool_cannot_serve_waits_and_is_proposed_when_people_come(matching: Matching) -> None:
+    initiative = accepted()
+    await matching.feed(initiative)
+    assert await matching.groups(initiative.initiative_id) == []
+    waiting = await matching.client.get(f"/api/v1/initiatives/{initiative.initiative_id}", headers=matching.coordinator)
+    assert "no municipality representative" in waiting.json()["formation_problem"]
+    now = await matching.client.post(
+        f"/api/v1/initiatives/{initiative.initiative_id}/propose", headers=matching.coordinator
+    )
+    assert now.status_code == 409 and now.json()["current_status"] == "no_group_possible"
+
+    await matching.feed(*team())
+    assert (await matching.handlers.sweep())["proposed"] == 1
+    (group,) = await matching.groups(initiative.initiative_id)
+    assert group["status"] == "proposed"
+    again = await matching.client.post(
+        f"/api/v1/initiatives/{initiative.initiative_id}/propose", headers=matching.coordinator
+    )
+    assert again.status_code == 201  # a fresh proposal replaces the current one
+    groups = await matching.groups(initiative.initiative_id)
+    assert {g["status"] for g in groups} == {"proposed", "dissolved"}
+    assert (await matching.outbox("GroupDissolved"))[0]["reason"] == "superseded by a new proposal"
+
+
+async def test_a_batch_shares_capacity_so_nobody_is_double_booked(matching: Matching) -> None:
+    first, second = accepted(group_size_min=3, group_size_max=3), accepted(group_size_min=3, group_size_max=3)
+    await matching.feed(first, second)  # accepted while nobody was in the pool: both wait
+    m = OrganisationType.MUNICIPALITY
+    await matching.feed(
+        registered("Kim Kommun", "Malmö stad", kind=m, capacity=1),
+        registered("Kajsa Kommun", "Lunds kommun", kind=m, capacity=1),
+        *(registered(f"Person {i}", f"Firma {i}", competences=[Competence.RECRUITMENT], capacity=1) for i in range(4)),
+    )
+    unknown = uuid.uuid4()
+    batch = await matching.client.post(
+        "/api/v1/groups/batch",
+        json={"initiative_ids": [str(first.initiative_id), str(second.initiative_id), str(unknown)]},
+        headers=matching.coordinator,
+    )
+    assert batch.status_code == 200, batch.text
+    items = batch.json()
+    assert [i["initiative_id"] for i in items] == [str(first.initiative_id), str(second.initiative_id), str(unknown)]
+    one, two = items[0]["group"], items[1]["group"]
+    assert set(names(one)).isdisjoint(names(two)) and len(names(one)) == len(names(two)) == 3
+    assert items[2]["problem"] == "not an accepted initiative"
+    assert await matching.scalar("SELECT count(*) FROM resources WHERE load > capacity") == 0
+    assert len(await matching.outbox("GroupProposed")) == 2
+
+    third = accepted(group_size_min=3, group_size_max=3)
+    await matching.feed(third)  # everyone is booked now
+    again = await matching.client.post(
+        "/api/v1/groups/batch",
+        json={"initiative_ids": [str(third.initiative_id), str(first.initiative_id)]},
+        headers=matching.coordinator,
+    )
+    third_item, first_item = again.json()
+    assert "no municipality representative" in third_item["problem"]
+    assert first_item["problem"] == "already has a proposed group"
