@@ -40,6 +40,7 @@ class Template(StrEnum):
     ORIGINATOR_INFO_REQUESTED = "originator_info_requested"
     RESOURCE_CONFIRMATION = "resource_confirmation"
     RESOURCE_WELCOME = "resource_welcome"
+    RESOURCE_PROFILE_LINK = "resource_profile_link"  # registered again with a known address
     MEMBER_INVITATION = "member_invitation"
     GROUP_FORMED = "group_formed"  # to every member and the originator's contact
 

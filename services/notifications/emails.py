@@ -23,7 +23,7 @@ from shared.contracts.initiatives import (
     InitiativeSubmitted,
     InitiativeUpdated,
 )
-from shared.contracts.resources import ResourceConfirmationRequested, ResourceRegistered
+from shared.contracts.resources import ResourceConfirmationRequested, ResourceProfileLinkRequested, ResourceRegistered
 from shared.taxonomy import Language
 
 COORDINATOR_LANGUAGE = Language.SV
@@ -87,6 +87,11 @@ def plan_emails(
             profile = event.profile
             planned.append(
                 _to_resource(event.resource_id, profile.email, profile.language, Template.RESOURCE_WELCOME, context)
+            )
+        case ResourceProfileLinkRequested():
+            context = {"name": event.name, "profile_url": absolute(event.profile_url)}
+            planned.append(
+                _to_resource(event.resource_id, event.email, event.language, Template.RESOURCE_PROFILE_LINK, context)
             )
         case GroupProposed():
             absolute(event.review_url)

@@ -27,6 +27,7 @@ from shared.contracts.initiatives import (
 from shared.contracts.resources import (
     ResourceConfirmationRequested,
     ResourceErased,
+    ResourceProfileLinkRequested,
     ResourceRegistered,
     ResourceUpdated,
 )
@@ -77,7 +78,10 @@ class EmailQueue:
             if await uow.deliveries.add(delivery):
                 uow.deliveries_queued = True
 
-    async def welcome(self, uow: NotificationsUnitOfWork, event: ResourceRegistered, envelope: Envelope) -> None:
+    async def with_profile_link(
+        self, uow: NotificationsUnitOfWork, event: ResourceRegistered | ResourceProfileLinkRequested, envelope: Envelope
+    ) -> None:
+        """Keep the person's newest profile link for the footer of later emails, then write to them."""
         await uow.profile_links.remember(event.resource_id, event.profile_url, utcnow())
         await self.queue_emails(uow, event, envelope)
 
@@ -112,7 +116,8 @@ async def forget_withdrawn_initiative(uow: NotificationsUnitOfWork, event: Initi
 
 def event_handlers(queue: EmailQueue) -> dict[type[Event], EventHandler[NotificationsUnitOfWork]]:
     handlers: dict[type[Event], EventHandler[NotificationsUnitOfWork]] = dict.fromkeys(EMAIL_EVENTS, queue.queue_emails)
-    handlers[ResourceRegistered] = queue.welcome
+    handlers[ResourceRegistered] = queue.with_profile_link
+    handlers[ResourceProfileLinkRequested] = queue.with_profile_link
     handlers[ResourceUpdated] = remember_profile_link
     handlers[ResourceErased] = forget_resource
     handlers[InitiativeWithdrawn] = forget_withdrawn_initiative

@@ -20,6 +20,7 @@ from shared.contracts.resources import (
     ResourceConfirmationRequested,
     ResourceErased,
     ResourceProfile,
+    ResourceProfileLinkRequested,
     ResourceRegistered,
 )
 from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
@@ -125,6 +126,17 @@ def registered(
         profile=profile(language, email),
         profile_url=f"{RESOURCES}/profile/{resource_id}?token=prof",
         registered_by="self",
+    )
+
+
+def profile_link_requested(language: Language = Language.SV) -> ResourceProfileLinkRequested:
+    resource_id = uuid.uuid4()
+    return ResourceProfileLinkRequested(
+        resource_id=resource_id,
+        name="Ali Hassan",
+        email="ali.hassan@example.org",
+        language=language,
+        profile_url=f"{RESOURCES}/profile/{resource_id}?token=prof2",
     )
 
 

@@ -41,6 +41,7 @@ EVENTS: dict[str, Callable[[Language], Event]] = {
     "InitiativeInfoRequested": samples.info_requested,
     "ResourceConfirmationRequested": samples.confirmation_requested,
     "ResourceRegistered": lambda language: samples.registered(language),
+    "ResourceProfileLinkRequested": samples.profile_link_requested,
     "GroupProposed": lambda _: samples.proposed(),
     "MemberReplaced": lambda _: samples.replaced(),
     "MemberInvited": lambda language: samples.invited(language),
