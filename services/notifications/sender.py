@@ -142,6 +142,10 @@ class DeliverySender:
             error = str(exc)
             await self._record(delivery_id, lambda d, at: d.record_temporary_failure(error, at, self._policy))
             return not isinstance(exc, ServerUnavailable)
+        except Exception as exc:  # a surprise: retried with backoff like a 4xx, so it cannot spin or be lost
+            error = f"unexpected {type(exc).__name__}"  # no traceback: it could quote the recipient
+            log.error("delivery.unexpected_error", delivery_id=str(delivery_id), error_type=type(exc).__name__)
+            return await self._record(delivery_id, lambda d, at: d.record_temporary_failure(error, at, self._policy))
         return await self._record(delivery_id, lambda d, at: d.record_sent(at))
 
     async def _record(self, delivery_id: uuid.UUID, change: Callable[[Delivery, datetime], Outcome | None]) -> bool:

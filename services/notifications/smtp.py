@@ -74,8 +74,12 @@ class SmtpMailer:
     async def send(self, email: OutgoingEmail) -> None:
         """Hand the email to the server; raise PermanentFailure, TemporaryFailure or ServerUnavailable."""
         try:
+            message = build_message(email, self._sender)
+        except (ValueError, TypeError) as exc:  # e.g. an address with a line break: no server will take it
+            raise PermanentFailure(f"the message cannot be built: {type(exc).__name__}") from None
+        try:
             await aiosmtplib.send(
-                build_message(email, self._sender),
+                message,
                 hostname=self._host,
                 port=self._port,
                 username=self._username,

@@ -199,3 +199,18 @@ async def test_a_withdrawn_initiative_leaves_no_originator_address_and_no_text_a
     assert all(r["body_text"] is None and r["body_html"] is None for r in rows)
     assert {r["recipient"] for r in rows} == {None, *COORDINATORS}
     assert "Karin" not in json.dumps([list(r.values()) for r in rows], default=str)
+
+
+async def test_an_address_that_cannot_be_mailed_fails_at_once_and_the_others_go_out(
+    notifications: ServiceFactory, smtp: SmtpServer
+) -> None:
+    service = await notifications(smtp.port)
+    event = samples.submitted()
+    broken = event.originator.model_copy(update={"contact_email": "karin@example.org\nBcc: someone@example.org"})
+    await service.deliver(event.model_copy(update={"originator": broken}))
+
+    rows = await service.settled(3)
+    failed = next(r for r in rows if r["template"] == "originator_receipt")
+    assert (failed["status"], failed["attempts"]) == ("failed", 1)
+    assert failed["last_error"] == "the message cannot be built: ValueError"
+    assert sorted(m["To"] for m in smtp.messages) == sorted(COORDINATORS)
