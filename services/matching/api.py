@@ -218,7 +218,7 @@ def build_router(handlers: MatchingHandlers, clock: Any, public_rate_limit: str)
         initiative_id: uuid.UUID | None = None,
         status_: Annotated[GroupStatus | None, Query(alias="status")] = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     ) -> Page[GroupOut]:
         found, total = await handlers.groups(initiative_id, status_, limit, offset)
         return Page(items=[group_out(d) for d in found], total=total, limit=limit, offset=offset)

@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             deterministic_limit=settings.solver_deterministic_limit,
         ),
     )
-    consumers.subscribe(infra, uow_factory, handlers)
+    consumers.subscribe(infra, uow_factory, handlers, settings.consumer_group)
     infra.run_in_background("matching-sweep", lambda: handlers.sweep_forever(settings.sweep_seconds))
     app = create_service_app(
         infra,

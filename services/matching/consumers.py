@@ -12,9 +12,14 @@ from shared.contracts.resources import ResourceErased, ResourceRegistered, Resou
 from shared.service import Infrastructure
 
 
-def subscribe(infra: Infrastructure, uow_factory: Callable[[], MatchingUnitOfWork], handlers: MatchingHandlers) -> None:
+def subscribe(
+    infra: Infrastructure,
+    uow_factory: Callable[[], MatchingUnitOfWork],
+    handlers: MatchingHandlers,
+    group: str = "matching",
+) -> None:
     infra.consume(
-        "matching",
+        group,
         [Topic.INITIATIVES, Topic.RESOURCES],
         uow_factory,
         processed_events,

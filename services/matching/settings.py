@@ -10,6 +10,8 @@ class Settings(ServiceSettings):
     service_name: str = "matching"
     port: int = 8003
     public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8003")
+    # The Kafka consumer group; a new name with an empty database rebuilds the projections from the topics.
+    consumer_group: str = Field(default="matching", pattern=r"^[A-Za-z0-9._-]+$")
     # An invitation nobody answered within this many days counts as declined.
     invitation_days: int = Field(default=7, ge=1, le=90)
     # How often the sweep expires invitations, fills open seats and retries initiatives still waiting.

@@ -172,6 +172,13 @@ class Matching:
         await engine.dispose()
         return value
 
+    async def rows(self, sql: str) -> list[Any]:
+        engine = create_async_engine(self.database_url)
+        async with engine.connect() as connection:
+            found = [tuple(r) for r in await connection.execute(text(sql))]
+        await engine.dispose()
+        return found
+
     async def outbox(self, event_type: str) -> list[dict[str, Any]]:
         """Payloads of the events matching wrote (in order)."""
         engine = create_async_engine(self.database_url)
