@@ -35,6 +35,7 @@ from shared.db import utcnow
 from shared.errors import InvalidTransition
 
 log = structlog.get_logger(__name__)
+OUTAGE_PROBE_MAX_SECONDS = 30.0
 
 
 class Mailer(Protocol):
@@ -95,7 +96,8 @@ class DeliverySender:
             database_backoff = 0.5
             if server_unavailable:
                 outages += 1
-                pause = self._policy.delay(outages).total_seconds()
+                # Probe at least every half minute, so mail flows soon after the server is back.
+                pause = min(self._policy.delay(outages).total_seconds(), OUTAGE_PROBE_MAX_SECONDS)
                 log.warning("sender.smtp_unavailable", retry_in=pause)
                 await asyncio.sleep(pause)
                 continue
