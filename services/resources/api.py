@@ -89,8 +89,8 @@ FiltersDep = Annotated[SearchFilters, Depends(search_filters)]
 
 
 def _csv_cell(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula is quoted (CSV injection); phone numbers keep their +."""
-    if isinstance(value, str) and value[:1] in {"=", "-", "@", "\t", "\r"}:
+    """Free text a spreadsheet would run as a formula is quoted (CSV injection)."""
+    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
         return "'" + value
     return value
 

@@ -262,6 +262,7 @@ class Resource:
         assert to is not None
         self.profile = profile  # the latest submission is what the person wants confirmed
         self.status = to
+        self.registered_by = SELF
         self.withdrawal_reason = None
         self.updated_at = now
         self._await_confirmation(confirmation_secret, now)

@@ -135,12 +135,14 @@ def test_registering_again_while_present_changes_nothing(status: Status) -> None
 
 
 def test_registering_again_after_withdrawing_restarts_the_double_opt_in() -> None:
-    resource = in_status(Status.WITHDRAWN)
+    resource = Resource.register_directly(uuid.uuid4(), a_profile(), "eva@malmo.se", NOW)
+    resource.withdraw("left the city", NOW)
 
     outcome = resource.register_again(a_profile(), "back", NOW)
 
     assert outcome is RegistrationOutcome.CONFIRMATION_SENT
     assert resource.status is Status.PENDING_CONFIRMATION and resource.withdrawal_reason is None
+    assert resource.registered_by == "self"  # this time the person came on their own
     assert resource.confirm("back", NOW) and resource.status is Status.ACTIVE
 
 

@@ -237,3 +237,23 @@ async def test_public_registration_is_rate_limited(service: Service) -> None:
 
     assert [a.status_code for a in answers] == [201, 201, 429]
     assert int(answers[2].headers["retry-after"]) > 0
+
+
+async def test_a_person_who_withdrew_can_come_back_through_the_same_door(service: Service) -> None:
+    resource_id, body, profile_url = await service.active_resource()
+    await service.client.post(f"{profile_url}/withdraw")
+
+    again = await service.client.post("/api/v1/resources", json={**body, "capacity": 1})
+    assert await service.status_of(resource_id) == "pending_confirmation"
+    await service.client.post(await service.confirm_url(resource_id))
+
+    assert again.json() == {"id": resource_id, "status": "pending_confirmation"}
+    assert await service.status_of(resource_id) == "active"
+    types = [e["event_type"] for e in await service.events(resource_id=resource_id)]
+    assert types == [
+        "ResourceConfirmationRequested",
+        "ResourceRegistered",
+        "ResourceWithdrawn",
+        "ResourceConfirmationRequested",
+        "ResourceRegistered",
+    ]

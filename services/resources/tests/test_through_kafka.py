@@ -1,0 +1,74 @@
+"""A new resource's whole way, with the events read from the real broker's namespaced topic."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.resources.tests.support import Service, profile
+from shared.contracts import Envelope, Topic
+from shared.contracts.resources import ResourceConfirmationRequested, ResourceErased, ResourceRegistered
+from shared.testing import Record, read_records
+
+pytestmark = pytest.mark.integration
+
+
+def about(resource_id: str, event_type: str) -> object:
+    def holds(records: list[Record]) -> bool:
+        return any(r.key == resource_id.encode() and r.json()["event_type"] == event_type for r in records)
+
+    return holds
+
+
+async def events_on_the_topic(service: Service, resource_id: str, until: str) -> list[Envelope]:
+    topic = service.namespace + Topic.RESOURCES
+    bootstrap = service.settings.platform.kafka_bootstrap
+    records = await read_records(bootstrap, topic, until=about(resource_id, until))  # type: ignore[arg-type]
+    return [Envelope.model_validate_json(r.value) for r in records if r.key == resource_id.encode()]
+
+
+async def test_register_confirm_appear_active_update_and_erase_over_the_real_broker(service: Service) -> None:
+    client = service.client
+    response = await client.post(
+        "/api/v1/resources", json=dict(profile(), consent=True), headers={"X-Correlation-ID": "portal-42"}
+    )
+    resource_id = response.json()["id"]
+
+    # The confirmation email is notifications' job: here the event arrives with a working link.
+    [requested] = await events_on_the_topic(service, resource_id, until="ResourceConfirmationRequested")
+    assert (requested.event_type, requested.producer, requested.correlation_id) == (
+        "ResourceConfirmationRequested",
+        "resources",
+        "portal-42",
+    )
+    confirm_url = ResourceConfirmationRequested.model_validate(requested.payload).confirm_url
+    assert confirm_url.startswith("https://resources.meetmalmo.test/confirm/")
+
+    assert "<button" in (await client.get(confirm_url)).text
+    assert (await client.post(confirm_url)).status_code == 200
+
+    envelopes = await events_on_the_topic(service, resource_id, until="ResourceRegistered")
+    registered = ResourceRegistered.model_validate(envelopes[-1].payload)
+    assert registered.registered_by == "self" and registered.profile.capacity == 2
+    found = await client.get(
+        "/api/v1/resources",
+        params={"q": registered.profile.email, "status": "active", "competence": "mentoring"},
+        headers=service.coordinator,
+    )
+    assert [item["id"] for item in found.json()["items"]] == [resource_id]
+
+    token = registered.profile_url.rsplit("/", 1)[-1]
+    updated = await client.put(f"/api/v1/my/profile/{token}", json=profile(email=registered.profile.email, capacity=1))
+    assert updated.status_code == 200
+    assert (await client.delete(f"/api/v1/my/profile/{token}")).status_code == 204
+
+    envelopes = await events_on_the_topic(service, resource_id, until="ResourceErased")
+    assert [e.event_type for e in envelopes] == [
+        "ResourceConfirmationRequested",
+        "ResourceRegistered",
+        "ResourceUpdated",
+        "ResourceErased",
+    ]
+    erased = envelopes[-1]
+    assert erased.payload == {"resource_id": resource_id}
+    assert ResourceErased.model_validate(erased.payload).resource_id.hex == resource_id.replace("-", "")
+    assert len({e.event_id for e in envelopes}) == 4 and all(e.schema_version == 1 for e in envelopes)
