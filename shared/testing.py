@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -111,7 +112,8 @@ async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: 
 
 @contextlib.contextmanager
 def serve_in_thread(app: Any, port: int) -> Iterator[str]:
-    """Run an ASGI app under uvicorn in a thread of its own (its own event loop); yields its base URL."""
+    """Run an ASGI app under uvicorn in a thread of its own (its own event loop); yields its base URL
+    once /readyz answers 200."""
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
@@ -122,8 +124,14 @@ def serve_in_thread(app: Any, port: int) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError(f"the app did not start on port {port}")
         time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=url) as client:  # ready means database and broker answer
+            while client.get("/readyz").status_code != 200:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the app on port {port} did not become ready")
+                time.sleep(0.1)
+        yield url
     finally:
         server.should_exit = True
         thread.join(timeout=30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
@@ -19,8 +20,8 @@ from shared.db import UnitOfWork
 from shared.inbox import define_processed_events_table
 from shared.outbox import define_outbox_table
 from shared.service import Infrastructure
-from shared.settings import PlatformSettings, ServiceSettings
-from shared.testing import create_database, drop_database, eventually, read_records
+from shared.settings import PROJECT_ROOT, PlatformSettings, ServiceSettings
+from shared.testing import create_database, drop_database, eventually, free_port, read_records
 from shared.tracing import configure_tracing
 
 pytestmark = pytest.mark.integration
@@ -168,8 +169,8 @@ def _kafka(script: str, bootstrap: str) -> None:
 async def test_changes_committed_while_the_broker_is_away_are_published_when_it_returns(
     databases: tuple[str, str], topic_namespace: str
 ) -> None:
-    bootstrap = "127.0.0.1:19092"  # a broker of this test's own, so it can be stopped and started
-    await asyncio.to_thread(_kafka, "down", bootstrap)
+    port = free_port()  # a broker of this test's own (controller on port + 1), so it can be stopped and started
+    bootstrap = f"127.0.0.1:{port}"
     producer = infrastructure("kit-producer", databases[0], bootstrap, topic_namespace)
     topic = topic_namespace + Topic.NOTIFICATIONS
     try:
@@ -194,6 +195,7 @@ async def test_changes_committed_while_the_broker_is_away_are_published_when_it_
             assert await eventually(lambda: _nothing_pending(producer), timeout=30)
     finally:
         await asyncio.to_thread(_kafka, "down", bootstrap)
+        shutil.rmtree(PROJECT_ROOT / "var" / f"kafka-{port}", ignore_errors=True)
 
 
 async def _nothing_pending(infra: Infrastructure) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import phonenumbers
@@ -46,6 +46,19 @@ def e164_phone(value: str | None) -> str | None:
     if not phonenumbers.is_valid_number(number):
         raise ValueError("not a valid phone number")
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def moment(value: datetime | None) -> datetime | None:
+    """A filter bound in UTC (naive means UTC), within years the database can hold."""
+    if value is None:
+        return None
+    try:
+        utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise ValueError("date out of range") from None
+    if not 1900 <= utc.year <= 9000:
+        raise ValueError("date out of range: use a year between 1900 and 9000")
+    return utc
 
 
 def unique(values: list[Any]) -> list[Any]:
@@ -193,8 +206,8 @@ def search_filters(
     status_: Annotated[list[Status] | None, Query(alias="status")] = None,
     theme: Theme | None = None,
     organisation_type: OrganisationType | None = None,
-    submitted_from: datetime | None = None,
-    submitted_to: datetime | None = None,
+    submitted_from: Annotated[datetime | None, AfterValidator(moment)] = None,
+    submitted_to: Annotated[datetime | None, AfterValidator(moment)] = None,
     q: Annotated[str | None, Query(max_length=200, description="free text")] = None,
 ) -> Filters:
     return Filters(tuple(status_ or ()), theme, organisation_type, submitted_from, submitted_to, q)
