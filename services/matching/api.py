@@ -3,195 +3,30 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field
 
-from services.matching.domain.group import Group, GroupStatus, Role, Seat, SeatStatus
-from services.matching.domain.profiles import Initiative, Resource
-from services.matching.domain.rules import Explanation
-from services.matching.handlers import Answer, GroupDetails, InvitationDetails, MatchingHandlers
+from services.matching.domain.group import Group, GroupStatus, SeatStatus
+from services.matching.handlers import InvitationDetails, MatchingHandlers
+from services.matching.links import Answer
+from services.matching.schemas import (
+    BatchIn,
+    BatchItem,
+    CandidateOut,
+    GroupOut,
+    InitiativeOut,
+    InvitationOut,
+    SwapIn,
+    explanation_out,
+    group_out,
+    invitation_out,
+)
 from shared.auth import CoordinatorDep
 from shared.errors import InvalidTransition
 from shared.links import InvalidLink
-from shared.taxonomy import Competence, OrganisationType, Theme
 from shared.web import Form, Page, RateLimit, html_page
-
-# --- shapes --------------------------------------------------------------------------------------
-
-
-class ExplanationOut(BaseModel):
-    text: str
-    competences_covered: list[Competence]
-    themes_shared: list[Theme]
-    load: int = Field(description="groups the person sat in or was invited to when chosen (this one not counted)")
-    capacity: int
-    municipality_representative: bool
-
-
-class MemberOut(BaseModel):
-    seat_id: uuid.UUID
-    resource_id: uuid.UUID
-    name: str | None = Field(description="None once the person was erased")
-    organisation_name: str | None
-    organisation_type: OrganisationType | None
-    role: Role
-    status: SeatStatus
-    explanation: ExplanationOut
-    replaces: uuid.UUID | None
-    invited_at: datetime | None
-    expires_at: datetime | None
-    answered_at: datetime | None
-
-
-class InitiativeBrief(BaseModel):
-    id: uuid.UUID
-    reference: str
-    title: str
-    status: str
-
-
-class GroupOut(BaseModel):
-    id: uuid.UUID
-    initiative_id: uuid.UUID
-    initiative: InitiativeBrief | None
-    status: GroupStatus
-    solver: str
-    members: list[MemberOut]
-    former_members: list[MemberOut] = Field(description="declined, expired, removed, withdrawn or erased")
-    uncovered_competences: list[Competence]
-    vacancies: int
-    size_min: int
-    created_at: datetime
-    confirmed_by: str | None
-    confirmed_at: datetime | None
-    formed_at: datetime | None
-    ended_at: datetime | None
-    ended_reason: str | None
-
-
-class CandidateOut(BaseModel):
-    resource_id: uuid.UUID
-    name: str
-    organisation_name: str
-    organisation_type: OrganisationType
-    explanation: ExplanationOut
-
-
-class InitiativeOut(BaseModel):
-    id: uuid.UUID
-    reference: str
-    title: str
-    status: str
-    formation_problem: str | None = Field(description="why no group could be proposed yet, if so")
-    group_id: uuid.UUID | None
-    group_status: GroupStatus | None
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SwapIn(Strict):
-    replacement_id: uuid.UUID | None = Field(default=None, description="a person of your choice; else the best")
-
-
-class BatchIn(Strict):
-    initiative_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
-
-
-class BatchItem(BaseModel):
-    initiative_id: uuid.UUID
-    group: GroupOut | None
-    problem: str | None
-
-
-class InvitationOut(BaseModel):
-    answer: Answer = Field(description="what the link's button does")
-    status: SeatStatus
-    group_status: GroupStatus
-    initiative_reference: str
-    initiative_title: str
-    initiative_summary: str
-    expires_at: datetime | None
-    open: bool = Field(description="the button still works")
-
-
-def explanation_out(e: Explanation) -> ExplanationOut:
-    return ExplanationOut(
-        text=e.text,
-        competences_covered=list(e.competences_covered),
-        themes_shared=list(e.themes_shared),
-        load=e.load,
-        capacity=e.capacity,
-        municipality_representative=e.representative is not None,
-    )
-
-
-def member_out(seat: Seat, person: Resource | None) -> MemberOut:
-    return MemberOut(
-        seat_id=seat.id,
-        resource_id=seat.resource_id,
-        name=person.contact.name if person else None,
-        organisation_name=person.organisation.name if person else None,
-        organisation_type=person.organisation.type if person else None,
-        role=seat.role,
-        status=seat.status,
-        explanation=explanation_out(seat.explanation),
-        replaces=seat.replaces,
-        invited_at=seat.invited_at,
-        expires_at=seat.expires_at,
-        answered_at=seat.answered_at,
-    )
-
-
-def brief(initiative: Initiative | None) -> InitiativeBrief | None:
-    if initiative is None:
-        return None
-    return InitiativeBrief(
-        id=initiative.id, reference=initiative.reference, title=initiative.title, status=initiative.status
-    )
-
-
-def group_out(details: GroupDetails) -> GroupOut:
-    g: Group = details.group
-    return GroupOut(
-        id=g.id,
-        initiative_id=g.initiative_id,
-        initiative=brief(details.initiative),
-        status=g.status,
-        solver=g.solver,
-        members=[member_out(s, details.people.get(s.resource_id)) for s in g.members],
-        former_members=[member_out(s, details.people.get(s.resource_id)) for s in g.seats if not s.active],
-        uncovered_competences=list(g.uncovered),
-        vacancies=g.vacancies,
-        size_min=g.size_min,
-        created_at=g.created_at,
-        confirmed_by=g.confirmed_by,
-        confirmed_at=g.confirmed_at,
-        formed_at=g.formed_at,
-        ended_at=g.ended_at,
-        ended_reason=g.ended_reason,
-    )
-
-
-def invitation_out(d: InvitationDetails, now: datetime) -> InvitationOut:
-    return InvitationOut(
-        answer=d.answer,
-        status=d.seat.status,
-        group_status=d.group_status,
-        initiative_reference=d.initiative.reference,
-        initiative_title=d.initiative.title,
-        initiative_summary=d.initiative.summary,
-        expires_at=d.seat.expires_at,
-        open=d.seat.status is SeatStatus.INVITED
-        and d.group_status is GroupStatus.CONFIRMED
-        and (d.seat.expires_at is None or d.seat.expires_at > now),
-    )
-
 
 # --- routes --------------------------------------------------------------------------------------
 

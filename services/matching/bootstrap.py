@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from services.matching import api, consumers
 from services.matching.db import MatchingUnitOfWork, PoolCache, outbox
 from services.matching.domain.solver import Infeasible, SolverSettings
-from services.matching.handlers import InvitationLinks, MatchingHandlers
+from services.matching.handlers import MatchingHandlers
+from services.matching.links import InvitationLinks
 from services.matching.settings import Settings
 from shared.db import utcnow
 from shared.service import Infrastructure

@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import partial
 from typing import Any, TypeVar
 
@@ -25,11 +24,13 @@ from services.matching.domain.formation import (
     replacements,
     swap,
 )
-from services.matching.domain.group import Group, GroupStatus, Role, Seat, SeatStatus
+from services.matching.domain.group import Group, GroupStatus, Seat, SeatStatus
 from services.matching.domain.pool import Pool, PoolView
-from services.matching.domain.profiles import Contact, Initiative, Organisation, Resource
+from services.matching.domain.profiles import Initiative, Resource
 from services.matching.domain.rules import Explanation, explain
 from services.matching.domain.solver import Infeasible, Proposal, SolverSettings, propose
+from services.matching.event_mapping import initiative_of, member_of, originator_contact, resource_of
+from services.matching.links import Answer, InvitationLinks
 from shared.contracts import Envelope
 from shared.contracts.groups import (
     GroupConfirmed,
@@ -45,35 +46,9 @@ from shared.contracts.groups import (
 from shared.contracts.initiatives import InitiativeAccepted, InitiativeClosed, InitiativeEvent, InitiativeWithdrawn
 from shared.contracts.resources import ResourceErased, ResourceRegistered, ResourceUpdated, ResourceWithdrawn
 from shared.errors import InvalidTransition
-from shared.links import LinkSigner
-from shared.taxonomy import Language
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-
-
-class Answer(StrEnum):
-    ACCEPT = "accept"
-    DECLINE = "decline"
-
-
-class InvitationLinks:
-    """One link per answer, signed; the seat they name makes them one-time (a seat is answered once)."""
-
-    def __init__(self, public_url: str, secret: str) -> None:
-        self._base = public_url.rstrip("/")
-        self._signer = LinkSigner(secret, "group-invitation")
-
-    def token(self, seat_id: uuid.UUID, answer: Answer) -> str:
-        return self._signer.token(f"{seat_id}:{answer.value}")
-
-    def url(self, seat_id: uuid.UUID, answer: Answer) -> str:
-        return f"{self._base}/invitations/{self.token(seat_id, answer)}"
-
-    def read(self, token: str) -> tuple[uuid.UUID, Answer]:
-        """The seat and the answer; raises InvalidLink (or ValueError) for anything else."""
-        seat, answer = self._signer.subject(token).split(":")
-        return uuid.UUID(seat), Answer(answer)
 
 
 @dataclass(frozen=True)
@@ -92,73 +67,6 @@ class InvitationDetails:
     initiative: Initiative
     answer: Answer
     person: Resource | None
-
-
-def initiative_of(event: InitiativeEvent, status: str) -> Initiative:
-    o = event.originator
-    return Initiative(
-        id=event.initiative_id,
-        reference=event.reference,
-        title=event.title,
-        summary=event.summary,
-        status=status,
-        themes=event.themes,
-        competences=event.competences_needed,
-        size_min=event.group_size_min,
-        size_max=event.group_size_max,
-        language=event.language.value,
-        originator=Organisation(o.organisation_name, o.organisation_type, o.organisation_number),
-        contact=Contact(o.contact_name, o.contact_email, o.contact_phone),
-    )
-
-
-def resource_of(event: ResourceRegistered | ResourceUpdated, active: bool) -> Resource:
-    p = event.profile
-    return Resource(
-        id=event.resource_id,
-        contact=Contact(p.name, p.email, p.phone),
-        language=p.language.value,
-        organisation=Organisation(p.organisation_name, p.organisation_type, p.organisation_number),
-        role_title=p.role_title,
-        competences=frozenset(p.competences),
-        themes=frozenset(p.themes),
-        languages=frozenset(p.languages),
-        capacity=p.capacity,
-        active=active,
-    )
-
-
-def member_of(seat: Seat, person: Resource | None) -> GroupMember:
-    if person is None:  # erased: nothing personal is left to tell
-        return GroupMember(
-            resource_id=seat.resource_id,
-            role=seat.role.value,
-            name="(erased)",
-            email="",
-            organisation_name="",
-            explanation=seat.explanation.text,
-        )
-    return GroupMember(
-        resource_id=person.id,
-        role=seat.role.value,
-        name=person.contact.name,
-        email=person.contact.email,
-        phone=person.contact.phone,
-        organisation_name=person.organisation.name,
-        language=Language(person.language) if person.language in Language.__members__.values() else Language.SV,
-        explanation=seat.explanation.text,
-    )
-
-
-def originator_contact(initiative: Initiative) -> GroupMember:
-    return GroupMember(
-        role=Role.ORIGINATOR_CONTACT.value,
-        name=initiative.contact.name,
-        email=initiative.contact.email,
-        phone=initiative.contact.phone,
-        organisation_name=initiative.originator.name,
-        language=Language(initiative.language),
-    )
 
 
 class MatchingHandlers:

@@ -1,7 +1,8 @@
 """Forming a group: a short list from the pool index, solved exactly with CP-SAT, greedy as fallback.
 
 The objective is lexicographic: needed competences covered, then themes shared, then light load
-(each seat also costs a little, so people who bring nothing are added only to reach the minimum),
+(each seat also costs a little, so people who bring nothing are added only to reach the minimum,
+and a second municipality or authority person only when they bring more than someone else would),
 then the lower resource id. CP-SAT runs on one worker with a deterministic time budget, so the same
 inputs give the same group; the greedy answer is its hint and is kept when CP-SAT finds nothing better.
 """
@@ -15,13 +16,19 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from services.matching.domain.pool import TYPE_CODE, PoolView, ShortlistLimits
-from services.matching.domain.profiles import Candidate, Need, same_organisation, uncovered_competences
+from services.matching.domain.profiles import (
+    REPRESENTATIVE_TYPES,
+    Candidate,
+    Need,
+    same_organisation,
+    uncovered_competences,
+)
 from services.matching.domain.rules import Explanation, explanations, organisation_cliques
 from shared.errors import DomainError
 from shared.taxonomy import Competence, OrganisationType
 
 COVERAGE_WEIGHT = 25_000  # above every theme and load term together: coverage comes first
-THEME_WEIGHT = 200  # above every load term together: themes come before load
+THEME_WEIGHT = 200  # above every seat cost together (12 seats x 17): themes come before load
 MAX_COUNTED_LOAD = 15
 
 
@@ -59,8 +66,15 @@ def theme_overlap(need: Need, candidate: Candidate) -> int:
     return len(need.themes & candidate.themes)
 
 
+def seat_cost(candidate: Candidate) -> int:
+    """Load, plus one for every seat; representatives cost one more: they are few, so a group takes a
+    second one only when they bring more than the next person would, and other groups keep theirs."""
+    scarce = candidate.organisation.type in REPRESENTATIVE_TYPES
+    return min(candidate.load, MAX_COUNTED_LOAD) + 1 + int(scarce)
+
+
 def seat_value(need: Need, candidate: Candidate) -> int:
-    return THEME_WEIGHT * theme_overlap(need, candidate) - min(candidate.load, MAX_COUNTED_LOAD) - 1
+    return THEME_WEIGHT * theme_overlap(need, candidate) - seat_cost(candidate)
 
 
 def score(need: Need, members: Sequence[Candidate]) -> int:
@@ -76,7 +90,7 @@ def greedy_group(need: Need, candidates: Sequence[Candidate], representative: Or
 
     def gain(i: int) -> tuple[int, int, int, int]:
         c = candidates[i]
-        return (len((c.competences & wanted) - covered), theme_overlap(need, c), -c.load, -i)
+        return (len((c.competences & wanted) - covered), theme_overlap(need, c), -seat_cost(c), -i)
 
     def pick(accept: Iterable[int]) -> int | None:
         fitting = [

@@ -162,7 +162,7 @@ async def test_an_unanswered_invitation_expires_and_counts_as_declined(matching:
 
 
 async def test_a_withdrawn_or_erased_member_is_replaced_and_erasure_leaves_no_personal_data(matching: Matching) -> None:
-    group = await proposal(matching)
+    group = await proposal(matching, group_size_min=3, group_size_max=3)
     await matching.client.post(f"/api/v1/groups/{group['id']}/confirm", headers=matching.coordinator)
     mentor = next(m for m in group["members"] if "mentoring" in m["explanation"]["competences_covered"])
     await matching.feed(ResourceErased(resource_id=uuid.UUID(mentor["resource_id"])))

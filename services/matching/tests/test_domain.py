@@ -247,3 +247,10 @@ def test_the_originator_is_never_a_member_even_from_another_department() -> None
         need(size=(2, 3), originator=ORIGINATOR), pool_of([municipal(1), same, person(2), person(3)]).view()
     )
     assert 8 not in members(proposal)
+
+
+def test_a_second_municipality_person_is_taken_only_when_they_bring_more_than_someone_else() -> None:
+    equal = pool_of([municipal(1, themes=[E]), municipal(2, themes=[E]), person(3, themes=[E]), person(4, themes=[E])])
+    assert members(propose(need(competences=[], size=(3, 3)), equal.view())) in ({1, 3, 4}, {2, 3, 4})
+    mentor = pool_of([municipal(1, themes=[E]), municipal(2, competences=[M], themes=[E]), person(3, themes=[E])])
+    assert members(propose(need(competences=[M], size=(3, 3)), mentor.view())) == {1, 2, 3}

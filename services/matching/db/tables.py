@@ -1,0 +1,117 @@
+"""Matching's tables: the projections (initiatives, resources with their load), the pool version, groups, seats."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+
+from shared.db import Timestamp
+from shared.inbox import define_processed_events_table
+from shared.outbox import define_outbox_table
+
+metadata = MetaData()
+outbox = define_outbox_table(metadata)
+processed_events = define_processed_events_table(metadata)
+
+initiatives = Table(
+    "initiatives",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("reference", String(20), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("summary", String(500), nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("themes", JSON, nullable=False),
+    Column("competences_needed", JSON, nullable=False),
+    Column("group_size_min", Integer, nullable=False),
+    Column("group_size_max", Integer, nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("organisation_name", String(200), nullable=False),
+    Column("organisation_type", String(40), nullable=False),
+    Column("organisation_number", String(20), nullable=True),
+    Column("contact_name", String(200), nullable=False),
+    Column("contact_email", String(320), nullable=False),
+    Column("contact_phone", String(30), nullable=True),
+    Column("formation_problem", Text, nullable=True),  # why no group could be proposed yet
+    Column("updated_at", Timestamp(), nullable=False),
+)
+
+resources = Table(
+    "resources",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("phone", String(30), nullable=True),
+    Column("language", String(2), nullable=False),
+    Column("organisation_name", String(200), nullable=False),
+    Column("organisation_type", String(40), nullable=False),
+    Column("organisation_number", String(20), nullable=True),
+    Column("role_title", String(200), nullable=False),
+    Column("competences", JSON, nullable=False),
+    Column("themes", JSON, nullable=False),
+    Column("languages", JSON, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("load", Integer, nullable=False),  # seats in live groups: proposed, invited or accepted
+    Column("version", BigInteger, nullable=False, index=True),
+    Column("updated_at", Timestamp(), nullable=False),
+)
+
+# One row: the last version handed out; updating it is the pool lock every writer takes first.
+pool_version = Table(
+    "pool_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("value", BigInteger, nullable=False),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("initiative_id", Uuid, nullable=False, index=True),
+    Column("status", String(20), nullable=False, index=True),
+    Column("size_min", Integer, nullable=False),
+    Column("target_size", Integer, nullable=False),
+    Column("representative_kind", String(40), nullable=False),
+    Column("uncovered", JSON, nullable=False),
+    Column("solver", String(20), nullable=False),
+    Column("created_at", Timestamp(), nullable=False),
+    Column("confirmed_by", String(320), nullable=True),
+    Column("confirmed_at", Timestamp(), nullable=True),
+    Column("formed_at", Timestamp(), nullable=True),
+    Column("ended_at", Timestamp(), nullable=True),
+    Column("ended_reason", Text, nullable=True),
+)
+
+seats = Table(
+    "seats",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("group_id", Uuid, ForeignKey("groups.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("resource_id", Uuid, nullable=False, index=True),
+    Column("role", String(40), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("explanation", JSON, nullable=False),
+    Column("created_at", Timestamp(), nullable=False),
+    Column("replaces", Uuid, nullable=True),
+    Column("invited_at", Timestamp(), nullable=True),
+    Column("expires_at", Timestamp(), nullable=True),
+    Column("answered_at", Timestamp(), nullable=True),
+)
+Index("ix_seats_group", seats.c.group_id, seats.c.position)
+Index("ix_seats_status_expires", seats.c.status, seats.c.expires_at)
