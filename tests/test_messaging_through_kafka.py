@@ -173,10 +173,11 @@ async def test_changes_committed_while_the_broker_is_away_are_published_when_it_
     bootstrap = f"127.0.0.1:{port}"
     producer = infrastructure("kit-producer", databases[0], bootstrap, topic_namespace)
     topic = topic_namespace + Topic.NOTIFICATIONS
+    probe = uuid.uuid4()  # one aggregate: its events keep their order on one partition
     try:
         async with producer.running():
             # The broker has never been up: the change commits and waits in the outbox.
-            await record_probe(producer, uuid.uuid4(), 1)
+            await record_probe(producer, probe, 1)
             await asyncio.sleep(1)
             assert await producer.relay.pending_count() == 1
 
@@ -186,7 +187,7 @@ async def test_changes_committed_while_the_broker_is_away_are_published_when_it_
 
             # The broker goes away after the relay has been publishing, and comes back.
             await asyncio.to_thread(_kafka, "down", bootstrap)
-            await record_probe(producer, uuid.uuid4(), 2)
+            await record_probe(producer, probe, 2)
             await asyncio.sleep(1)
             assert await producer.relay.pending_count() == 1
             await asyncio.to_thread(_kafka, "up", bootstrap)
