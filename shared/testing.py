@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -141,3 +142,20 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def delete_topics(bootstrap: str, prefixes: tuple[str, ...]) -> int:
+    """Delete every topic whose name starts with one of `prefixes`; returns how many went.
+
+    Each test namespace creates a set of topics; a broker that keeps thousands of them runs out of
+    file handles, so tests clean up after themselves.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        doomed = [topic for topic in await admin.list_topics() if topic.startswith(prefixes)]
+        for start in range(0, len(doomed), 200):
+            await admin.delete_topics(doomed[start : start + 200])
+        return len(doomed)
+    finally:
+        await admin.close()

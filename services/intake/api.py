@@ -8,12 +8,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import phonenumbers
 from fastapi import APIRouter, Depends, Form, Header, HTTPException, Query, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
-from stdnum.exceptions import ValidationError as StdnumError
-from stdnum.se import orgnr
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, model_validator
 
 from services.intake.db import Filters, IntakeUnitOfWork
 from services.intake.domain import Action, Initiative, Originator, Status
@@ -21,31 +18,11 @@ from services.intake.handlers import IdempotencyKeyReused, IntakeHandlers, Statu
 from shared.auth import CoordinatorDep, StaffReaderDep
 from shared.links import InvalidLink
 from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
+from shared.validation import MultilineText, OrganisationNumber, PhoneNumber, PlainText
 from shared.web import Form as PageForm
 from shared.web import FormField, Page, RateLimit, csv_response, html_page
 
 # --- validation of what the portal sends ---------------------------------------------------------
-
-
-def swedish_organisation_number(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        return str(orgnr.format(orgnr.validate(value)))
-    except StdnumError:
-        raise ValueError("not a valid Swedish organisation number (check digit or format)") from None
-
-
-def e164_phone(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        number = phonenumbers.parse(value, "SE")
-    except phonenumbers.NumberParseException:
-        raise ValueError("not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("not a valid phone number")
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 def moment(value: datetime | None) -> datetime | None:
@@ -65,20 +42,25 @@ def unique(values: list[Any]) -> list[Any]:
     return list(dict.fromkeys(values))
 
 
+def blank_is_none(value: object) -> object:
+    """Portal forms send an empty string for an optional field left empty."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class OriginatorIn(Strict):
-    organisation_name: str = Field(min_length=2, max_length=200)
+    organisation_name: PlainText = Field(min_length=2, max_length=200)
     organisation_type: OrganisationType
-    organisation_number: Annotated[str | None, AfterValidator(swedish_organisation_number)] = Field(
-        default=None, max_length=20, examples=["556036-0793"]
+    organisation_number: Annotated[OrganisationNumber | None, BeforeValidator(blank_is_none)] = Field(
+        default=None, examples=["556036-0793"]
     )
-    contact_name: str = Field(min_length=2, max_length=200)
+    contact_name: PlainText = Field(min_length=2, max_length=200)
     contact_email: EmailStr
-    contact_phone: Annotated[str | None, AfterValidator(e164_phone)] = Field(
-        default=None, max_length=30, examples=["+46 70 123 45 67"]
+    contact_phone: Annotated[PhoneNumber | None, BeforeValidator(blank_is_none)] = Field(
+        default=None, examples=["+46 70 123 45 67"]
     )
 
 
@@ -94,9 +76,9 @@ class GroupSize(Strict):
 
 
 class InitiativeCreate(Strict):
-    title: str = Field(min_length=5, max_length=200)
-    summary: str = Field(min_length=1, max_length=500)
-    description: str = Field(default="", max_length=10_000)
+    title: PlainText = Field(min_length=5, max_length=200)
+    summary: MultilineText = Field(min_length=1, max_length=500)
+    description: MultilineText = Field(default="", max_length=10_000)
     originator: OriginatorIn
     themes: Annotated[list[Theme], AfterValidator(unique)] = Field(min_length=1)
     seeking: Annotated[list[Seeking], AfterValidator(unique)] = Field(min_length=1)
@@ -180,21 +162,21 @@ class OriginatorView(BaseModel):
 
 
 class Rejection(Strict):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: MultilineText = Field(min_length=1, max_length=2000)
 
 
 class InformationRequest(Strict):
-    message: str = Field(min_length=1, max_length=4000)
+    message: MultilineText = Field(min_length=1, max_length=4000)
 
 
 class Answer(Strict):
-    answer: str = Field(min_length=1, max_length=4000)
-    summary: str | None = Field(default=None, min_length=1, max_length=500)
-    description: str | None = Field(default=None, max_length=10_000)
+    answer: MultilineText = Field(min_length=1, max_length=4000)
+    summary: MultilineText | None = Field(default=None, min_length=1, max_length=500)
+    description: MultilineText | None = Field(default=None, max_length=10_000)
 
 
 class Withdrawal(Strict):
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: MultilineText | None = Field(default=None, max_length=2000)
 
 
 SortOrder = Literal[
@@ -208,7 +190,7 @@ def search_filters(
     organisation_type: OrganisationType | None = None,
     submitted_from: Annotated[datetime | None, AfterValidator(moment)] = None,
     submitted_to: Annotated[datetime | None, AfterValidator(moment)] = None,
-    q: Annotated[str | None, Query(max_length=200, description="free text")] = None,
+    q: Annotated[PlainText | None, Query(max_length=200, description="free text")] = None,
 ) -> Filters:
     return Filters(tuple(status_ or ()), theme, organisation_type, submitted_from, submitted_to, q)
 
@@ -374,7 +356,9 @@ def build_router(handlers: IntakeHandlers, uow_factory: Any, links: StatusLinks,
         return html_page(view.title, [view.summary], facts=facts, forms=forms)
 
     @router.post("/my/initiatives/{token}/answer", include_in_schema=False)
-    async def my_answer_form(token: str, answer: Annotated[str, Form(min_length=1, max_length=4000)]) -> Response:
+    async def my_answer_form(
+        token: str, answer: Annotated[MultilineText, Form(min_length=1, max_length=4000)]
+    ) -> Response:
         await handlers.answer(initiative_from_link(token), answer, None, None)
         return RedirectResponse(f"/my/initiatives/{token}", status_code=status.HTTP_303_SEE_OTHER)
 

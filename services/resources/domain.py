@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,12 +11,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
-import phonenumbers
-from stdnum.exceptions import ValidationError as StdnumValidationError
-from stdnum.se import orgnr
-
 from shared.errors import DomainError, InvalidTransition
 from shared.taxonomy import Competence, Language, OrganisationType, Theme
+from shared.validation import plain_text
 
 T = TypeVar("T")
 
@@ -116,37 +112,11 @@ def unique(items: Iterable[T]) -> tuple[T, ...]:
     return tuple(dict.fromkeys(items))
 
 
-def plain_text(value: str) -> str:
-    """Refuse control characters and lone surrogates: they have no place in a name or a title."""
-    if any(unicodedata.category(char) in {"Cc", "Cs"} for char in value):
-        raise ValueError("contains control characters")
-    return value
-
-
 def normalise_email(value: str) -> str:
     email = value.strip().lower()
     if len(email) > MAX_EMAIL_LENGTH:
         raise ValueError(f"is longer than {MAX_EMAIL_LENGTH} characters")
     return email
-
-
-def normalise_phone(value: str) -> str:
-    """E.164 (+46701234567); a number without country code is read as Swedish."""
-    try:
-        number = phonenumbers.parse(value, "SE")
-    except phonenumbers.NumberParseException:
-        raise ValueError("is not a phone number") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("is not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def normalise_organisation_number(value: str) -> str:
-    """A Swedish organisation number with a valid check digit, as NNNNNN-NNNN."""
-    try:
-        return str(orgnr.format(orgnr.validate(value)))
-    except StdnumValidationError as exc:
-        raise ValueError(f"is not a valid Swedish organisation number: {str(exc).lower().rstrip('.')}") from None
 
 
 def normalise_sector(value: str) -> str:

@@ -21,14 +21,12 @@ from services.resources.domain import (
     Status,
     normalise_email,
     normalise_language_code,
-    normalise_organisation_number,
-    normalise_phone,
     normalise_sector,
     normalise_tags,
-    plain_text,
     unique,
 )
 from shared.taxonomy import Competence, Language, OrganisationType, Theme
+from shared.validation import OrganisationNumber, PhoneNumber, plain_text
 
 
 def _blank_is_none(value: object) -> object:
@@ -40,8 +38,6 @@ Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(plain_text)
 ]
 Email = Annotated[EmailStr, AfterValidator(normalise_email)]
-PhoneNumber = Annotated[str, StringConstraints(max_length=40), AfterValidator(normalise_phone)]
-OrganisationNumber = Annotated[str, StringConstraints(max_length=20), AfterValidator(normalise_organisation_number)]
 Sector = Annotated[str, StringConstraints(pattern=r"^[A-Ua-u]$"), AfterValidator(normalise_sector)]
 Tag = Annotated[str, StringConstraints(max_length=MAX_TAG_LENGTH), AfterValidator(plain_text)]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$"), AfterValidator(normalise_language_code)]

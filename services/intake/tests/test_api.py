@@ -50,6 +50,7 @@ INVALID = [
     ("language", {"language": "de"}, "language"),
     ("consent", {"consent": False}, "consent"),
     ("unknown field", {"colour": "blue"}, "colour"),
+    ("control characters", {"title": "Sommarjobb\x00 för unga"}, "title"),  # found by schemathesis: NUL gave 500
 ]
 
 

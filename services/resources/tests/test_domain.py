@@ -17,15 +17,13 @@ from services.resources.domain import (
     Status,
     normalise_email,
     normalise_language_code,
-    normalise_organisation_number,
-    normalise_phone,
     normalise_sector,
     normalise_tags,
-    plain_text,
     unique,
 )
 from shared.errors import InvalidTransition
 from shared.taxonomy import Competence, OrganisationType, Theme
+from shared.validation import normalise_organisation_number, normalise_phone, plain_text
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
