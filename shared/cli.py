@@ -126,8 +126,11 @@ def run(
             "NOTIFICATIONS_COORDINATOR_EMAILS", "eva.coordinator@malmo.se"
         ),
     }
+    # Each service in a session of its own: Ctrl-C reaches only this process, which then stops
+    # every service once (a second SIGINT would make uvicorn abandon its graceful shutdown).
     children = {
-        name: subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", name], env=env) for name in SERVICES
+        name: subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", name], env=env, start_new_session=True)
+        for name in SERVICES
     }
     typer.echo("\nMeet Malmö is starting:")
     for name in SERVICES:
