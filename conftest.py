@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from shared.testing import delete_topics, drop_database, migrated_database
+from shared.testing import delete_topics, drop_database, migrated_database, namespaces_used, new_namespace
 
 KAFKA_BOOTSTRAP = os.environ.get("MEETMALMO_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 POSTGRES_URL = os.environ.get("MEETMALMO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:55432")
@@ -42,25 +41,23 @@ def postgres_server() -> str:
     return POSTGRES_URL
 
 
-TEST_TOPIC_PREFIXES = ("test.", "fuzz.")
-
-
 @pytest.fixture
 async def topic_namespace(kafka_bootstrap: str) -> AsyncIterator[str]:
     """A fresh topic prefix, so that each test reads only its own events; its topics go afterwards."""
-    namespace = f"test.{uuid.uuid4().hex[:8]}."
+    namespace = new_namespace()
     yield namespace
     await delete_topics(kafka_bootstrap, (namespace,))
 
 
 @pytest.fixture(scope="session", autouse=True)
 async def no_test_topics_left_behind() -> AsyncIterator[None]:
-    """Sweep topics of earlier or crashed runs, and of fixtures with namespaces of their own."""
-    if _reachable(KAFKA_BOOTSTRAP.split(",")[0]):
-        await delete_topics(KAFKA_BOOTSTRAP, TEST_TOPIC_PREFIXES)
+    """Delete the topics of every namespace this run used (module fixtures make their own).
+
+    Only this run's: another test run on the same broker keeps its topics.
+    """
     yield
-    if _reachable(KAFKA_BOOTSTRAP.split(",")[0]):
-        await delete_topics(KAFKA_BOOTSTRAP, TEST_TOPIC_PREFIXES)
+    if namespaces_used() and _reachable(KAFKA_BOOTSTRAP.split(",")[0]):
+        await delete_topics(KAFKA_BOOTSTRAP, namespaces_used())
 
 
 @pytest.fixture

@@ -23,6 +23,19 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.migrations import upgrade
 
+_namespaces: set[str] = set()
+
+
+def new_namespace() -> str:
+    """A fresh topic prefix for one test or module; the session deletes its topics at the end."""
+    namespace = f"test.{uuid.uuid4().hex[:8]}."
+    _namespaces.add(namespace)
+    return namespace
+
+
+def namespaces_used() -> tuple[str, ...]:
+    return tuple(_namespaces)
+
 
 @dataclass(frozen=True)
 class Record:

@@ -96,12 +96,25 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell as text a spreadsheet will not run: lists joined, formula-like text quoted (CSV injection)."""
+    if isinstance(value, list | tuple):
+        value = "; ".join(map(str, value))
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> StreamingResponse:
+    """Staff exports; public input in them (titles, names) is defused by csv_cell."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["; ".join(map(str, cell)) if isinstance(cell, list | tuple) else cell for cell in row])
+        writer.writerow([csv_cell(cell) for cell in row])
     return StreamingResponse(
         iter([buffer.getvalue()]),
         media_type="text/csv; charset=utf-8",

@@ -88,28 +88,21 @@ def search_filters(
 FiltersDep = Annotated[SearchFilters, Depends(search_filters)]
 
 
-def _csv_cell(value: Any) -> Any:
-    """Free text a spreadsheet would run as a formula is quoted (CSV injection)."""
-    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
-        return "'" + value
-    return value
-
-
 def _csv_row(resource: Resource) -> list[Any]:
     p = resource.profile
     return [
         resource.id,
         resource.status.value,
-        _csv_cell(p.name),
+        p.name,
         p.email,
         p.phone,
-        _csv_cell(p.organisation_name),
+        p.organisation_name,
         p.organisation_type.value,
         p.organisation_number,
-        _csv_cell(p.role_title),
+        p.role_title,
         p.sector,
         [c.value for c in p.competences],
-        [_csv_cell(t) for t in p.tags],
+        list(p.tags),
         [t.value for t in p.themes],
         p.capacity,
         p.hours_per_month,

@@ -7,6 +7,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Self
 
 from sqlalchemy import (
@@ -189,6 +190,16 @@ class ResourceRepository:
             {**json.loads(row.envelope), "published_at": as_aware(row.published_at) if row.published_at else None}
             for row in rows
         ]
+
+    async def unconfirmed_since(self, moment: datetime) -> list[uuid.UUID]:
+        """Registrations still waiting for confirmation whose last link expired before `moment`."""
+        rows = await self._session.scalars(
+            select(resources.c.id).where(
+                resources.c.status == Status.PENDING_CONFIRMATION.value,
+                resources.c.confirmation_expires_at < moment,
+            )
+        )
+        return list(rows)
 
     async def erase(self, resource_id: uuid.UUID) -> None:
         """Delete the person and every outbox row that carried their data, sent or not."""

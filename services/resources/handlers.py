@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
@@ -146,6 +146,16 @@ class ResourceHandlers:
             await uow.emit(ResourceErased(resource_id=resource_id))
             await uow.commit()
         log.info("resource.erased", resource_id=str(resource_id))
+
+    async def purge_unconfirmed(self, retention: timedelta) -> int:
+        """Erase registrations never confirmed: their links expired more than `retention` ago."""
+        async with self._uow() as uow:
+            stale = await uow.resources.unconfirmed_since(self._clock() - retention)
+        for resource_id in stale:
+            await self.erase(resource_id)
+        if stale:
+            log.info("resource.unconfirmed_purged", count=len(stale))
+        return len(stale)
 
     # --- reading -------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from services.intake.settings import Settings
 from services.intake.tests.conftest import SECRET
 from shared.auth import issue_local_token
 from shared.settings import PlatformSettings
-from shared.testing import drop_database, free_port, migrated_database, serve_in_thread
+from shared.testing import drop_database, free_port, migrated_database, new_namespace, serve_in_thread
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,9 @@ def intake_url(postgres_server: str, kafka_bootstrap: str) -> Iterator[str]:
         database_url=database_url,
         link_secret=SECRET,
         public_rate_limit="100000/minute",
-        platform=PlatformSettings(kafka_bootstrap=kafka_bootstrap, topic_namespace="fuzz.", auth_jwt_secret=SECRET),
+        platform=PlatformSettings(
+            kafka_bootstrap=kafka_bootstrap, topic_namespace=new_namespace(), auth_jwt_secret=SECRET
+        ),
     )
     with serve_in_thread(create_app(settings), free_port()) as url:
         yield url

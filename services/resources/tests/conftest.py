@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -13,14 +12,14 @@ from services.resources.settings import Settings
 from services.resources.tests.support import PUBLIC_URL, Clock, Service
 from shared.db import create_engine
 from shared.settings import PlatformSettings
-from shared.testing import drop_database, migrated_database
+from shared.testing import drop_database, migrated_database, new_namespace
 
 
 @pytest.fixture(scope="module")
 async def service(postgres_server: str, kafka_bootstrap: str) -> AsyncIterator[Service]:
     """One running service per test module (tests use fresh emails, so they do not meet)."""
     url = await migrated_database(postgres_server, "resources")
-    namespace = f"test.{uuid.uuid4().hex[:8]}."
+    namespace = new_namespace()
     settings = Settings(
         database_url=url,
         public_url=PUBLIC_URL,

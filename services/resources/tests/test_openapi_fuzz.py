@@ -18,7 +18,7 @@ from services.resources.settings import Settings
 from services.resources.tests.support import profile
 from shared.auth import issue_local_token
 from shared.settings import PlatformSettings
-from shared.testing import drop_database, migrated_database
+from shared.testing import drop_database, migrated_database, new_namespace
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ async def database_url(postgres_server: str) -> AsyncIterator[str]:
 
 
 def test_generated_requests_never_get_a_server_error(database_url: str, kafka_bootstrap: str) -> None:
-    platform = PlatformSettings(kafka_bootstrap=kafka_bootstrap, topic_namespace=f"test.{uuid.uuid4().hex[:8]}.")
+    platform = PlatformSettings(kafka_bootstrap=kafka_bootstrap, topic_namespace=new_namespace())
     service_settings = Settings(database_url=database_url, public_rate_limit="100000/minute", platform=platform)
     app = create_app(service_settings)
     links = PrivateLinks(str(service_settings.public_url), service_settings.link_secret)
