@@ -201,3 +201,23 @@ async def test_changes_committed_while_the_broker_is_away_are_published_when_it_
 
 async def _nothing_pending(infra: Infrastructure) -> bool:
     return await infra.relay.pending_count() == 0
+
+
+async def test_two_relays_on_one_postgres_outbox_publish_each_event_once_in_order_per_aggregate(
+    databases: tuple[str, str], kafka_bootstrap: str, topic_namespace: str
+) -> None:
+    first = infrastructure("kit-producer", databases[0], kafka_bootstrap, topic_namespace)
+    second = infrastructure("kit-producer", databases[0], kafka_bootstrap, topic_namespace)
+    aggregates = [uuid.uuid4() for _ in range(8)]
+    async with first.running(), second.running():
+        for value in range(25):  # commits alternate between the two processes' units of work
+            for index, aggregate in enumerate(aggregates):
+                await record_probe(first if index % 2 else second, aggregate, value)
+        topic = topic_namespace + Topic.NOTIFICATIONS
+        records = await read_records(kafka_bootstrap, topic, until=lambda rs: len(rs) >= 200, timeout=60)
+        assert await eventually(lambda: _nothing_pending(first))
+    envelopes = [Envelope.model_validate_json(r.value) for r in records]
+    assert len(envelopes) == 200 and len({e.event_id for e in envelopes}) == 200  # none twice
+    for aggregate in aggregates:
+        values = [e.payload["value"] for e in envelopes if e.payload["probe_id"] == str(aggregate)]
+        assert values == list(range(25))  # the order each aggregate's changes were committed in
