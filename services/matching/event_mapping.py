@@ -46,6 +46,8 @@ def resource_of(event: ResourceRegistered | ResourceUpdated, active: bool) -> Re
 
 
 def member_of(seat: Seat, person: Resource | None) -> GroupMember:
+    """The member as group events carry them; why they were chosen is worded in their own language, as
+    the emails to them are (their invitation quotes it)."""
     if person is None:  # erased: nothing personal is left to tell
         return GroupMember(
             resource_id=seat.resource_id,
@@ -53,8 +55,9 @@ def member_of(seat: Seat, person: Resource | None) -> GroupMember:
             name="(erased)",
             email="",
             organisation_name="",
-            explanation=seat.explanation.text,
+            explanation=seat.explanation.text_in(Language.SV.value),
         )
+    language = Language(person.language) if person.language in Language.__members__.values() else Language.SV
     return GroupMember(
         resource_id=person.id,
         role=seat.role.value,
@@ -62,8 +65,8 @@ def member_of(seat: Seat, person: Resource | None) -> GroupMember:
         email=person.contact.email,
         phone=person.contact.phone,
         organisation_name=person.organisation.name,
-        language=Language(person.language) if person.language in Language.__members__.values() else Language.SV,
-        explanation=seat.explanation.text,
+        language=language,
+        explanation=seat.explanation.text_in(language.value),
     )
 
 

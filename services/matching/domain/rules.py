@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.matching.domain.profiles import Candidate, Need, same_organisation
+from services.matching.domain.profiles import REPRESENTATIVE_TYPES, Candidate, Need, same_organisation
 from shared.taxonomy import COMPETENCES_SV_EN, THEMES_SV_EN, Competence, OrganisationType, Theme
 
 
@@ -73,6 +73,35 @@ def violations(need: Need, members: Sequence[Candidate], representative: Organis
     return found
 
 
+# The explanation's sentences, in the two languages emails are written in (labels come from the taxonomy).
+_SENTENCES = {
+    "en": {
+        OrganisationType.MUNICIPALITY: "Municipality representative.",
+        OrganisationType.PUBLIC_AUTHORITY: (
+            "Municipality representative (public authority: no municipality representative was free)."
+        ),
+        "covers": "Covers needed competences: {}.",
+        "covers_none": "Covers none of the needed competences.",
+        "shares": "Shares themes: {}.",
+        "shares_none": "Shares no theme with the initiative.",
+        "load_0": "Load: in no other group, capacity {capacity}.",
+        "load_1": "Load: in 1 other group, capacity {capacity}.",
+        "load_n": "Load: in {load} other groups, capacity {capacity}.",
+    },
+    "sv": {
+        OrganisationType.MUNICIPALITY: "Kommunens representant.",
+        OrganisationType.PUBLIC_AUTHORITY: "Kommunens representant (myndighet: ingen från kommunen var ledig).",
+        "covers": "Bidrar med kompetenser som behövs: {}.",
+        "covers_none": "Bidrar inte med någon av de kompetenser som behövs.",
+        "shares": "Delar teman: {}.",
+        "shares_none": "Delar inget tema med initiativet.",
+        "load_0": "Belastning: i ingen annan grupp, kapacitet {capacity}.",
+        "load_1": "Belastning: i 1 annan grupp, kapacitet {capacity}.",
+        "load_n": "Belastning: i {load} andra grupper, kapacitet {capacity}.",
+    },
+}
+
+
 @dataclass(frozen=True)
 class Explanation:
     """Why a member was chosen, for coordinators (and the invitation)."""
@@ -85,22 +114,28 @@ class Explanation:
 
     @property
     def text(self) -> str:
+        return self.text_in("en")
+
+    def text_in(self, language: str) -> str:
+        """The explanation in Swedish ("sv") or English (any other language)."""
+        sv = language == "sv"
+        sentences = _SENTENCES["sv" if sv else "en"]
+        label = 0 if sv else 1
         parts = []
-        if self.representative is OrganisationType.MUNICIPALITY:
-            parts.append("Municipality representative.")
-        elif self.representative is OrganisationType.PUBLIC_AUTHORITY:
-            parts.append("Municipality representative (public authority: no municipality representative was free).")
+        if self.representative in REPRESENTATIVE_TYPES:
+            parts.append(sentences[self.representative])
         if self.competences_covered:
-            names = ", ".join(COMPETENCES_SV_EN[c][1] for c in self.competences_covered)
-            parts.append(f"Covers needed competences: {names}.")
+            parts.append(
+                sentences["covers"].format(", ".join(COMPETENCES_SV_EN[c][label] for c in self.competences_covered))
+            )
         else:
-            parts.append("Covers none of the needed competences.")
+            parts.append(sentences["covers_none"])
         if self.themes_shared:
-            parts.append(f"Shares themes: {', '.join(THEMES_SV_EN[t][1] for t in self.themes_shared)}.")
+            parts.append(sentences["shares"].format(", ".join(THEMES_SV_EN[t][label] for t in self.themes_shared)))
         else:
-            parts.append("Shares no theme with the initiative.")
-        groups = "no other group" if self.load == 0 else f"{self.load} other group{'s' if self.load > 1 else ''}"
-        parts.append(f"Load: in {groups}, capacity {self.capacity}.")
+            parts.append(sentences["shares_none"])
+        load = sentences["load_0" if self.load == 0 else "load_1" if self.load == 1 else "load_n"]
+        parts.append(load.format(load=self.load, capacity=self.capacity))
         return " ".join(parts)
 
     def as_representative(self, kind: OrganisationType | None) -> Explanation:

@@ -173,7 +173,7 @@ async def test_a_withdrawn_or_erased_member_is_replaced_and_erasure_leaves_no_pe
         and declined["member"]["email"] == ""
     )
     (replaced,) = await matching.outbox("MemberReplaced")
-    assert replaced["replacement"]["explanation"].startswith("Covers needed competences: Mentoring")
+    assert replaced["replacement"]["explanation"].startswith("Bidrar med kompetenser som behövs: Mentorskap")
     assert await matching.scalar(f"SELECT count(*) FROM resources WHERE id = '{mentor['resource_id']}'") == 0  # noqa: S608
     after = (await matching.groups(uuid.UUID(group["initiative_id"])))[0]
     assert [m["status"] for m in after["former_members"]] == ["erased"] and after["former_members"][0]["name"] is None

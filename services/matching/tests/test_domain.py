@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.matching.domain.formation import RuleRefused, fill_vacancies, remove, replace, replacements, swap
-from services.matching.domain.group import Group, GroupStatus, Role, SeatStatus
+from services.matching.domain.group import Group, GroupStatus, Role, Seat, SeatStatus
 from services.matching.domain.pool import Pool
+from services.matching.domain.profiles import Contact, Resource
 from services.matching.domain.rules import explain
 from services.matching.domain.solver import Infeasible, Proposal, propose
+from services.matching.event_mapping import member_of
 from services.matching.tests.factories import ORIGINATOR, municipal, need, person, pool_of
 from shared.errors import InvalidTransition
 from shared.taxonomy import Competence, OrganisationType, Theme
@@ -110,6 +112,50 @@ def test_each_member_gets_an_explanation_for_coordinators() -> None:
         "Municipality representative. Covers none of the needed competences. Shares no theme with the initiative. "
         "Load: in no other group, capacity 2."
     )
+
+
+def test_the_explanation_is_worded_in_swedish_or_english_with_the_taxonomy_labels() -> None:
+    busy = explain(need(competences=[M, R], themes=[E]), person(2, competences=[R], themes=[E], load=2, capacity=3))
+    assert busy.text_in("sv") == (
+        "Bidrar med kompetenser som behövs: Rekrytering. Delar teman: Sysselsättning. "
+        "Belastning: i 2 andra grupper, kapacitet 3."
+    )
+    assert (
+        busy.text_in("en")
+        == busy.text
+        == ("Covers needed competences: Recruitment. Shares themes: Employment. Load: in 2 other groups, capacity 3.")
+    )
+    authority = explain(need(), person(3, load=1), OrganisationType.PUBLIC_AUTHORITY)
+    assert authority.text_in("sv") == (
+        "Kommunens representant (myndighet: ingen från kommunen var ledig). Bidrar inte med någon av de "
+        "kompetenser som behövs. Delar inget tema med initiativet. Belastning: i 1 annan grupp, kapacitet 2."
+    )
+
+
+def test_a_member_in_a_group_event_is_told_why_in_their_own_language() -> None:
+    """The invitation quotes the explanation: a Swedish email must not explain in English (found by the
+    platform journey test), nor an English one in Swedish."""
+    why = explain(need(), municipal(1, competences=[M]), OrganisationType.MUNICIPALITY)
+    seat = Seat(uuid.UUID(int=7), uuid.UUID(int=1), Role.MUNICIPALITY_REPRESENTATIVE, SeatStatus.INVITED, why, NOW)
+
+    def resource(language: str) -> Resource:
+        candidate = municipal(1, competences=[M])
+        return Resource(
+            candidate.id,
+            Contact("Maria Lind", "maria.lind@malmo.se", None),
+            language,
+            candidate.organisation,
+            "Arbetsmarknadssekreterare",
+            candidate.competences,
+            candidate.themes,
+            frozenset({"sv", "en"}),
+            2,
+            active=True,
+        )
+
+    assert member_of(seat, resource("sv")).explanation.startswith("Kommunens representant. Bidrar med kompetenser")
+    assert member_of(seat, resource("en")).explanation.startswith("Municipality representative. Covers needed")
+    assert member_of(seat, None).explanation == why.text_in("sv")  # erased: the platform's language
 
 
 def group_of(proposal: Proposal) -> Group:
