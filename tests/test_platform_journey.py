@@ -1,0 +1,656 @@
+"""The whole Meet Malmö journey on the real parts, as the people in it live it.
+
+People join the resource pool (one from the portal and the link in their email, the others through a
+coordinator), the portal submits an initiative, a coordinator accepts it and confirms the group that
+matching proposes, the invited members answer from the links in their emails (one declines and is
+replaced), and the originator, the members and the coordinators hear that the group is formed. Every
+email is received exactly once.
+
+The four services run under uvicorn on free ports, each with its real address as its public URL, so
+every link in an email is followed as a browser would follow it. They share one Kafka namespace, each
+has its own PostgreSQL database, and notifications sends to a real SMTP server that records what it
+receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import re
+import threading
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope as SmtpEnvelope
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.intake.bootstrap import create_app as create_intake
+from services.intake.settings import Settings as IntakeSettings
+from services.matching.bootstrap import create_app as create_matching
+from services.matching.settings import Settings as MatchingSettings
+from services.notifications.bootstrap import create_app as create_notifications
+from services.notifications.settings import Settings as NotificationsSettings
+from services.resources.bootstrap import create_app as create_resources
+from services.resources.settings import Settings as ResourcesSettings
+from shared.auth import issue_local_token
+from shared.settings import PlatformSettings
+from shared.testing import eventually, free_port, serve_in_thread
+
+pytestmark = pytest.mark.integration
+
+SECRET = "platform-journey-secret-of-at-least-32-characters"
+COORDINATORS = ("eva.coordinator@malmo.se", "omar.coordinator@malmo.se")
+STAFF = {
+    "Authorization": "Bearer "
+    + issue_local_token(PlatformSettings(auth_jwt_secret=SECRET), email=COORDINATORS[0], roles=["coordinator"])
+}
+WAIT = 20.0  # seconds any one step may take to show (they take well under one)
+LINK = re.compile(r"https?://[^\s<>\"]+")
+REFERENCE = re.compile(r"MM-\d{4}-\d{4}")
+FORM_ACTION = re.compile(r'<form method="post" action="([^"]*)"')
+
+
+# --- the SMTP server ------------------------------------------------------------------------------
+
+
+@dataclass
+class Mailbox:
+    """An aiosmtpd handler that keeps every message it accepts, with the envelope's recipients."""
+
+    received: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: SmtpEnvelope) -> str:  # noqa: N802 - aiosmtpd's hook
+        message = message_from_bytes(envelope.original_content or b"", policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        with self.lock:
+            self.received.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        with self.lock:
+            return [message for _, message in self.received]
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+    async def one(self, address: str, subject: str) -> EmailMessage:
+        """The email to `address` whose subject starts with `subject`, once it has arrived (exactly one)."""
+        found: list[EmailMessage] = await eventually(
+            lambda: [m for m in self.to(address) if str(m["Subject"]).startswith(subject)], timeout=WAIT
+        )
+        assert len(found) == 1, f"{len(found)} emails {subject!r} to {address}"
+        return found[0]
+
+
+def body(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert isinstance(part, EmailMessage)
+    return str(part.get_content())
+
+
+def links(message: EmailMessage) -> list[str]:
+    return LINK.findall(body(message))
+
+
+def html_links(message: EmailMessage) -> list[str]:
+    part = message.get_body(preferencelist=("html",))
+    assert isinstance(part, EmailMessage)
+    return [html.unescape(link) for link in re.findall(r'href="(https?://[^"]*)"', str(part.get_content()))]
+
+
+def link_after(message: EmailMessage, label: str) -> str:
+    """The link on the line after `label` (e.g. "Tacka ja:")."""
+    found = re.search(re.escape(label) + r"\s*\n(\S+)", body(message))
+    assert found, f"no link after {label!r} in {message['Subject']!r}"
+    return found.group(1)
+
+
+# --- the platform ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Platform:
+    intake: str
+    resources: str
+    matching: str
+    notifications: str
+    mailbox: Mailbox
+    matching_database: str
+    browser: httpx.AsyncClient  # what the people use: no token, follows redirects
+
+    async def matching_knows(self, people: int) -> bool:
+        """Matching reads initiatives and people from two topics, whose relative order Kafka does not keep;
+        in life a coordinator accepts minutes after people registered, here the test waits for the pool."""
+        engine = create_async_engine(self.matching_database)
+        try:
+            async with engine.connect() as connection:
+                return bool(await connection.scalar(text("SELECT count(*) FROM resources")) == people)
+        finally:
+            await engine.dispose()
+
+
+@contextlib.contextmanager
+def smtp_server(mailbox: Mailbox) -> Iterator[int]:
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+async def platform(
+    service_database: Callable[[str], Awaitable[str]], kafka_bootstrap: str, topic_namespace: str
+) -> AsyncIterator[Platform]:
+    platform_settings = PlatformSettings(
+        kafka_bootstrap=kafka_bootstrap,
+        topic_namespace=topic_namespace,
+        auth_jwt_secret=SECRET,
+        outbox_poll_seconds=0.2,
+        consumer_backoff_seconds=0.01,
+    )
+    ports = {name: free_port() for name in ("intake", "resources", "matching", "notifications")}
+    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    mailbox = Mailbox()
+    matching_database = await service_database("matching")
+    with contextlib.ExitStack() as running:
+        smtp_port = running.enter_context(smtp_server(mailbox))
+        apps = {
+            "intake": create_intake(
+                IntakeSettings(
+                    database_url=await service_database("intake"), public_url=url["intake"], platform=platform_settings
+                )
+            ),
+            "resources": create_resources(
+                ResourcesSettings(
+                    database_url=await service_database("resources"),
+                    public_url=url["resources"],
+                    platform=platform_settings,
+                )
+            ),
+            "matching": create_matching(
+                MatchingSettings(
+                    database_url=matching_database,
+                    public_url=url["matching"],
+                    sweep_seconds=1.0,
+                    platform=platform_settings,
+                )
+            ),
+            "notifications": create_notifications(
+                NotificationsSettings(
+                    database_url=await service_database("notifications"),
+                    public_url=url["notifications"],
+                    smtp_host="127.0.0.1",
+                    smtp_port=smtp_port,
+                    smtp_timeout_seconds=2.0,
+                    coordinator_emails=list(COORDINATORS),
+                    retry_base_seconds=0.05,
+                    retry_max_seconds=0.5,
+                    send_poll_seconds=0.2,
+                    platform=platform_settings,
+                )
+            ),
+        }
+        for name, app in apps.items():
+            assert running.enter_context(serve_in_thread(app, ports[name])) == url[name]
+        async with httpx.AsyncClient(follow_redirects=True, timeout=10.0) as browser:
+            yield Platform(
+                url["intake"],
+                url["resources"],
+                url["matching"],
+                url["notifications"],
+                mailbox,
+                matching_database,
+                browser,
+            )
+
+
+# --- what people do -------------------------------------------------------------------------------
+
+
+def form_action(page: httpx.Response, index: int = 0) -> str:
+    """The absolute URL the page's `index`th button posts to, as a browser would resolve it."""
+    actions = FORM_ACTION.findall(page.text)
+    assert len(actions) > index, f"no button {index} on {page.url}"
+    return urljoin(str(page.url), html.unescape(actions[index]))
+
+
+async def open_link(browser: httpx.AsyncClient, link: str) -> httpx.Response:
+    page = await browser.get(link)
+    assert page.status_code == 200, (link, page.status_code, page.text[:300])
+    assert page.headers["content-type"].startswith("text/html")
+    return page
+
+
+async def press_button(browser: httpx.AsyncClient, page: httpx.Response) -> httpx.Response:
+    answer = await browser.post(form_action(page))
+    assert answer.status_code == 200, (answer.url, answer.status_code, answer.text[:300])
+    return answer
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+    organisation_name: str
+    organisation_type: str
+    role_title: str
+    competences: tuple[str, ...]
+    themes: tuple[str, ...]
+    organisation_number: str | None = None
+    language: str = "sv"
+    languages: tuple[str, ...] = ("sv",)
+
+    def profile(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "email": self.email,
+            "organisation_name": self.organisation_name,
+            "organisation_type": self.organisation_type,
+            "organisation_number": self.organisation_number,
+            "role_title": self.role_title,
+            "competences": list(self.competences),
+            "themes": list(self.themes),
+            "capacity": 2,
+            "languages": list(self.languages),
+            "language": self.language,
+        }
+
+
+# The initiative needs recruitment and mentoring. Only Berit recruits and only Maria (Malmö stad) mentors,
+# so both are in the group; Dana shares the most themes of the rest. Mats shares as many but is also from
+# Malmö stad (one person per organisation), so when Dana declines, the seat goes to Erik.
+BERIT = Person(
+    "Berit Bengtsson",
+    "berit@bengtssons-rekrytering.example",
+    "Bengtssons Rekrytering AB",
+    "business",
+    "VD",
+    ("recruitment",),
+    ("employment", "competence_provision"),
+    language="en",
+    languages=("sv", "en"),
+)
+MARIA = Person(
+    "Maria Lind",
+    "maria.lind@malmo.se",
+    "Malmö stad",
+    "municipality",
+    "Arbetsmarknadssekreterare",
+    ("mentoring", "labour_market"),
+    ("employment", "competence_provision", "establishment_of_new_arrivals"),
+    organisation_number="212000-1124",
+)
+MATS = Person(
+    "Mats Holm",
+    "mats.holm@malmo.se",
+    "Malmö stad",
+    "municipality",
+    "Stadsplanerare",
+    ("urban_planning",),
+    ("employment", "competence_provision", "establishment_of_new_arrivals"),
+    organisation_number="212000-1124",
+)
+DANA = Person(
+    "Dana Nilsson",
+    "dana@handelskammaren.example",
+    "Sydsvenska Handelskammaren",
+    "industry_organisation",
+    "Näringspolitisk rådgivare",
+    ("network_building",),
+    ("employment", "competence_provision", "establishment_of_new_arrivals"),
+)
+ERIK = Person(
+    "Erik Persson",
+    "erik@oresund-logistik.example",
+    "Öresund Logistik AB",
+    "business",
+    "Logistikchef",
+    ("logistics",),
+    ("employment", "competence_provision"),
+    organisation_number="556703-7485",
+)
+ORIGINATOR = "anna.andersson@acme.example"
+TITLE = "Sommarjobb för unga i Rosengård"
+INITIATIVE: dict[str, Any] = {
+    "title": TITLE,
+    "summary": "Företag i Malmö erbjuder sommarjobb och mentorer till unga i Rosengård, tillsammans med staden.",
+    "originator": {
+        "organisation_name": "Acme Bygg AB",
+        "organisation_type": "business",
+        "organisation_number": "5560360793",
+        "contact_name": "Anna Andersson",
+        "contact_email": ORIGINATOR,
+        "contact_phone": "+46701234567",
+    },
+    "themes": ["employment", "competence_provision", "establishment_of_new_arrivals"],
+    "seeking": ["collaboration_partners", "competences"],
+    "competences_needed": ["recruitment", "mentoring"],
+    "group_size": {"min": 3, "max": 3},
+    "language": "sv",
+    "consent": True,
+}
+
+
+# --- the journey ----------------------------------------------------------------------------------
+
+
+async def test_an_initiative_from_the_portal_becomes_a_formed_working_group_with_every_email_sent_once(
+    platform: Platform,
+) -> None:
+    ids = await people_join_the_pool(platform)
+    await eventually(lambda: platform.matching_knows(len(ids)), timeout=WAIT)
+
+    initiative = await the_portal_submits_an_initiative(platform)
+    group = await a_coordinator_accepts_and_matching_proposes_a_group(platform, initiative, ids)
+    await the_coordinator_confirms_and_the_members_answer(platform, initiative, group, ids)
+    await everyone_hears_that_the_group_is_formed(platform, initiative, group)
+
+    await every_email_arrived_exactly_once(platform)
+    await opening_every_link_again_changes_nothing(platform, initiative, group)
+
+
+async def people_join_the_pool(platform: Platform) -> dict[str, str]:
+    """Berit registers from the portal and confirms from her email; a coordinator registers the others."""
+    browser, mailbox, resources = platform.browser, platform.mailbox, platform.resources
+
+    async def status_of(person: Person) -> str:
+        found = await browser.get(f"{resources}/api/v1/resources", params={"q": person.email}, headers=STAFF)
+        (item,) = found.json()["items"]
+        return str(item["status"])
+
+    registered = await browser.post(f"{resources}/api/v1/resources", json={**BERIT.profile(), "consent": True})
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["status"] == "pending_confirmation"
+    ids = {BERIT.email: registered.json()["id"]}
+
+    confirmation = await mailbox.one(BERIT.email, "Confirm your registration with Meet Malmö")
+    (confirm_link,) = [link for link in links(confirmation) if "/confirm/" in link]
+    assert confirm_link.startswith(f"{resources}/confirm/")
+    page = await open_link(browser, confirm_link)
+    assert "Confirm your registration" in page.text
+    assert await status_of(BERIT) == "pending_confirmation"  # opening the link (a mail scanner would) changes nothing
+    confirmed = await press_button(browser, page)
+    assert "Thank you, you are registered" in confirmed.text
+    assert await status_of(BERIT) == "active"
+    again = await press_button(browser, page)  # a second press (a double click) confirms nothing more
+    assert "Already confirmed" in again.text
+
+    welcome = await mailbox.one(BERIT.email, "Welcome to Meet Malmö")
+    (profile_link,) = {link for link in links(welcome) if "/my/profile/" in link}  # in the text and the footer
+    profile = await open_link(browser, profile_link)
+    assert BERIT.name in profile.text
+    assert "Active" in profile.text
+
+    for person in (MARIA, MATS, DANA, ERIK):
+        direct = await browser.post(f"{resources}/api/v1/resources/direct", json=person.profile(), headers=STAFF)
+        assert direct.status_code == 201, direct.text
+        assert direct.json()["status"] == "active"
+        assert direct.json()["registered_by"] == COORDINATORS[0]
+        ids[person.email] = direct.json()["id"]
+        welcomed = await mailbox.one(person.email, "Välkommen till Meet Malmö")
+        assert any(link.startswith(f"{resources}/my/profile/") for link in links(welcomed))
+    return ids
+
+
+async def the_portal_submits_an_initiative(platform: Platform) -> dict[str, Any]:
+    """The receipt carries the reference number and a working status link; each coordinator is alerted."""
+    browser, mailbox, intake = platform.browser, platform.mailbox, platform.intake
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    submitted = await browser.post(f"{intake}/api/v1/initiatives", json=INITIATIVE, headers=key)
+    assert submitted.status_code == 201, submitted.text
+    initiative: dict[str, Any] = submitted.json()
+    assert REFERENCE.fullmatch(initiative["reference"])
+    assert initiative["status"] == "submitted"
+    retried = await browser.post(f"{intake}/api/v1/initiatives", json=INITIATIVE, headers=key)  # the portal retries
+    assert retried.status_code == 201
+    assert retried.json() == initiative
+    assert retried.headers["Idempotent-Replayed"] == "true"
+
+    reference = initiative["reference"]
+    receipt = await mailbox.one(ORIGINATOR, f"Vi har tagit emot ert initiativ {reference}")
+    assert reference in body(receipt)
+    (status_link,) = [link for link in links(receipt) if "/my/initiatives/" in link]
+    assert status_link.startswith(f"{intake}/my/initiatives/")
+    status_page = await open_link(browser, status_link)
+    assert reference in status_page.text
+    assert TITLE in status_page.text
+    assert "submitted" in status_page.text
+    initiative["status_link"] = status_link
+
+    for coordinator in COORDINATORS:
+        alert = await mailbox.one(coordinator, f"Nytt initiativ {reference}: {TITLE}")
+        assert "Anna Andersson" in body(alert)
+    return initiative
+
+
+async def intake_status(platform: Platform, initiative: dict[str, Any]) -> str:
+    answer = await platform.browser.get(f"{platform.intake}/api/v1/initiatives/{initiative['id']}", headers=STAFF)
+    return str(answer.json()["status"])
+
+
+async def matching_group(platform: Platform, group_id: str) -> dict[str, Any]:
+    answer = await platform.browser.get(f"{platform.matching}/api/v1/groups/{group_id}", headers=STAFF)
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+async def a_coordinator_accepts_and_matching_proposes_a_group(
+    platform: Platform, initiative: dict[str, Any], ids: dict[str, str]
+) -> dict[str, Any]:
+    """The originator hears of the acceptance; matching proposes Berit, Maria and Dana, each with the reason,
+    and each coordinator is asked to confirm; intake shows the group forming."""
+    browser, mailbox = platform.browser, platform.mailbox
+    reference = initiative["reference"]
+    accepted = await browser.post(f"{platform.intake}/api/v1/initiatives/{initiative['id']}/accept", headers=STAFF)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["status"] == "accepted"
+    told = await mailbox.one(ORIGINATOR, f"Ert initiativ {reference} har godkänts")
+    (status_link,) = [link for link in links(told) if link.startswith(f"{platform.intake}/my/initiatives/")]
+    assert reference in (await open_link(browser, status_link)).text  # signed when sent: may be another token
+
+    async def proposals() -> list[dict[str, Any]]:
+        answer = await browser.get(
+            f"{platform.matching}/api/v1/groups", params={"initiative_id": initiative["id"]}, headers=STAFF
+        )
+        return answer.json()["items"]  # type: ignore[no-any-return]
+
+    (group,) = await eventually(proposals, timeout=WAIT)
+    assert group["status"] == "proposed"
+    assert group["uncovered_competences"] == []
+    members = {m["resource_id"]: m for m in group["members"]}
+    assert set(members) == {ids[BERIT.email], ids[MARIA.email], ids[DANA.email]}
+    for member in members.values():
+        assert member["explanation"]["text"]
+    assert members[ids[MARIA.email]]["explanation"]["municipality_representative"] is True
+    assert members[ids[MARIA.email]]["explanation"]["text"].startswith("Municipality representative.")
+    assert members[ids[BERIT.email]]["explanation"]["competences_covered"] == ["recruitment"]
+    assert members[ids[MARIA.email]]["explanation"]["competences_covered"] == ["mentoring"]
+
+    for coordinator in COORDINATORS:
+        proposal = await mailbox.one(coordinator, f"Förslag på arbetsgrupp att bekräfta: {reference}")
+        text_of = body(proposal)
+        assert text_of.count("Varför: ") == 3
+        assert "Varför: Kommunens representant. Bidrar med kompetenser som behövs: Mentorskap." in text_of
+        for person in (BERIT, MARIA, DANA):
+            assert person.name in text_of
+        review_link = f"{platform.matching}/api/v1/groups/{group['id']}"
+        assert review_link in links(proposal)
+        assert (await browser.get(review_link, headers=STAFF)).json()["id"] == group["id"]
+
+    await eventually(lambda: _equals(intake_status(platform, initiative), "group_forming"), timeout=WAIT)
+    return group
+
+
+async def the_coordinator_confirms_and_the_members_answer(
+    platform: Platform, initiative: dict[str, Any], group: dict[str, Any], ids: dict[str, str]
+) -> None:
+    """Each member is invited by email; Dana declines from her link and Erik is invited in her place; the
+    coordinators hear of it; Berit, Maria and Erik accept from theirs."""
+    browser, mailbox = platform.browser, platform.mailbox
+    confirmed = await browser.post(f"{platform.matching}/api/v1/groups/{group['id']}/confirm", headers=STAFF)
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "confirmed"
+
+    invitations = {
+        BERIT.email: await mailbox.one(BERIT.email, f"Invitation to a working group: {TITLE}"),
+        **{p.email: await mailbox.one(p.email, f"Inbjudan till arbetsgrupp: {TITLE}") for p in (MARIA, DANA)},
+    }
+    for invitation in invitations.values():
+        assert initiative["reference"] in body(invitation)
+        assert all(link.startswith(platform.matching) or "/my/profile/" in link for link in links(invitation))
+    # Each is told why they were chosen, in the language of the rest of their email.
+    why_maria = "Därför har vi valt dig: Kommunens representant. Bidrar med kompetenser som behövs: Mentorskap."
+    assert why_maria in body(invitations[MARIA.email])
+    assert "Why we chose you: Covers needed competences: Recruitment." in body(invitations[BERIT.email])
+
+    # Dana opens the decline link: the page asks, nothing changes; then she presses the button.
+    decline_page = await open_link(browser, link_after(invitations[DANA.email], "Tacka nej:"))
+    assert "Nej tack" in decline_page.text
+    unchanged = await matching_group(platform, group["id"])
+    assert {m["resource_id"]: m["status"] for m in unchanged["members"]}[ids[DANA.email]] == "invited"
+    assert unchanged["former_members"] == []
+    declined = await press_button(browser, decline_page)
+    assert "Tack för beskedet" in declined.text
+
+    after = await matching_group(platform, group["id"])
+    (former,) = after["former_members"]
+    assert (former["resource_id"], former["status"]) == (ids[DANA.email], "declined")
+    seats = {m["resource_id"]: m for m in after["members"]}
+    assert set(seats) == {ids[BERIT.email], ids[MARIA.email], ids[ERIK.email]}
+    assert seats[ids[ERIK.email]]["status"] == "invited"
+    assert seats[ids[ERIK.email]]["replaces"] == former["seat_id"]
+
+    for coordinator in COORDINATORS:
+        replaced = await mailbox.one(
+            coordinator, f"Ny medlem inbjuden till arbetsgruppen för {initiative['reference']}"
+        )
+        assert DANA.name in body(replaced)
+        assert ERIK.name in body(replaced)
+    invitations[ERIK.email] = await mailbox.one(ERIK.email, f"Inbjudan till arbetsgrupp: {TITLE}")
+
+    too_late = await open_link(browser, link_after(invitations[DANA.email], "Tacka ja:"))
+    assert "Tack för beskedet" in too_late.text  # her accept link now only says where she stands
+    assert FORM_ACTION.findall(too_late.text) == []
+
+    # The other three accept at about the same moment; Berit double-clicks.
+    accept_pages = await asyncio.gather(
+        *(
+            open_link(browser, link_after(invitations[person.email], label))
+            for person, label in ((BERIT, "Accept:"), (MARIA, "Tacka ja:"), (ERIK, "Tacka ja:"))
+        )
+    )
+    assert all("Ja, jag är med" in page.text for page in accept_pages)
+    answers = await asyncio.gather(*(press_button(browser, page) for page in (*accept_pages, accept_pages[0])))
+    assert all("Du är med i arbetsgruppen" in answer.text for answer in answers)
+
+
+async def everyone_hears_that_the_group_is_formed(
+    platform: Platform, initiative: dict[str, Any], group: dict[str, Any]
+) -> None:
+    """The group is formed in matching and in intake; the originator, the members and the coordinators
+    each get the group with how to reach each other (Dana, who declined, is not in it)."""
+    browser, mailbox = platform.browser, platform.mailbox
+    formed = await matching_group(platform, group["id"])
+    assert formed["status"] == "formed"
+    await eventually(lambda: _equals(intake_status(platform, initiative), "group_formed"), timeout=WAIT)
+    status_page = await open_link(browser, initiative["status_link"])
+    assert "group formed" in status_page.text
+
+    members = (BERIT, MARIA, ERIK)
+    to_originator = body(await mailbox.one(ORIGINATOR, f"Arbetsgruppen för {TITLE} är bildad"))
+    for person in members:
+        assert person.name in to_originator
+        assert person.email in to_originator
+    assert DANA.name not in to_originator
+
+    for person in members:
+        subject = (
+            f"The working group for {TITLE} is formed" if person.language == "en" else f"Arbetsgruppen för {TITLE}"
+        )
+        to_member = body(await mailbox.one(person.email, subject))
+        assert "Anna Andersson" in to_member
+        assert all(other.email in to_member for other in members if other is not person)
+        assert DANA.name not in to_member
+
+    for coordinator in COORDINATORS:
+        to_coordinator = body(await mailbox.one(coordinator, f"Arbetsgruppen är bildad: {initiative['reference']}"))
+        assert all(person.email in to_coordinator for person in members)
+
+
+async def delivery_log(platform: Platform) -> list[dict[str, Any]]:
+    answer = await platform.browser.get(
+        f"{platform.notifications}/api/v1/deliveries", params={"limit": 200}, headers=STAFF
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["items"]  # type: ignore[no-any-return]
+
+
+async def every_email_arrived_exactly_once(platform: Platform) -> None:
+    """Once the delivery log has settled, what the SMTP server received is that log, each email once."""
+
+    async def settled() -> list[dict[str, Any]] | None:
+        found = await delivery_log(platform)
+        return found if found and all(d["status"] == "sent" for d in found) else None
+
+    deliveries = await eventually(settled, timeout=WAIT)
+    received = platform.mailbox.messages
+    expected = {
+        BERIT.email: 4,  # confirm the registration, welcome, invitation, group formed
+        MARIA.email: 3,  # welcome, invitation, group formed
+        MATS.email: 1,  # welcome (never invited: Malmö stad has its seat already)
+        DANA.email: 2,  # welcome, invitation (declined)
+        ERIK.email: 3,  # welcome, invitation as the replacement, group formed
+        ORIGINATOR: 3,  # receipt, accepted, group formed
+        **dict.fromkeys(COORDINATORS, 4),  # new initiative, proposal, replacement, group formed
+    }
+    assert Counter(str(m["To"]) for m in received) == expected
+    assert len(received) == len(deliveries) == sum(expected.values())
+    assert len({m["Message-ID"] for m in received}) == len(received)
+    assert len({(m["To"], m["Subject"]) for m in received}) == len(received)
+    assert {m["Message-ID"] for m in received} == {d["message_id"] for d in deliveries}
+    assert all(recipients == [str(m["To"])] for recipients, m in platform.mailbox.received)
+
+
+async def opening_every_link_again_changes_nothing(
+    platform: Platform, initiative: dict[str, Any], group: dict[str, Any]
+) -> None:
+    """A mail scanner (or a curious reader) opens every link of every email once more: each answers with a
+    page and nothing changes anywhere. (The proposal's review link is staff API, opened with a token above.)"""
+    browser = platform.browser
+
+    async def everything() -> tuple[Any, ...]:
+        return (
+            await matching_group(platform, group["id"]),
+            (await browser.get(f"{platform.intake}/api/v1/initiatives/{initiative['id']}", headers=STAFF)).json(),
+            (await browser.get(f"{platform.resources}/api/v1/resources", headers=STAFF)).json(),
+        )
+
+    before = await everything()
+    received = platform.mailbox.messages
+    for message in received:
+        assert set(html_links(message)) == set(links(message)), message["Subject"]
+    for link in sorted({link for m in received for link in links(m)}):
+        if "/api/v1/" not in link:
+            await open_link(browser, link)
+    assert await everything() == before
+    assert before[0]["status"] == "formed"
+
+
+async def _equals(value: Awaitable[str], expected: str) -> bool:
+    return await value == expected
