@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
@@ -97,13 +98,14 @@ class Page(BaseModel, Generic[T]):
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"^[+-]?\d[\d .]*$")  # +46701234567 or -3 is data, not a formula
 
 
 def csv_cell(value: Any) -> Any:
     """A cell as text a spreadsheet will not run: lists joined, formula-like text quoted (CSV injection)."""
     if isinstance(value, list | tuple):
         value = "; ".join(map(str, value))
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.match(value):
         return "'" + value
     return value
 
@@ -142,6 +144,10 @@ button.secondary{background:#666}textarea,input{width:100%;font:inherit}dt{font-
 )
 
 
+# Pages behind private links: not cached, the link not leaked to other sites, not indexed.
+PRIVATE_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+
+
 class FormField(BaseModel):
     name: str
     label: str
@@ -166,4 +172,4 @@ def html_page(
 ) -> HTMLResponse:
     """A small page for a person following a link from an email; a GET page never changes anything."""
     body = _PAGE.render(title=title, paragraphs=paragraphs, facts=facts, forms=forms, lang=lang)
-    return HTMLResponse(body, status_code=status_code)
+    return HTMLResponse(body, status_code=status_code, headers=PRIVATE_PAGE_HEADERS)

@@ -430,7 +430,7 @@ async def the_portal_submits_an_initiative(platform: Platform) -> dict[str, Any]
     status_page = await open_link(browser, status_link)
     assert reference in status_page.text
     assert TITLE in status_page.text
-    assert "submitted" in status_page.text
+    assert "Inskickat / Submitted" in status_page.text
     initiative["status_link"] = status_link
 
     for coordinator in COORDINATORS:
@@ -570,7 +570,7 @@ async def everyone_hears_that_the_group_is_formed(
     assert formed["status"] == "formed"
     await eventually(lambda: _equals(intake_status(platform, initiative), "group_formed"), timeout=WAIT)
     status_page = await open_link(browser, initiative["status_link"])
-    assert "group formed" in status_page.text
+    assert "Arbetsgrupp bildad / Working group formed" in status_page.text
 
     members = (BERIT, MARIA, ERIK)
     to_originator = body(await mailbox.one(ORIGINATOR, f"Arbetsgruppen för {TITLE} är bildad"))

@@ -198,6 +198,17 @@ def search_filters(
 FiltersDep = Annotated[Filters, Depends(search_filters)]
 
 
+STATUS_LABELS: dict[Status, tuple[str, str]] = {
+    Status.SUBMITTED: ("Inskickat", "Submitted"),
+    Status.INFO_REQUESTED: ("Komplettering efterfrågas", "More information requested"),
+    Status.ACCEPTED: ("Antaget", "Accepted"),
+    Status.REJECTED: ("Avslaget", "Rejected"),
+    Status.WITHDRAWN: ("Tillbakadraget", "Withdrawn"),
+    Status.GROUP_FORMING: ("Arbetsgrupp bildas", "Working group forming"),
+    Status.GROUP_FORMED: ("Arbetsgrupp bildad", "Working group formed"),
+    Status.CLOSED: ("Avslutat", "Closed"),
+}
+
 # --- shaping -------------------------------------------------------------------------------------
 
 
@@ -350,7 +361,7 @@ def build_router(handlers: IntakeHandlers, uow_factory: Any, links: StatusLinks,
                     action=f"/my/initiatives/{token}/withdraw", button="Dra tillbaka / Withdraw", style="secondary"
                 )
             )
-        facts = [("Referens / Reference", view.reference), ("Status", view.status.value.replace("_", " "))]
+        facts = [("Referens / Reference", view.reference), ("Status", " / ".join(STATUS_LABELS[view.status]))]
         if view.question:
             facts.append(("Fråga från Meet Malmö / Question", view.question))
         return html_page(view.title, [view.summary], facts=facts, forms=forms)

@@ -24,9 +24,9 @@ from services.resources.schemas import DataExport
 from shared.errors import InvalidTransition, NotFound
 from shared.links import InvalidLink
 from shared.taxonomy import COMPETENCES_SV_EN, ORGANISATION_TYPES_SV_EN, THEMES_SV_EN, Language
-from shared.web import Form, html_page
+from shared.web import PRIVATE_PAGE_HEADERS, Form, html_page
 
-PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+PRIVATE = PRIVATE_PAGE_HEADERS
 
 TEXTS: dict[Language, dict[str, str]] = {
     Language.SV: {

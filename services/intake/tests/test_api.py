@@ -232,6 +232,8 @@ async def test_the_originator_answers_an_information_request_through_the_private
 
     page = await intake.client.get(link)  # what a mail scanner or the originator's browser opens
     assert page.status_code == 200 and "Vilka fler är med?" in page.text
+    assert "Komplettering efterfrågas / More information requested" in page.text
+    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
     assert (await intake.client.get(f"/api/v1/my/initiatives/{token}")).json()["status"] == "info_requested"
 
     answered = await intake.client.post(
