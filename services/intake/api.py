@@ -5,257 +5,39 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Header, HTTPException, Query, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, model_validator
 
-from services.intake.db import Filters, IntakeUnitOfWork
-from services.intake.domain import Action, Initiative, Originator, Status
+from services.intake.db import IntakeUnitOfWork
+from services.intake.domain import Initiative, Originator
 from services.intake.handlers import IdempotencyKeyReused, IntakeHandlers, StatusLinks, SubmitInitiative
+from services.intake.schemas import (
+    STATUS_LABELS,
+    Answer,
+    DuplicateHint,
+    FiltersDep,
+    GroupSize,
+    InformationRequest,
+    InitiativeCreate,
+    InitiativeDetail,
+    InitiativeReceipt,
+    InitiativeSummary,
+    OriginatorOut,
+    OriginatorView,
+    Rejection,
+    SortOrder,
+    Withdrawal,
+    history_of,
+    originator_view,
+    summary_of,
+)
 from shared.auth import CoordinatorDep, StaffReaderDep
 from shared.links import InvalidLink
-from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
-from shared.validation import MultilineText, OrganisationNumber, PhoneNumber, PlainText
+from shared.validation import MultilineText
 from shared.web import Form as PageForm
 from shared.web import FormField, Page, RateLimit, csv_response, html_page
-
-# --- validation of what the portal sends ---------------------------------------------------------
-
-
-def moment(value: datetime | None) -> datetime | None:
-    """A filter bound in UTC (naive means UTC), within years the database can hold."""
-    if value is None:
-        return None
-    try:
-        utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    except OverflowError:
-        raise ValueError("date out of range") from None
-    if not 1900 <= utc.year <= 9000:
-        raise ValueError("date out of range: use a year between 1900 and 9000")
-    return utc
-
-
-def unique(values: list[Any]) -> list[Any]:
-    return list(dict.fromkeys(values))
-
-
-def blank_is_none(value: object) -> object:
-    """Portal forms send an empty string for an optional field left empty."""
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class OriginatorIn(Strict):
-    organisation_name: PlainText = Field(min_length=2, max_length=200)
-    organisation_type: OrganisationType
-    organisation_number: Annotated[OrganisationNumber | None, BeforeValidator(blank_is_none)] = Field(
-        default=None, examples=["556036-0793"]
-    )
-    contact_name: PlainText = Field(min_length=2, max_length=200)
-    contact_email: EmailStr
-    contact_phone: Annotated[PhoneNumber | None, BeforeValidator(blank_is_none)] = Field(
-        default=None, examples=["+46 70 123 45 67"]
-    )
-
-
-class GroupSize(Strict):
-    min: int = Field(default=3, ge=2, le=12)
-    max: int = Field(default=6, ge=2, le=12)
-
-    @model_validator(mode="after")
-    def min_not_above_max(self) -> GroupSize:
-        if self.min > self.max:
-            raise ValueError("min must not be greater than max")
-        return self
-
-
-class InitiativeCreate(Strict):
-    title: PlainText = Field(min_length=5, max_length=200)
-    summary: MultilineText = Field(min_length=1, max_length=500)
-    description: MultilineText = Field(default="", max_length=10_000)
-    originator: OriginatorIn
-    themes: Annotated[list[Theme], AfterValidator(unique)] = Field(min_length=1)
-    seeking: Annotated[list[Seeking], AfterValidator(unique)] = Field(min_length=1)
-    competences_needed: Annotated[list[Competence], AfterValidator(unique)] = Field(default_factory=list)
-    group_size: GroupSize = Field(default_factory=GroupSize)
-    language: Language = Language.SV
-    consent: Literal[True] = Field(
-        description="Must be true: the originator agrees that the personal data is stored for this purpose."
-    )
-
-
-class InitiativeReceipt(BaseModel):
-    id: uuid.UUID
-    reference: str
-    status: Status
-    submitted_at: datetime
-
-
-class HistoryEntry(BaseModel):
-    at: datetime
-    actor: str
-    action: str
-    from_status: Status | None
-    to_status: Status
-    note: str | None
-
-
-class OriginatorOut(BaseModel):
-    organisation_name: str
-    organisation_type: OrganisationType
-    organisation_number: str | None
-    contact_name: str
-    contact_email: str
-    contact_phone: str | None
-
-
-class InitiativeSummary(BaseModel):
-    id: uuid.UUID
-    reference: str
-    status: Status
-    title: str
-    summary: str
-    organisation_name: str
-    organisation_type: OrganisationType
-    themes: list[Theme]
-    submitted_at: datetime
-    updated_at: datetime | None
-
-
-class DuplicateHint(BaseModel):
-    id: uuid.UUID
-    reference: str
-    title: str
-    status: Status
-
-
-class InitiativeDetail(InitiativeSummary):
-    description: str
-    originator: OriginatorOut
-    seeking: list[Seeking]
-    competences_needed: list[Competence]
-    group_size: GroupSize
-    language: Language
-    history: list[HistoryEntry]
-    possible_duplicates: list[DuplicateHint]
-
-
-class OriginatorView(BaseModel):
-    """What the originator sees through the private link."""
-
-    reference: str
-    status: Status
-    title: str
-    summary: str
-    description: str
-    submitted_at: datetime
-    question: str | None = Field(description="the coordinator's message while information is requested")
-    can_answer: bool
-    can_withdraw: bool
-    history: list[HistoryEntry]
-
-
-class Rejection(Strict):
-    reason: MultilineText = Field(min_length=1, max_length=2000)
-
-
-class InformationRequest(Strict):
-    message: MultilineText = Field(min_length=1, max_length=4000)
-
-
-class Answer(Strict):
-    answer: MultilineText = Field(min_length=1, max_length=4000)
-    summary: MultilineText | None = Field(default=None, min_length=1, max_length=500)
-    description: MultilineText | None = Field(default=None, max_length=10_000)
-
-
-class Withdrawal(Strict):
-    reason: MultilineText | None = Field(default=None, max_length=2000)
-
-
-SortOrder = Literal[
-    "submitted_at", "-submitted_at", "reference", "-reference", "title", "-title", "status", "-status"
-]  # fmt: skip
-
-
-def search_filters(
-    status_: Annotated[list[Status] | None, Query(alias="status")] = None,
-    theme: Theme | None = None,
-    organisation_type: OrganisationType | None = None,
-    submitted_from: Annotated[datetime | None, AfterValidator(moment)] = None,
-    submitted_to: Annotated[datetime | None, AfterValidator(moment)] = None,
-    q: Annotated[PlainText | None, Query(max_length=200, description="free text")] = None,
-) -> Filters:
-    return Filters(tuple(status_ or ()), theme, organisation_type, submitted_from, submitted_to, q)
-
-
-FiltersDep = Annotated[Filters, Depends(search_filters)]
-
-
-STATUS_LABELS: dict[Status, tuple[str, str]] = {
-    Status.SUBMITTED: ("Inskickat", "Submitted"),
-    Status.INFO_REQUESTED: ("Komplettering efterfrågas", "More information requested"),
-    Status.ACCEPTED: ("Antaget", "Accepted"),
-    Status.REJECTED: ("Avslaget", "Rejected"),
-    Status.WITHDRAWN: ("Tillbakadraget", "Withdrawn"),
-    Status.GROUP_FORMING: ("Arbetsgrupp bildas", "Working group forming"),
-    Status.GROUP_FORMED: ("Arbetsgrupp bildad", "Working group formed"),
-    Status.CLOSED: ("Avslutat", "Closed"),
-}
-
-# --- shaping -------------------------------------------------------------------------------------
-
-
-def receipt(initiative: Initiative) -> dict[str, Any]:
-    return InitiativeReceipt(
-        id=initiative.id, reference=initiative.reference, status=initiative.status, submitted_at=initiative.submitted_at
-    ).model_dump(mode="json")
-
-
-def summary_of(initiative: Initiative) -> InitiativeSummary:
-    return InitiativeSummary(
-        id=initiative.id,
-        reference=initiative.reference,
-        status=initiative.status,
-        title=initiative.title,
-        summary=initiative.summary,
-        organisation_name=initiative.originator.organisation_name,
-        organisation_type=initiative.originator.organisation_type,
-        themes=list(initiative.themes),
-        submitted_at=initiative.submitted_at,
-        updated_at=initiative.updated_at,
-    )
-
-
-def history_of(initiative: Initiative) -> list[HistoryEntry]:
-    return [
-        HistoryEntry(
-            at=c.at, actor=c.actor, action=c.action.value, from_status=c.from_status, to_status=c.to_status, note=c.note
-        )
-        for c in initiative.history
-    ]
-
-
-def originator_view(initiative: Initiative) -> OriginatorView:
-    return OriginatorView(
-        reference=initiative.reference,
-        status=initiative.status,
-        title=initiative.title,
-        summary=initiative.summary,
-        description=initiative.description,
-        submitted_at=initiative.submitted_at,
-        question=initiative.pending_question,
-        can_answer=initiative.can(Action.ANSWER),
-        can_withdraw=initiative.can(Action.WITHDRAW),
-        history=[h for h in history_of(initiative) if not h.actor.startswith("matching")],
-    )
-
 
 # --- routes --------------------------------------------------------------------------------------
 

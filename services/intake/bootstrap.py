@@ -7,7 +7,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
-from services.intake import api, consumers
+from services.intake import api, consumers, schemas
 from services.intake.db import IntakeUnitOfWork, outbox
 from services.intake.handlers import IntakeHandlers, StatusLinks
 from services.intake.settings import Settings
@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         return IntakeUnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake)
 
     links = StatusLinks(str(settings.public_url), settings.link_secret)
-    handlers = IntakeHandlers(uow_factory, links, clock, api.receipt)
+    handlers = IntakeHandlers(uow_factory, links, clock, schemas.receipt)
     consumers.subscribe(infra, uow_factory, handlers)
     return create_service_app(
         infra,
