@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,3 +172,29 @@ async def delete_topics(bootstrap: str, prefixes: tuple[str, ...]) -> int:
         return len(doomed)
     finally:
         await admin.close()
+
+
+def assert_no_server_errors(base_url: str, headers: Mapping[str, str], *, max_examples: int = 25) -> int:
+    """Schemathesis over a running service's OpenAPI: valid and invalid requests, with and without the
+    given (staff) headers; fails on the first 5xx. Returns how many operations were exercised."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
+    for operation in operations:
+        cases = st.one_of(
+            operation.as_strategy(),
+            operation.as_strategy(headers=dict(headers)),
+            operation.as_strategy(headers=dict(headers), generation_mode=schemathesis.GenerationMode.NEGATIVE),
+        )
+
+        @given(case=cases)
+        @settings(max_examples=max_examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def no_server_error(case: Any) -> None:
+            response = case.call(base_url=base_url)
+            assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code}"
+
+        no_server_error()
+    return len(operations)
