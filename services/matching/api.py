@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
@@ -25,10 +27,7 @@ from services.matching.schemas import (
 )
 from shared.auth import CoordinatorDep
 from shared.errors import InvalidTransition
-from shared.links import InvalidLink
 from shared.web import Form, Page, RateLimit, html_page
-
-# --- routes --------------------------------------------------------------------------------------
 
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "illegal in the current status, or against a rule"}}
 BUTTONS = {
@@ -41,7 +40,7 @@ ANSWERED = {
 }
 
 
-def build_router(handlers: MatchingHandlers, clock: Any, public_rate_limit: str) -> APIRouter:
+def build_router(handlers: MatchingHandlers, clock: Callable[[], datetime], public_rate_limit: str) -> APIRouter:
     router = APIRouter()
     link_limit = RateLimit(public_rate_limit, "matching:invitations")
 
@@ -150,7 +149,7 @@ def build_router(handlers: MatchingHandlers, clock: Any, public_rate_limit: str)
     async def read(token: str) -> InvitationDetails:
         try:
             return await handlers.invitation(token)
-        except (InvalidLink, ValueError):
+        except ValueError:  # InvalidLink, or a token naming no seat or answer
             raise HTTPException(status.HTTP_404_NOT_FOUND, "this link is not valid") from None
 
     @router.get("/api/v1/invitations/{token}", tags=["members"], dependencies=[Depends(link_limit)])
@@ -170,7 +169,7 @@ def build_router(handlers: MatchingHandlers, clock: Any, public_rate_limit: str)
     async def page(token: str) -> HTMLResponse:
         try:
             found = await handlers.invitation(token)
-        except (InvalidLink, ValueError):
+        except ValueError:
             return html_page(
                 "Länken fungerar inte / The link does not work",
                 ["Kontrollera att hela länken kom med."],
@@ -195,7 +194,7 @@ def build_router(handlers: MatchingHandlers, clock: Any, public_rate_limit: str)
     async def press(token: str) -> Response:
         try:
             await handlers.answer(token)
-        except (InvalidLink, ValueError):
+        except ValueError:
             return html_page("Länken fungerar inte / The link does not work", status_code=404)
         except InvalidTransition:
             pass  # the page says where the invitation stands

@@ -5,27 +5,7 @@ so once it is held the in-memory pool, brought up to date from the rows changed 
 is exactly what the database holds. Rows carry the version that last changed them.
 """
 
-from services.matching.db.tables import (
-    groups,
-    initiatives,
-    metadata,
-    outbox,
-    pool_version,
-    processed_events,
-    resources,
-    seats,
-)
+from services.matching.db.tables import metadata, outbox, processed_events
 from services.matching.db.unit_of_work import MatchingUnitOfWork, PoolCache
 
-__all__ = [
-    "MatchingUnitOfWork",
-    "PoolCache",
-    "groups",
-    "initiatives",
-    "metadata",
-    "outbox",
-    "pool_version",
-    "processed_events",
-    "resources",
-    "seats",
-]
+__all__ = ["MatchingUnitOfWork", "PoolCache", "metadata", "outbox", "processed_events"]

@@ -104,14 +104,14 @@ class ResourceRepository:
 
     async def find(self, resource_id: uuid.UUID) -> Resource | None:
         row = (await self._session.execute(select(resources).where(resources.c.id == resource_id))).one_or_none()
-        return None if row is None else resource_of(row._mapping)
+        return None if row is None else resource_from_row(row._mapping)
 
     async def many(self, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Resource]:
         wanted = list(set(ids))
         if not wanted:
             return {}
         rows = await self._session.execute(select(resources).where(resources.c.id.in_(wanted)))
-        return {row.id: resource_of(row._mapping) for row in rows}
+        return {row.id: resource_from_row(row._mapping) for row in rows}
 
     async def upsert(self, resource: Resource, at: datetime) -> None:
         values = _resource_row(resource) | {"updated_at": at, "version": await self._version()}
@@ -168,7 +168,7 @@ def _resource_row(r: Resource) -> dict[str, Any]:
     }
 
 
-def resource_of(row: Any) -> Resource:
+def resource_from_row(row: Any) -> Resource:
     return Resource(
         id=row["id"],
         contact=Contact(row["name"], row["email"], row["phone"]),

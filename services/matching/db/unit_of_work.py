@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.matching.db.groups import GroupRepository
-from services.matching.db.projections import InitiativeRepository, ResourceRepository, resource_of
+from services.matching.db.projections import InitiativeRepository, ResourceRepository, resource_from_row
 from services.matching.db.tables import pool_version, resources
 from services.matching.domain.pool import Pool
 from shared.db import UnitOfWork
@@ -37,9 +37,8 @@ class MatchingUnitOfWork(UnitOfWork):
                 .values(value=pool_version.c.value + 1)
                 .returning(pool_version.c.value)
             )
-            if version is None:  # a database created without the migration's first row
-                await self.session.execute(insert(pool_version).values(id=1, value=1))
-                version = 1
+            if version is None:  # migration 0002 inserts the one row; without it there is no lock to take
+                raise RuntimeError("matching's pool_version row is missing: run its migrations")
             self._version = int(version)
         return self._version
 
@@ -62,7 +61,7 @@ class PoolCache:
                 return self._pool
             rows = await session.execute(select(resources).where(resources.c.version > self._version))
             for row in rows:
-                self._pool.upsert(resource_of(row._mapping).candidate)
+                self._pool.upsert(resource_from_row(row._mapping).candidate)
             count = int(await session.scalar(select(func.count()).select_from(resources)) or 0)
             if count != len(self._pool):  # someone was erased: drop who is gone
                 present = set(await session.scalars(select(resources.c.id)))
