@@ -22,7 +22,7 @@ def normalise_organisation_name(name: str) -> str:
 
 
 def normalise_organisation_number(number: str | None) -> str | None:
-    """Digits only; the 12-digit form (16XXXXXXXXXX) is the 10-digit number with a century prefix."""
+    """Digits only; the 12-digit form (16 and ten digits) is the 10-digit number with a century prefix."""
     if not number:
         return None
     digits = re.sub(r"\D", "", number)
