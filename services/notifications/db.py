@@ -185,8 +185,10 @@ class DeliveryRepository:
             )
         return True
 
-    async def get(self, delivery_id: uuid.UUID) -> Delivery | None:
-        row = (await self._session.execute(select(deliveries).where(deliveries.c.id == delivery_id))).mappings().first()
+    async def get(self, delivery_id: uuid.UUID, *, for_update: bool = False) -> Delivery | None:
+        """One delivery; `for_update` locks its row until commit, for a read-modify-write (PostgreSQL)."""
+        query = select(deliveries).where(deliveries.c.id == delivery_id)
+        row = (await self._session.execute(query.with_for_update() if for_update else query)).mappings().first()
         return _to_delivery(row) if row else None
 
     async def save(self, delivery: Delivery) -> None:
@@ -225,14 +227,15 @@ class DeliveryRepository:
         """(deliveries to the person, deliveries to others whose text shows the person)."""
         mentioned = select(delivery_mentions.c.delivery_id).where(delivery_mentions.c.resource_id == resource_id)
         query = select(deliveries).where(or_(deliveries.c.resource_id == resource_id, deliveries.c.id.in_(mentioned)))
-        found = [_to_delivery(row) for row in (await self._session.execute(query)).mappings()]
+        # Locked: the sender must not write back a stale copy over the erasure (a lost update).
+        found = [_to_delivery(row) for row in (await self._session.execute(query.with_for_update())).mappings()]
         return (
             [d for d in found if d.resource_id == resource_id],
             [d for d in found if d.resource_id != resource_id],
         )
 
     async def about_initiative(self, initiative_id: uuid.UUID) -> list[Delivery]:
-        query = select(deliveries).where(deliveries.c.initiative_id == initiative_id)
+        query = select(deliveries).where(deliveries.c.initiative_id == initiative_id).with_for_update()
         return [_to_delivery(row) for row in (await self._session.execute(query)).mappings()]
 
     async def page(self, where: DeliveryFilter, limit: int, offset: int) -> tuple[list[Delivery], int]:

@@ -126,7 +126,7 @@ def event_handlers(queue: EmailQueue) -> dict[type[Event], EventHandler[Notifica
 
 async def retry_delivery(uow: NotificationsUnitOfWork, delivery_id: uuid.UUID) -> Delivery:
     async with uow:
-        delivery = await uow.deliveries.get(delivery_id)
+        delivery = await uow.deliveries.get(delivery_id, for_update=True)
         if delivery is None:
             raise NotFound("delivery", delivery_id)
         delivery.retry(utcnow())

@@ -153,7 +153,7 @@ class DeliverySender:
     async def _record(self, delivery_id: uuid.UUID, change: Callable[[Delivery, datetime], Outcome | None]) -> bool:
         now = utcnow()
         async with self._uow_factory() as uow:
-            delivery = await uow.deliveries.get(delivery_id)
+            delivery = await uow.deliveries.get(delivery_id, for_update=True)  # an erasure may be writing it
             assert delivery is not None
             try:
                 outcome = change(delivery, now)
