@@ -7,10 +7,12 @@ from dataclasses import dataclass
 import structlog
 from fastapi import FastAPI
 
-from services.notifications import api, consumers
+from services.notifications import api, consumers, preferences
 from services.notifications.db import NotificationsUnitOfWork, outbox
+from services.notifications.digests import Digests, DigestScheduler
 from services.notifications.domain import RetryPolicy
 from services.notifications.handlers import EmailQueue
+from services.notifications.links import UnsubscribeLinks
 from services.notifications.rendering import Renderer
 from services.notifications.sender import DeliverySender, Mailer
 from services.notifications.settings import Settings
@@ -34,6 +36,7 @@ class Notifications:
     infra: Infrastructure
     consumer: IdempotentConsumer[NotificationsUnitOfWork]
     sender: DeliverySender
+    digests: DigestScheduler
 
 
 def smtp_mailer(settings: Settings) -> SmtpMailer:
@@ -61,14 +64,22 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -
     )
     if not settings.coordinator_emails:
         log.warning("notifications.no_coordinators", setting="NOTIFICATIONS_COORDINATOR_EMAILS")
-    queue = EmailQueue(Renderer(), tuple(settings.coordinator_emails), sender_domain(settings.sender))
+    renderer = Renderer()
+    queue = EmailQueue(renderer, tuple(settings.coordinator_emails), sender_domain(settings.sender))
     consumer = consumers.subscribe(infra, uow_factory, queue)
+    links = UnsubscribeLinks(str(settings.public_url), settings.link_secret)
+    digests = Digests(renderer, links, sender_domain(settings.sender), settings.digest_hour)
     infra.run_in_background("delivery-sender", sender.run)
+    scheduler = DigestScheduler(digests, uow_factory)
+    infra.run_in_background("daily-digest", scheduler.run)
     app = create_service_app(
         infra,
         title="Meet Malmö notifications",
         description="The emails staff, originators and members receive, and the log of their delivery.",
-        routers=[api.build_router(uow_factory)],
+        routers=[
+            api.build_router(uow_factory),
+            preferences.build_router(uow_factory, links, settings.public_rate_limit),
+        ],
     )
-    app.state.notifications = Notifications(infra, consumer, sender)
+    app.state.notifications = Notifications(infra, consumer, sender, scheduler)
     return app

@@ -3,7 +3,9 @@
 deliveries is the delivery log: one row per (event, recipient, template), so a redelivered event
 queues nothing twice. delivery_mentions names the resources whose personal data a delivery's text
 shows, so that erasing a person also clears other people's copies of it. resource_profiles keeps
-each resource's private profile link for the footer of later emails.
+each resource's private profile link for the footer of later emails. coordinator_preferences keeps
+how each coordinator wants their alerts (one by one, or a daily digest) and in which language; a
+digest is a delivery of its own, and each alert it carried points to it (digest_id).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.notifications.domain import Delivery, RecipientRole, Status
+from services.notifications.domain import AlertMode, Delivery, RecipientRole, Status
 from shared.db import Timestamp, UnitOfWork, as_aware
 from shared.inbox import define_processed_events_table
 from shared.outbox import Outbox, define_outbox_table
@@ -69,6 +71,8 @@ deliveries = Table(
     Column("sent_at", Timestamp(), nullable=True),
     Column("erase_content_when_done", Boolean, nullable=False),
     Column("erase_recipient_when_done", Boolean, nullable=False),
+    Column("list_unsubscribe", Text, nullable=True),
+    Column("digest_id", Uuid, nullable=True),
     Column("created_at", Timestamp(), nullable=False),
     Column("updated_at", Timestamp(), nullable=False),
     UniqueConstraint("event_id", "recipient", "template", name="uq_deliveries_event_recipient_template"),
@@ -77,6 +81,7 @@ Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
 Index("ix_deliveries_created_at", deliveries.c.created_at)
 Index("ix_deliveries_resource_id", deliveries.c.resource_id)
 Index("ix_deliveries_initiative_id", deliveries.c.initiative_id)
+Index("ix_deliveries_digest_id", deliveries.c.digest_id)
 
 delivery_mentions = Table(
     "delivery_mentions",
@@ -94,6 +99,17 @@ resource_profiles = Table(
     Column("updated_at", Timestamp(), nullable=False),
 )
 
+coordinator_preferences = Table(
+    "coordinator_preferences",
+    metadata,
+    Column("id", Uuid, primary_key=True),  # what the unsubscribe link names (never the address)
+    Column("email", String(320), nullable=False),  # lower case
+    Column("alert_mode", String(20), nullable=False),
+    Column("language", String(5), nullable=True),
+    Column("updated_at", Timestamp(), nullable=False),
+    UniqueConstraint("email", name="uq_coordinator_preferences_email"),
+)
+
 _MUTABLE = (
     "recipient",
     "body_text",
@@ -105,6 +121,7 @@ _MUTABLE = (
     "sent_at",
     "erase_content_when_done",
     "erase_recipient_when_done",
+    "digest_id",
     "updated_at",
 )
 
@@ -140,6 +157,8 @@ def _to_delivery(row: RowMapping) -> Delivery:
         sent_at=moment(row["sent_at"]),
         erase_content_when_done=row["erase_content_when_done"],
         erase_recipient_when_done=row["erase_recipient_when_done"],
+        list_unsubscribe=row["list_unsubscribe"],
+        digest_id=row["digest_id"],
         created_at=as_aware(row["created_at"]),
         updated_at=as_aware(row["updated_at"]),
     )
@@ -235,8 +254,43 @@ class DeliveryRepository:
         )
 
     async def about_initiative(self, initiative_id: uuid.UUID) -> list[Delivery]:
-        query = select(deliveries).where(deliveries.c.initiative_id == initiative_id).with_for_update()
+        """Deliveries about the initiative, and the digests that carried alerts about it."""
+        digests = select(deliveries.c.digest_id).where(
+            deliveries.c.initiative_id == initiative_id, deliveries.c.digest_id.is_not(None)
+        )
+        query = (
+            select(deliveries)
+            .where(or_(deliveries.c.initiative_id == initiative_id, deliveries.c.id.in_(digests)))
+            .with_for_update()
+        )
         return [_to_delivery(row) for row in (await self._session.execute(query)).mappings()]
+
+    async def held(self) -> list[Delivery]:
+        """Alerts waiting for a digest, oldest first, locked: two digest runs cannot both take one."""
+        query = (
+            select(deliveries)
+            .where(deliveries.c.status == Status.HELD.value)
+            .order_by(deliveries.c.created_at, deliveries.c.id)
+            .with_for_update()
+        )
+        found = [_to_delivery(row) for row in (await self._session.execute(query)).mappings()]
+        if not found:
+            return found
+        mentions = await self._session.execute(
+            select(delivery_mentions).where(delivery_mentions.c.delivery_id.in_([d.id for d in found]))
+        )
+        by_delivery: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for row in mentions:
+            by_delivery.setdefault(row.delivery_id, set()).add(row.resource_id)
+        for delivery in found:
+            delivery.mentions = frozenset(by_delivery.get(delivery.id, ()))
+        return found
+
+    async def exists(self, event_id: uuid.UUID, recipient: str, template: str) -> bool:
+        query = select(deliveries.c.id).where(
+            deliveries.c.event_id == event_id, deliveries.c.recipient == recipient, deliveries.c.template == template
+        )
+        return (await self._session.scalar(query)) is not None
 
     async def page(self, where: DeliveryFilter, limit: int, offset: int) -> tuple[list[Delivery], int]:
         total = await self._session.scalar(where.apply(select(func.count()).select_from(deliveries)))
@@ -275,11 +329,72 @@ class ProfileLinks:
         await self._session.execute(delete(resource_profiles).where(resource_profiles.c.resource_id == resource_id))
 
 
+@dataclass(frozen=True)
+class CoordinatorPreference:
+    id: uuid.UUID
+    email: str
+    alert_mode: AlertMode
+    language: str | None
+
+
+class Preferences:
+    """Each coordinator's choice of alerts (immediate or a daily digest) and language, by address."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def of(self, email: str) -> CoordinatorPreference | None:
+        query = select(coordinator_preferences).where(coordinator_preferences.c.email == email.strip().lower())
+        row = (await self._session.execute(query)).mappings().first()
+        return _to_preference(row) if row else None
+
+    async def by_id(self, preference_id: uuid.UUID) -> CoordinatorPreference | None:
+        query = select(coordinator_preferences).where(coordinator_preferences.c.id == preference_id)
+        row = (await self._session.execute(query)).mappings().first()
+        return _to_preference(row) if row else None
+
+    async def of_many(self, emails: Iterable[str]) -> dict[str, CoordinatorPreference]:
+        """Stored preferences by lower-case address (coordinators without one are left out)."""
+        wanted = sorted({email.strip().lower() for email in emails})
+        if not wanted:
+            return {}
+        query = select(coordinator_preferences).where(coordinator_preferences.c.email.in_(wanted))
+        return {row["email"]: _to_preference(row) for row in (await self._session.execute(query)).mappings()}
+
+    async def set(self, email: str, mode: AlertMode, language: str | None, now: datetime) -> CoordinatorPreference:
+        address = email.strip().lower()
+        insert = _insert(self._session, coordinator_preferences).values(
+            id=uuid.uuid4(), email=address, alert_mode=mode.value, language=language, updated_at=now
+        )
+        await self._session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[coordinator_preferences.c.email],
+                set_={"alert_mode": mode.value, "language": language, "updated_at": now},
+            )
+        )
+        found = await self.of(address)
+        assert found is not None
+        return found
+
+    async def switch_to_immediate(self, preference_id: uuid.UUID, now: datetime) -> bool:
+        result = await self._session.execute(
+            update(coordinator_preferences)
+            .where(coordinator_preferences.c.id == preference_id)
+            .values(alert_mode=AlertMode.IMMEDIATE.value, updated_at=now)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def _to_preference(row: RowMapping) -> CoordinatorPreference:
+    return CoordinatorPreference(row["id"], row["email"], AlertMode(row["alert_mode"]), row["language"])
+
+
 class NotificationsUnitOfWork(UnitOfWork):
     """A commit that queued deliveries wakes the sender at once (it polls only as a fallback)."""
 
     deliveries: DeliveryRepository
     profile_links: ProfileLinks
+    preferences: Preferences
 
     def __init__(
         self,
@@ -296,6 +411,7 @@ class NotificationsUnitOfWork(UnitOfWork):
         await super().__aenter__()
         self.deliveries = DeliveryRepository(self.session)
         self.profile_links = ProfileLinks(self.session)
+        self.preferences = Preferences(self.session)
         self.deliveries_queued = False
         return self
 

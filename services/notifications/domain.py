@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 from shared.errors import DomainError, InvalidTransition
@@ -20,6 +20,8 @@ class Status(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"  # the recipient was erased before the email went out
+    HELD = "held"  # a coordinator alert waiting for that coordinator's daily digest
+    IN_DIGEST = "in_digest"  # a held alert taken into a digest (which is a delivery of its own)
 
 
 class RecipientRole(StrEnum):
@@ -43,6 +45,18 @@ class Template(StrEnum):
     RESOURCE_PROFILE_LINK = "resource_profile_link"  # registered again with a known address
     MEMBER_INVITATION = "member_invitation"
     GROUP_FORMED = "group_formed"  # to every member and the originator's contact
+    COORDINATOR_DIGEST = "coordinator_digest"  # the day's held alerts, for a coordinator who chose a digest
+
+
+class AlertMode(StrEnum):
+    """How a coordinator wants their alerts: one email each, or all of a day's in one digest."""
+
+    IMMEDIATE = "immediate"
+    DAILY_DIGEST = "daily_digest"
+
+
+DIGEST_NAMESPACE = uuid.UUID("6f1c1f0e-58a4-4b8e-9a51-5d0b8c0d1a7e")
+DIGEST_EVENT_TYPE = "CoordinatorDigest"
 
 
 class SendFailure(Exception):
@@ -116,6 +130,8 @@ class Delivery:
     erase_content_when_done: bool = False
     erase_recipient_when_done: bool = False
     mentions: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    list_unsubscribe: str | None = None  # non-essential emails only (RFC 8058 one-click unsubscribe)
+    digest_id: uuid.UUID | None = None  # a held alert: the digest delivery that carried it
 
     @classmethod
     def queue(
@@ -133,6 +149,7 @@ class Delivery:
         resource_id: uuid.UUID | None = None,
         initiative_id: uuid.UUID | None = None,
         mentions: frozenset[uuid.UUID] = frozenset(),
+        list_unsubscribe: str | None = None,
     ) -> Delivery:
         delivery_id = uuid.uuid4()
         return cls(
@@ -154,7 +171,20 @@ class Delivery:
             updated_at=now,
             next_attempt_at=now,
             mentions=mentions,
+            list_unsubscribe=list_unsubscribe,
         )
+
+    def hold_for_digest(self) -> None:
+        """A coordinator alert for someone who chose the daily digest: never sent on its own."""
+        self._require(Status.QUEUED, action="hold for the digest")
+        self.status = Status.HELD
+        self.next_attempt_at = None
+
+    def take_into_digest(self, digest_id: uuid.UUID, now: datetime) -> None:
+        self._require(Status.HELD, action="take into a digest")
+        self.status = Status.IN_DIGEST
+        self.digest_id = digest_id
+        self.updated_at = now
 
     @property
     def erased(self) -> bool:
@@ -200,7 +230,7 @@ class Delivery:
 
     def forget_recipient(self, now: datetime) -> None:
         """The recipient was erased: never send to them, keep neither their address nor the text."""
-        if self.status is Status.QUEUED:
+        if self.status in (Status.QUEUED, Status.HELD):
             self.status = Status.CANCELLED
             self.last_error = "recipient erased"
             self.next_attempt_at = None
@@ -221,8 +251,11 @@ class Delivery:
         if self.status is Status.QUEUED:
             self.erase_content_when_done = True
             self.updated_at = now
-        else:
-            self._erase_content(now)
+            return
+        if self.status is Status.HELD:  # an alert without its text has nothing to say in a digest
+            self.status = Status.CANCELLED
+            self.last_error = "content erased"
+        self._erase_content(now)
 
     def _finish(self, now: datetime) -> None:
         self.updated_at = now
@@ -239,6 +272,26 @@ class Delivery:
     def _require(self, *allowed: Status, action: str) -> None:
         if self.status not in allowed:
             raise InvalidTransition("delivery", self.status.value, action)
+
+
+def digest_key(recipient: str, day: date) -> uuid.UUID:
+    """The digest's event id: one digest per coordinator and day, so a rerun of the day queues nothing."""
+    return uuid.uuid5(DIGEST_NAMESPACE, f"{day.isoformat()}:{recipient.strip().lower()}")
+
+
+def digest_day(now: datetime, hour: int, zone: tzinfo) -> date | None:
+    """The local day whose digest is due at `now`; None before the digest hour."""
+    local = now.astimezone(zone)
+    return local.date() if local.hour >= hour else None
+
+
+def next_digest_at(now: datetime, hour: int, zone: tzinfo) -> datetime:
+    """The next moment (after `now`) at which a digest falls due, in `zone`'s wall-clock time."""
+    local = now.astimezone(zone)
+    candidate = datetime.combine(local.date(), time(hour), tzinfo=zone)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), time(hour), tzinfo=zone)
+    return candidate
 
 
 def mask_address(address: str | None) -> str | None:

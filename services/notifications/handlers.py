@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.notifications.db import DeliveryFilter, NotificationsUnitOfWork
-from services.notifications.domain import Delivery, RecipientRole
+from services.notifications.domain import AlertMode, Delivery, RecipientRole
 from services.notifications.emails import plan_emails, resources_to_look_up
 from services.notifications.rendering import Renderer
 from shared.contracts import Envelope, Event
@@ -58,24 +58,33 @@ class EmailQueue:
     message_id_domain: str
 
     async def queue_emails(self, uow: NotificationsUnitOfWork, event: Event, envelope: Envelope) -> None:
+        """Queue each email; a coordinator who chose the daily digest has their alert held for it."""
         profile_links = await uow.profile_links.of(resources_to_look_up(event))
+        planned = plan_emails(event, self.coordinators, profile_links)
+        preferences = await uow.preferences.of_many(e.recipient for e in planned if e.role is RecipientRole.COORDINATOR)
         now = utcnow()
-        for email in plan_emails(event, self.coordinators, profile_links):
+        for email in planned:
+            preference = preferences.get(email.recipient.strip().lower())
+            language = (preference.language if preference else None) or email.language.value
+            held = preference is not None and preference.alert_mode is AlertMode.DAILY_DIGEST
+            render = self.renderer.render_body if held else self.renderer.render
             delivery = Delivery.queue(
                 event_id=envelope.event_id,
                 event_type=envelope.event_type,
                 template=email.template.value,
                 recipient=email.recipient,
                 role=email.role,
-                language=email.language.value,
-                rendered=self.renderer.render(email.template.value, email.language.value, email.context),
+                language=language,
+                rendered=render(email.template.value, language, email.context),
                 message_id_domain=self.message_id_domain,
                 now=now,
                 resource_id=email.resource_id,
                 initiative_id=email.initiative_id,
                 mentions=email.mentions,
             )
-            if await uow.deliveries.add(delivery):
+            if held:
+                delivery.hold_for_digest()
+            if await uow.deliveries.add(delivery) and not held:
                 uow.deliveries_queued = True
 
     async def with_profile_link(

@@ -27,6 +27,7 @@ from shared.taxonomy import (
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FALLBACK_LANGUAGE = Language.SV
+_BODY_START, _BODY_END = "<!--body-->", "<!--/body-->"  # around the body block in _layout.html
 
 # The roles a group member has (shared.contracts.groups.GroupMember.role)
 _ROLES_SV_EN = {
@@ -97,12 +98,28 @@ class Renderer:
         lang = language if self._has(language, template) else FALLBACK_LANGUAGE.value
         variables = {**context, "lang": lang}
         text_template = self._env.get_template(f"{lang}/{template}.txt")
-        subject_parts = text_template.blocks["subject"](text_template.new_context(variables))
-        # One line, whatever the title held: a header cannot carry line breaks.
-        subject = " ".join("".join(subject_parts).split())
+        subject = self._subject(template, lang, variables)
         text = text_template.render(variables).strip() + "\n"
         html = self._env.get_template(f"{lang}/{template}.html").render({**variables, "subject": subject})
         return Rendered(subject=subject, text=text, html=html)
+
+    def render_body(self, template: str, language: str, context: Mapping[str, Any]) -> Rendered:
+        """Subject and the body block alone (no layout): an alert as one part of a digest."""
+        lang = language if self._has(language, template) else FALLBACK_LANGUAGE.value
+        variables = {**context, "lang": lang}
+        subject = self._subject(template, lang, variables)
+        text_template = self._env.get_template(f"{lang}/{template}.txt")
+        text = "".join(text_template.blocks["body"](text_template.new_context(variables))).strip() + "\n"
+        # The HTML body block may use the template's imported macros, so it is cut from the whole page.
+        page = self._env.get_template(f"{lang}/{template}.html").render({**variables, "subject": subject})
+        html = page.partition(_BODY_START)[2].partition(_BODY_END)[0].strip() + "\n"
+        return Rendered(subject=subject, text=text, html=html)
+
+    def _subject(self, template: str, lang: str, variables: Mapping[str, Any]) -> str:
+        text_template = self._env.get_template(f"{lang}/{template}.txt")
+        subject_parts = text_template.blocks["subject"](text_template.new_context(dict(variables)))
+        # One line, whatever the title held: a header cannot carry line breaks.
+        return " ".join("".join(subject_parts).split())
 
     def _has(self, language: str, template: str) -> bool:
         try:

@@ -134,6 +134,7 @@ class DeliverySender:
             delivery.body_html,
             delivery.message_id,
             delivery.language,
+            delivery.list_unsubscribe,
         )
         try:
             await self._mailer.send(email)

@@ -30,6 +30,8 @@ class Settings(ServiceSettings):
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_max_seconds: float = Field(default=600.0, gt=0)
     send_poll_seconds: float = Field(default=1.0, gt=0)
+    # Coordinators who chose the daily digest get it at this hour, Malmö time (Europe/Stockholm).
+    digest_hour: int = Field(default=7, ge=0, le=23)
 
     @field_validator("coordinator_emails", mode="before")
     @classmethod

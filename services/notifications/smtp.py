@@ -21,6 +21,7 @@ class OutgoingEmail:
     html: str
     message_id: str
     language: str
+    list_unsubscribe: str | None = None  # non-essential emails only: the one-click unsubscribe URL
 
 
 def sender_domain(sender: str) -> str:
@@ -36,6 +37,9 @@ def build_message(email: OutgoingEmail, sender: str) -> EmailMessage:
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = email.message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies, please
+    if email.list_unsubscribe:  # RFC 2369 and RFC 8058: the mail client may POST to it, no page needed
+        message["List-Unsubscribe"] = f"<{email.list_unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
     message["Content-Language"] = email.language  # after the content, which clears Content-* headers

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.notifications.domain import Delivery, RecipientRole, Rendered, RetryPolicy, Status, mask_address
+from services.notifications.domain import (
+    Delivery,
+    RecipientRole,
+    Rendered,
+    RetryPolicy,
+    Status,
+    digest_day,
+    digest_key,
+    mask_address,
+    next_digest_at,
+)
 from shared.errors import InvalidTransition
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -137,3 +148,49 @@ def test_addresses_are_masked_for_staff() -> None:
     assert mask_address("eva.coordinator@malmo.se") == "e***@malmo.se"
     assert mask_address(None) is None
     assert mask_address("nonsense") == "***"
+
+
+MALMO = ZoneInfo("Europe/Stockholm")
+
+
+def test_a_digest_falls_due_at_the_digest_hour_in_malmo_time_whatever_the_season() -> None:
+    winter_seven = datetime(2026, 1, 15, 7, 0, tzinfo=MALMO)  # 06:00 UTC
+    summer_seven = datetime(2026, 7, 15, 7, 0, tzinfo=MALMO)  # 05:00 UTC
+    assert digest_day(winter_seven - timedelta(seconds=1), 7, MALMO) is None
+    assert digest_day(winter_seven, 7, MALMO) == date(2026, 1, 15)
+    assert digest_day(summer_seven.astimezone(UTC), 7, MALMO) == date(2026, 7, 15)
+    assert next_digest_at(datetime(2026, 1, 15, 5, 0, tzinfo=UTC), 7, MALMO) == winter_seven
+    assert next_digest_at(winter_seven, 7, MALMO) == winter_seven + timedelta(days=1)
+    # The night the clocks go forward: still 07:00 on the wall, 23 hours after the day before's.
+    before = datetime(2026, 3, 28, 7, 0, tzinfo=MALMO)
+    after = next_digest_at(before, 7, MALMO)
+    assert after.astimezone(MALMO).hour == 7 and after.astimezone(UTC) - before.astimezone(UTC) == timedelta(hours=23)
+
+
+def test_a_digest_is_keyed_by_coordinator_and_day_only() -> None:
+    day = date(2026, 11, 28)
+    assert digest_key("Eva@Malmo.se", day) == digest_key("eva@malmo.se ", day)
+    assert digest_key("eva@malmo.se", day) != digest_key("eva@malmo.se", day + timedelta(days=1))
+    assert digest_key("eva@malmo.se", day) != digest_key("olle@malmo.se", day)
+
+
+def test_a_held_alert_is_never_due_and_is_cancelled_if_its_content_is_erased_before_the_digest() -> None:
+    held = delivery(RecipientRole.COORDINATOR)
+    held.hold_for_digest()
+    assert (held.status, held.next_attempt_at) == (Status.HELD, None)
+    with pytest.raises(InvalidTransition):
+        held.record_sent(NOW)
+    held.forget_content_when_done(NOW)
+    assert (held.status, held.body_text, held.body_html) == (Status.CANCELLED, None, None)
+    with pytest.raises(InvalidTransition):
+        held.take_into_digest(uuid.uuid4(), NOW)
+
+
+def test_an_alert_taken_into_a_digest_points_to_it_and_loses_its_text_on_erasure_at_once() -> None:
+    held = delivery(RecipientRole.COORDINATOR)
+    held.hold_for_digest()
+    digest_id = uuid.uuid4()
+    held.take_into_digest(digest_id, NOW)
+    assert (held.status, held.digest_id) == (Status.IN_DIGEST, digest_id)
+    held.forget_content_when_done(NOW)
+    assert (held.status, held.body_text) == (Status.IN_DIGEST, None)
