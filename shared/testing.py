@@ -198,3 +198,28 @@ def assert_no_server_errors(base_url: str, headers: Mapping[str, str], *, max_ex
 
         no_server_error()
     return len(operations)
+
+
+async def query(database_url: str, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """Rows of a read on a service's database (tests look behind the API with it)."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return [dict(row) for row in (await connection.execute(text(sql), params)).mappings()]
+    finally:
+        await engine.dispose()
+
+
+async def query_value(database_url: str, sql: str, **params: Any) -> Any:
+    """The first column of the first row (None when there is none)."""
+    rows = await query(database_url, sql, **params)
+    return next(iter(rows[0].values())) if rows else None
+
+
+async def execute(database_url: str, sql: str, **params: Any) -> None:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(sql), params)
+    finally:
+        await engine.dispose()

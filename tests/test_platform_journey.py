@@ -32,8 +32,6 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.intake.bootstrap import create_app as create_intake
 from services.intake.settings import Settings as IntakeSettings
@@ -45,7 +43,7 @@ from services.resources.bootstrap import create_app as create_resources
 from services.resources.settings import Settings as ResourcesSettings
 from shared.auth import issue_local_token
 from shared.settings import PlatformSettings
-from shared.testing import eventually, free_port, serve_in_thread
+from shared.testing import eventually, free_port, query_value, serve_in_thread
 
 pytestmark = pytest.mark.integration
 
@@ -134,12 +132,7 @@ class Platform:
     async def matching_knows(self, people: int) -> bool:
         """Matching reads initiatives and people from two topics, whose relative order Kafka does not keep;
         in life a coordinator accepts minutes after people registered, here the test waits for the pool."""
-        engine = create_async_engine(self.matching_database)
-        try:
-            async with engine.connect() as connection:
-                return bool(await connection.scalar(text("SELECT count(*) FROM resources")) == people)
-        finally:
-            await engine.dispose()
+        return bool(await query_value(self.matching_database, "SELECT count(*) FROM resources") == people)
 
 
 @contextlib.contextmanager

@@ -8,13 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.intake.bootstrap import create_app
 from services.intake.settings import Settings
 from shared.auth import issue_local_token
 from shared.settings import PlatformSettings
+from shared.testing import query, query_value
 
 SECRET = "intake-tests-secret-of-at-least-32-characters"
 
@@ -35,18 +34,10 @@ class Intake:
         return self.token("coordinator")
 
     async def scalar(self, sql: str) -> Any:
-        engine = create_async_engine(self.database_url)
-        async with engine.connect() as connection:
-            value = await connection.scalar(text(sql))
-        await engine.dispose()
-        return value
+        return await query_value(self.database_url, sql)
 
     async def scalars(self, sql: str) -> list[Any]:
-        engine = create_async_engine(self.database_url)
-        async with engine.connect() as connection:
-            values = list(await connection.scalars(text(sql)))
-        await engine.dispose()
-        return values
+        return [next(iter(row.values())) for row in await query(self.database_url, sql)]
 
     async def submit(self, **changes: Any) -> dict[str, Any]:
         answer = await self.client.post("/api/v1/initiatives", json=valid_initiative(**changes))

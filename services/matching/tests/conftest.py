@@ -13,8 +13,6 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.matching.bootstrap import create_app
 from services.matching.handlers import MatchingHandlers
@@ -25,6 +23,7 @@ from shared.contracts.initiatives import InitiativeAccepted, Originator
 from shared.contracts.resources import ResourceProfile, ResourceRegistered
 from shared.settings import PlatformSettings
 from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
+from shared.testing import query, query_value
 
 SECRET = "matching-tests-secret-of-at-least-32-characters"
 
@@ -166,29 +165,15 @@ class Matching:
         return sent
 
     async def scalar(self, sql: str) -> Any:
-        engine = create_async_engine(self.database_url)
-        async with engine.connect() as connection:
-            value = await connection.scalar(text(sql))
-        await engine.dispose()
-        return value
+        return await query_value(self.database_url, sql)
 
     async def rows(self, sql: str) -> list[Any]:
-        engine = create_async_engine(self.database_url)
-        async with engine.connect() as connection:
-            found = [tuple(r) for r in await connection.execute(text(sql))]
-        await engine.dispose()
-        return found
+        return [tuple(row.values()) for row in await query(self.database_url, sql)]
 
     async def outbox(self, event_type: str) -> list[dict[str, Any]]:
         """Payloads of the events matching wrote (in order)."""
-        engine = create_async_engine(self.database_url)
-        async with engine.connect() as connection:
-            rows = await connection.scalars(
-                text("SELECT envelope FROM outbox WHERE event_type = :t ORDER BY id"), {"t": event_type}
-            )
-            payloads = [json.loads(r)["payload"] for r in rows]
-        await engine.dispose()
-        return payloads
+        sql = "SELECT envelope FROM outbox WHERE event_type = :t ORDER BY id"
+        return [json.loads(row["envelope"])["payload"] for row in await query(self.database_url, sql, t=event_type)]
 
     async def groups(self, initiative_id: uuid.UUID) -> list[dict[str, Any]]:
         answer = await self.client.get(

@@ -15,15 +15,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from fastapi import FastAPI
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.notifications.bootstrap import Notifications, create_app
 from services.notifications.settings import Settings
 from shared.auth import issue_local_token
 from shared.contracts import Envelope, Event
 from shared.settings import PlatformSettings
-from shared.testing import eventually
+from shared.testing import eventually, execute, query
 
 from .samples import COORDINATORS
 
@@ -141,18 +139,10 @@ class Service:
         return envelope
 
     async def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
-        engine = create_async_engine(self.database_url)
-        async with engine.connect() as connection:
-            result = await connection.execute(text(sql), params)
-            found = [dict(row) for row in result.mappings()]
-        await engine.dispose()
-        return found
+        return await query(self.database_url, sql, **params)
 
     async def execute(self, sql: str, **params: Any) -> None:
-        engine = create_async_engine(self.database_url)
-        async with engine.begin() as connection:
-            await connection.execute(text(sql), params)
-        await engine.dispose()
+        await execute(self.database_url, sql, **params)
 
     async def settled(self, expected: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         """Wait until `expected` deliveries exist and none is queued; return them."""
