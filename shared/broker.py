@@ -16,6 +16,7 @@ from faststream.middlewares import AckPolicy
 
 from shared.contracts import ALL_TOPICS
 from shared.inbox import IdempotentConsumer
+from shared.jobs import Backoff, retry_until_done
 from shared.outbox import Publish
 
 log = structlog.get_logger(__name__)
@@ -80,17 +81,12 @@ async def connect_with_retry(
     broker: KafkaBroker, bootstrap: str, namespace: str = "", connected: asyncio.Event | None = None
 ) -> None:
     """Start the broker once Kafka is reachable; keep trying while it is not."""
-    backoff = 0.5
-    while True:
-        try:
-            await ensure_topics(bootstrap, [namespace + topic for topic in ALL_TOPICS])
-            await broker.start()
-            log.info("broker.connected")
-            if connected is not None:
-                connected.set()
-            return
-        except Exception as exc:
-            await broker.stop()
-            log.warning("broker.unreachable", error=str(exc), retry_in=backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 15.0)
+
+    async def start() -> None:
+        await ensure_topics(bootstrap, [namespace + topic for topic in ALL_TOPICS])
+        await broker.start()
+
+    await retry_until_done(start, what="broker.connect", backoff=Backoff(0.5, 15.0), after_failure=broker.stop)
+    log.info("broker.connected")
+    if connected is not None:
+        connected.set()

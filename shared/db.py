@@ -1,20 +1,24 @@
-"""Database mechanism: async engines for PostgreSQL or embedded SQLite, and the unit of work."""
+"""Database mechanism: async engines for PostgreSQL or embedded SQLite, column types, and the two
+conversions every repository makes (rows to domain objects and back) and its upserts, once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Integer, event, text
+from pydantic import TypeAdapter
+from sqlalchemy import BigInteger, DateTime, Integer, Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.sql.dml import Insert
 
-if TYPE_CHECKING:
-    from shared.contracts import Envelope, Event
-    from shared.outbox import Outbox
+T = TypeVar("T")
 
 # Autoincrementing 64-bit keys on PostgreSQL; SQLite only autoincrements INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -26,6 +30,10 @@ def Timestamp() -> DateTime:  # noqa: N802 - reads like a column type
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+Clock = Callable[[], datetime]
+"""What handlers are given to tell the time (utcnow in services, a fixed clock in tests)."""
 
 
 def as_aware(moment: datetime) -> datetime:
@@ -52,10 +60,6 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def is_postgres(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
 async def database_is_reachable(engine: AsyncEngine) -> bool:
     try:
         async with engine.connect() as connection:
@@ -65,46 +69,64 @@ async def database_is_reachable(engine: AsyncEngine) -> bool:
         return False
 
 
-class UnitOfWork:
-    """One transaction: state changes and the events they cause commit together.
+# --- rows <-> domain objects ----------------------------------------------------------------------
 
-    Services subclass it to add their repositories. A commit that carried events wakes the
-    outbox relay at once instead of leaving them for its next poll.
-    """
 
-    session: AsyncSession
+@functools.cache
+def _adapter(cls: type[Any]) -> TypeAdapter[Any]:
+    return TypeAdapter(cls)
 
-    def __init__(
-        self,
-        session_factory: async_sessionmaker[AsyncSession],
-        outbox: Outbox,
-        on_events_committed: Callable[[], None] = lambda: None,
-    ) -> None:
-        self._session_factory = session_factory
-        self._outbox = outbox
-        self._on_events_committed = on_events_committed
-        self.events_recorded = False
 
-    async def emit(self, event: Event) -> Envelope:
-        """Write the event to the outbox in this transaction."""
-        self.events_recorded = True
-        return await self._outbox.add(self.session, event)
+def from_row(cls: type[T], row: Mapping[str, Any], **overrides: Any) -> T:
+    """A domain dataclass from a table row: columns matched to fields by name and coerced to the
+    fields' types (str to enum, JSON list to tuple of enums), SQLite's naive datetimes read as UTC.
+    `overrides` supply the fields that are not one column (a nested value object, a child table)."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    values = {
+        name: as_aware(value) if isinstance(value, datetime) else value
+        for name, value in row.items()
+        if name in names and name not in overrides
+    }
+    return _adapter(cls).validate_python({**values, **overrides})  # type: ignore[no-any-return,arg-type]
 
-    async def __aenter__(self) -> Self:
-        self.session = self._session_factory()
-        self.events_recorded = False
-        return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        try:
-            await self.session.rollback()
-        finally:
-            await self.session.close()
+def _column_value(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple | list | frozenset | set):
+        return [_column_value(item) for item in value]
+    return value
 
-    async def commit(self) -> None:
-        await self.session.commit()
-        if self.events_recorded:
-            self.events_recorded = False
-            self._on_events_committed()
+
+def to_row(obj: object, table: Table, **overrides: Any) -> dict[str, Any]:
+    """The table's columns read from the object's attributes of the same name (enums as their
+    values, tuples as JSON lists); `overrides` give the columns the object does not hold as such."""
+    values = {
+        column.name: _column_value(getattr(obj, column.name))
+        for column in table.columns
+        if column.name not in overrides and hasattr(obj, column.name)
+    }
+    return {**values, **overrides}
+
+
+# --- one INSERT ... ON CONFLICT for both dialects ----------------------------------------------------
+
+
+def _insert(session: AsyncSession, table: Table) -> Any:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def insert_ignore(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> Insert:
+    """INSERT that skips a row whose key already exists (the result's rowcount tells which happened)."""
+    return _insert(session, table).values(**values).on_conflict_do_nothing()  # type: ignore[no-any-return]
+
+
+def upsert(
+    session: AsyncSession, table: Table, values: Mapping[str, Any], *, key: Sequence[str], update: Mapping[str, Any]
+) -> Insert:
+    """INSERT, or on a conflict on `key` UPDATE the `update` columns (values or SQL expressions)."""
+    statement = _insert(session, table).values(**values)
+    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=[table.c[name] for name in key], set_=dict(update)
+    )

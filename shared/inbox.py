@@ -19,15 +19,18 @@ from sqlalchemy.exc import IntegrityError
 
 from shared import context
 from shared.contracts import Envelope, Event, UnknownEvent, dead_letter_topic, parse_event
-from shared.db import Timestamp, UnitOfWork, utcnow
+from shared.db import Timestamp, utcnow
+from shared.jobs import retry_until_done
 from shared.outbox import Publish
 from shared.tracing import extract_trace_context
+from shared.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
 tracer = trace.get_tracer(__name__)
 
 U = TypeVar("U", bound=UnitOfWork)
-EventHandler = Callable[[U, Any, Envelope], Awaitable[None]]
+EventHandler = Callable[[Any, U, Envelope], Awaitable[None]]
+"""(event, unit of work, envelope): apply the event's effects in the consumer's transaction."""
 
 
 def define_processed_events_table(metadata: MetaData) -> Table:
@@ -127,7 +130,7 @@ class IdempotentConsumer(Generic[U]):
             if already:
                 log.info("consumer.duplicate_ignored", consumer=self.name)
                 return
-            await handler(uow, event, envelope)
+            await handler(event, uow, envelope)
             await uow.session.execute(
                 insert(processed).values(
                     consumer=self.name,
@@ -153,14 +156,10 @@ class IdempotentConsumer(Generic[U]):
             "dlq-error": str(error)[:4000],
             "dlq-failed-at": utcnow().isoformat(),
         }
-        backoff = 0.5
-        while True:  # never ack a message that neither took effect nor reached the DLQ
-            try:
-                ack = await self._dead_letter(dead_letter_topic(topic), key or b"", value, dlq_headers)
-                await ack
-                break
-            except Exception as exc:
-                log.warning("consumer.dead_letter_failed", error=repr(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+
+        async def publish_dead_letter() -> None:
+            await (await self._dead_letter(dead_letter_topic(topic), key or b"", value, dlq_headers))
+
+        # Never ack a message that neither took effect nor reached the DLQ.
+        await retry_until_done(publish_dead_letter, what="consumer.dead_letter")
         log.error("consumer.dead_lettered", consumer=self.name, topic=topic, error_type=type(error).__name__)

@@ -8,7 +8,6 @@ PostgreSQL through an advisory lock), and retries with backoff while the broker 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import Envelope, Event
 from shared.db import BigId, Timestamp, utcnow
+from shared.jobs import Backoff, PeriodicJob
 from shared.tracing import inject_trace_headers
 
 log = structlog.get_logger(__name__)
@@ -90,34 +90,25 @@ class OutboxRelay:
         self._session_factory = session_factory
         self._table = table
         self._publish = publish
-        self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._keep_published = keep_published
-        self._wake = asyncio.Event()
+        self._last_purge = utcnow()
+        # Broker or database away: the rows stay, the next round backs off.
+        self._job = PeriodicJob("outbox-relay", self._round, interval=poll_seconds, backoff=Backoff(0.5, 30.0))
 
     def wake(self) -> None:
-        self._wake.set()
+        self._job.wake()
 
     async def run(self) -> None:
         """Publish forever; cancel the task to stop."""
-        backoff = 0.5
-        last_purge = utcnow()
-        while True:
-            self._wake.clear()
-            try:
-                published = await self.publish_pending()
-                backoff = 0.5
-            except Exception as exc:  # broker or database away: keep the rows, try again later
-                log.warning("outbox.publish_failed", error=str(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
-                continue
-            if utcnow() - last_purge > timedelta(hours=1):
-                await self.purge_published()
-                last_purge = utcnow()
-            if published < self._batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+        await self._job.run()
+
+    async def _round(self) -> float | None:
+        published = await self.publish_pending()
+        if utcnow() - self._last_purge > timedelta(hours=1):
+            await self.purge_published()
+            self._last_purge = utcnow()
+        return 0 if published == self._batch_size else None  # a full batch: more are waiting
 
     async def publish_pending(self) -> int:
         """Publish one batch in id order and mark it sent; returns how many rows went out."""

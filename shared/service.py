@@ -5,35 +5,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from sqlalchemy import Table
+from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared import context
 from shared.auth import TokenVerifier
 from shared.broker import connect_with_retry, create_broker, publisher, subscribe
 from shared.contracts import Event
-from shared.db import UnitOfWork, create_engine, database_is_reachable
+from shared.db import create_engine, database_is_reachable
 from shared.errors import InvalidTransition, NotFound
-from shared.inbox import EventHandler, IdempotentConsumer
+from shared.inbox import IdempotentConsumer
+from shared.jobs import PeriodicJob
 from shared.logs import configure_logging
+from shared.messagebus import Handler, MessageBus
 from shared.outbox import Outbox, OutboxRelay
 from shared.settings import ServiceSettings
 from shared.tracing import configure_tracing
-from shared.web import BodySizeLimit
+from shared.unit_of_work import UnitOfWork
+from shared.web import BodySizeLimit, RateLimiter
 
 log = structlog.get_logger(__name__)
 U = TypeVar("U", bound=UnitOfWork)
+
+
+Subscriptions = Mapping[str, Mapping[type[Event], Handler]]
+"""topic -> event type -> handler `(event, uow, envelope, *dependencies)`: what one consumer group applies."""
 
 
 @dataclass
@@ -43,51 +50,54 @@ class Infrastructure:
     settings: ServiceSettings
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
+    metadata: MetaData
     outbox: Outbox
     relay: OutboxRelay
     broker: KafkaBroker
     consumers: list[IdempotentConsumer[Any]] = field(default_factory=list)
-    background: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = field(default_factory=list)
+    jobs: list[PeriodicJob] = field(default_factory=list)
 
     @classmethod
-    def build(cls, settings: ServiceSettings, outbox_table: Table) -> Infrastructure:
+    def build(cls, settings: ServiceSettings, metadata: MetaData) -> Infrastructure:
+        """`metadata` holds the service's tables, among them `outbox` and `processed_events`."""
         engine = create_engine(settings.resolved_database_url())
         session_factory = async_sessionmaker(engine, expire_on_commit=False)
         broker = create_broker(settings.platform.kafka_bootstrap, client_id=f"meetmalmo-{settings.service_name}")
+        outbox_table = metadata.tables["outbox"]
         relay = OutboxRelay(
             session_factory,
             outbox_table,
             publisher(broker, settings.platform.topic_namespace),
             poll_seconds=settings.platform.outbox_poll_seconds,
         )
-        return cls(settings, engine, session_factory, Outbox(outbox_table, settings.service_name), relay, broker)
+        outbox = Outbox(outbox_table, settings.service_name)
+        return cls(settings, engine, session_factory, metadata, outbox, relay, broker)
 
-    def consume(
-        self,
-        name: str,
-        topics: Iterable[str],
-        uow_factory: Callable[[], U],
-        processed_events: Table,
-        handlers: Mapping[type[Event], EventHandler[U]],
-    ) -> IdempotentConsumer[U]:
-        """Subscribe an idempotent consumer group `name` to `topics`."""
+    def consume(self, name: str, subscriptions: Subscriptions, bus: MessageBus[U]) -> IdempotentConsumer[U]:
+        """Subscribe the idempotent consumer group `name` to the topics of `subscriptions`."""
         platform = self.settings.platform
+        handlers = {
+            event_type: bus.bind(handler)
+            for by_type in subscriptions.values()
+            for event_type, handler in by_type.items()
+        }
         consumer = IdempotentConsumer(
             name,
-            uow_factory,
-            processed_events,
+            bus.uow_factory,
+            self.metadata.tables["processed_events"],
             handlers,
             publisher(self.broker, platform.topic_namespace),
             max_attempts=platform.consumer_max_attempts,
             backoff_seconds=platform.consumer_backoff_seconds,
         )
         self.consumers.append(consumer)
-        subscribe(self.broker, consumer, topics, platform.topic_namespace)
+        subscribe(self.broker, consumer, subscriptions, platform.topic_namespace)
         return consumer
 
-    def run_in_background(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Run `loop()` as a task while the service runs (a sender, a sweep); it is cancelled at exit."""
-        self.background.append((name, loop))
+    def run(self, job: PeriodicJob) -> PeriodicJob:
+        """Run the job (a sender, a sweep) while the service runs; it is cancelled at exit."""
+        self.jobs.append(job)
+        return job
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -100,7 +110,7 @@ class Infrastructure:
                 name="broker-connect",
             ),
             asyncio.create_task(self._relay_when(connected), name="outbox-relay"),
-            *(asyncio.create_task(loop(), name=name) for name, loop in self.background),
+            *(asyncio.create_task(job.run(), name=job.name) for job in self.jobs),
         ]
         try:
             yield
@@ -124,11 +134,17 @@ class Infrastructure:
 def create_app(
     infra: Infrastructure,
     *,
+    bus: MessageBus[Any],
     title: str,
     description: str,
     routers: Iterable[APIRouter],
+    state: Mapping[str, Any] | None = None,
     extra_startup: Callable[[], Awaitable[None]] | None = None,
 ) -> FastAPI:
+    """The service's HTTP app: its routers over the bus, health and readiness, the shared edge.
+
+    `state` names what the routes' dependencies read from `app.state` (links, settings), see `from_state`.
+    """
     settings = infra.settings
     configure_logging(settings.service_name, settings.platform.log_format, settings.platform.log_level)
     configure_tracing(settings.service_name)
@@ -143,7 +159,12 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     app.state.infra = infra
+    app.state.bus = bus
+    app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings.platform)
+    app.state.rate_limiter = RateLimiter(settings.public_rate_limit)
+    for name, value in (state or {}).items():
+        setattr(app.state, name, value)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -181,6 +202,18 @@ def create_app(
         app.include_router(router)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     return app
+
+
+def from_state(name: str) -> Callable[[Request], Any]:
+    """A dependency that hands a route what the composition root put on `app.state` under `name`."""
+
+    def dependency(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return dependency
+
+
+BusDep = Annotated[MessageBus[Any], Depends(from_state("bus"))]
 
 
 def _field_name(loc: Iterable[Any]) -> str:

@@ -64,20 +64,30 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class RateLimit:
-    """Per-client moving-window limit (e.g. "20/minute"); over it, 429 with Retry-After."""
+class RateLimiter:
+    """Per-client moving-window limit (e.g. "20/minute"), one per app (its counters live in the app)."""
 
-    def __init__(self, limit: str, scope: str) -> None:
+    def __init__(self, limit: str) -> None:
         self._limit = parse(limit)
-        self._scope = scope
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    async def __call__(self, request: Request) -> None:
-        client = request.client.host if request.client else "unknown"
-        if not await self._limiter.hit(self._limit, self._scope, client):
-            reset_at, _ = await self._limiter.get_window_stats(self._limit, self._scope, client)
+    async def check(self, scope: str, client: str) -> None:
+        """Count one hit; over the limit, 429 with Retry-After."""
+        if not await self._limiter.hit(self._limit, scope, client):
+            reset_at, _ = await self._limiter.get_window_stats(self._limit, scope, client)
             retry_after = max(1, math.ceil(reset_at - time.time()))
             raise HTTPException(429, "too many requests; try again later", headers={"Retry-After": str(retry_after)})
+
+
+class RateLimit:
+    """Route dependency: count the request against the app's limiter under `scope` (e.g. "intake:submit")."""
+
+    def __init__(self, scope: str) -> None:
+        self._scope = scope
+
+    async def __call__(self, request: Request) -> None:
+        limiter: RateLimiter = request.app.state.rate_limiter
+        await limiter.check(self._scope, request.client.host if request.client else "unknown")
 
 
 def taxonomy_router() -> APIRouter:

@@ -1,0 +1,61 @@
+"""The unit of work: one transaction in which state changes and the events they cause commit together."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.contracts import Envelope, Event
+from shared.outbox import Outbox
+
+
+class UnitOfWork:
+    """Services subclass it and attach their repositories in `open_repositories`.
+
+    Leaving the block without `commit()` rolls everything back. A commit that carried events wakes
+    the outbox relay at once instead of leaving them for its next poll.
+    """
+
+    session: AsyncSession
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        on_events_committed: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._session_factory = session_factory
+        self._outbox = outbox
+        self._on_events_committed = on_events_committed
+        self.events_recorded = False
+
+    def open_repositories(self, session: AsyncSession) -> None:
+        """Attach the service's repositories to the transaction's session (subclasses override)."""
+
+    async def emit(self, event: Event) -> Envelope:
+        """Write the event to the outbox in this transaction."""
+        self.events_recorded = True
+        return await self._outbox.add(self.session, event)
+
+    async def __aenter__(self) -> Self:
+        self.session = self._session_factory()
+        self.events_recorded = False
+        self.open_repositories(self.session)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        if self.events_recorded:
+            self.events_recorded = False
+            self._on_events_committed()
