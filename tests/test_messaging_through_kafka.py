@@ -16,13 +16,14 @@ from opentelemetry import trace
 from sqlalchemy import Column, Integer, MetaData, Table, Uuid, func, insert, select, update
 
 from shared.contracts import Envelope, Event, Topic, dead_letter_topic
-from shared.db import UnitOfWork
 from shared.inbox import define_processed_events_table
+from shared.messagebus import MessageBus
 from shared.outbox import define_outbox_table
 from shared.service import Infrastructure
 from shared.settings import PROJECT_ROOT, PlatformSettings, ServiceSettings
 from shared.testing import create_database, drop_database, eventually, free_port, read_records
 from shared.tracing import configure_tracing
+from shared.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +42,7 @@ class ProbeRecorded(Event):
     value: int
 
 
-async def apply_probe(uow: UnitOfWork, event: ProbeRecorded, _: Envelope) -> None:
+async def apply_probe(event: ProbeRecorded, uow: UnitOfWork, _: Envelope) -> None:
     if event.value < 0:
         raise ValueError("negative probes are refused")
     await uow.session.execute(insert(effects).values(probe_id=event.probe_id, value=event.value))
@@ -52,11 +53,15 @@ def infrastructure(name: str, database_url: str, bootstrap: str, namespace: str)
         kafka_bootstrap=bootstrap, topic_namespace=namespace, consumer_max_attempts=3, consumer_backoff_seconds=0.01
     )
     settings = ServiceSettings(service_name=name, database_url=database_url, platform=platform)
-    return Infrastructure.build(settings, outbox)
+    return Infrastructure.build(settings, metadata)
 
 
 def uow_factory(infra: Infrastructure) -> Any:
     return lambda: UnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake)
+
+
+def bus(infra: Infrastructure) -> MessageBus[UnitOfWork]:
+    return MessageBus(uow_factory(infra), {}, {})
 
 
 @pytest.fixture
@@ -95,9 +100,7 @@ async def test_an_event_delivered_twice_is_applied_once(
 ) -> None:
     producer = infrastructure("kit-producer", databases[0], kafka_bootstrap, topic_namespace)
     consumer = infrastructure("kit-consumer", databases[1], kafka_bootstrap, topic_namespace)
-    consumer.consume(
-        "kit-consumer", [Topic.NOTIFICATIONS], uow_factory(consumer), processed, {ProbeRecorded: apply_probe}
-    )
+    consumer.consume("kit-consumer", {Topic.NOTIFICATIONS: {ProbeRecorded: apply_probe}}, bus(consumer))
     probe = uuid.uuid4()
 
     async with producer.running(), consumer.running():
@@ -129,9 +132,7 @@ async def test_poison_messages_go_to_the_dead_letter_topic_and_the_next_message_
 ) -> None:
     producer = infrastructure("kit-producer", databases[0], kafka_bootstrap, topic_namespace)
     consumer = infrastructure("kit-consumer", databases[1], kafka_bootstrap, topic_namespace)
-    consumer.consume(
-        "kit-consumer", [Topic.NOTIFICATIONS], uow_factory(consumer), processed, {ProbeRecorded: apply_probe}
-    )
+    consumer.consume("kit-consumer", {Topic.NOTIFICATIONS: {ProbeRecorded: apply_probe}}, bus(consumer))
     probe = uuid.uuid4()
     topic = topic_namespace + Topic.NOTIFICATIONS
 

@@ -1,0 +1,246 @@
+"""The mechanism every service is built on: periodic jobs, the message bus, rows <-> domain, upserts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Uuid, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from shared.db import Timestamp, create_engine, from_row, insert_ignore, to_row, upsert
+from shared.jobs import Backoff, PeriodicJob, retry_until_done
+from shared.messagebus import MessageBus, retry_once_on
+from shared.testing import create_database, drop_database, eventually
+
+
+class Colour(StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@dataclass(frozen=True)
+class Paint:
+    id: uuid.UUID
+    colour: Colour
+    shades: tuple[Colour, ...]
+    mixed_at: datetime
+    litres: int
+
+
+metadata = MetaData()
+paints = Table(
+    "paints",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("colour", String(10), nullable=False),
+    Column("shades", JSON, nullable=False),
+    Column("mixed_at", Timestamp(), nullable=False),
+    Column("litres", Integer, nullable=False),
+)
+
+
+# --- periodic jobs and retries -------------------------------------------------------------------
+
+
+async def test_a_failing_round_is_retried_with_backoff_and_the_job_goes_on() -> None:
+    rounds: list[str] = []
+
+    async def step() -> float | None:
+        rounds.append("round")
+        if len(rounds) < 3:
+            raise ConnectionError("database away")
+        return None
+
+    job = PeriodicJob("probe", step, interval=60.0, backoff=Backoff(0.01, 0.02))
+    task = asyncio.create_task(job.run())
+    try:
+        await eventually(lambda: len(rounds) >= 3, timeout=5)
+        await asyncio.sleep(0.1)
+        assert len(rounds) == 3  # after a success it waits for the interval (60 s), not for the backoff
+    finally:
+        task.cancel()
+
+
+async def test_waking_a_job_starts_its_next_round_before_the_interval() -> None:
+    rounds = 0
+
+    async def step() -> float | None:
+        nonlocal rounds
+        rounds += 1
+        return None
+
+    job = PeriodicJob("probe", step, interval=60.0)
+    task = asyncio.create_task(job.run())
+    try:
+        await eventually(lambda: rounds == 1, timeout=5)
+        job.wake()
+        await eventually(lambda: rounds == 2, timeout=5)
+    finally:
+        task.cancel()
+
+
+async def test_a_round_that_says_zero_runs_again_at_once_and_one_with_seconds_waits_them() -> None:
+    rounds: list[float] = []
+    answers = [0.0, 0.0, 30.0]
+
+    async def step() -> float | None:
+        rounds.append(asyncio.get_running_loop().time())
+        return answers[len(rounds) - 1] if len(rounds) <= len(answers) else None
+
+    job = PeriodicJob("probe", step, interval=60.0)
+    task = asyncio.create_task(job.run())
+    try:
+        await eventually(lambda: len(rounds) == 3, timeout=5)
+        job.wake()  # a wake-up does not shorten a pause the step asked for
+        await asyncio.sleep(0.1)
+        assert len(rounds) == 3
+    finally:
+        task.cancel()
+
+
+async def test_retry_until_done_returns_the_first_success_and_cleans_up_after_each_failure() -> None:
+    attempts, cleanups = 0, 0
+
+    async def attempt() -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts < 3:
+            raise OSError("refused")
+        return "connected"
+
+    async def clean_up() -> None:
+        nonlocal cleanups
+        cleanups += 1
+
+    result = await retry_until_done(attempt, what="probe", backoff=Backoff(0.001, 0.002), after_failure=clean_up)
+    assert (result, attempts, cleanups) == ("connected", 3, 2)
+
+
+# --- the message bus -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Greet:
+    name: str
+
+
+@dataclass(frozen=True)
+class Shout:
+    name: str
+
+
+class FakeUnitOfWork:
+    opened = 0
+
+    def __init__(self) -> None:
+        FakeUnitOfWork.opened += 1
+
+
+async def greet(command: Greet, uow: FakeUnitOfWork, greeting: str) -> str:
+    return f"{greeting}, {command.name}"
+
+
+def test_the_bus_gives_each_handler_only_the_dependencies_it_names_and_a_fresh_unit_of_work() -> None:
+    received: list[Any] = []
+
+    async def shout(command: Shout, uow: FakeUnitOfWork) -> str:
+        received.append(uow)
+        return command.name.upper()
+
+    bus: MessageBus[Any] = MessageBus(FakeUnitOfWork, {Greet: greet, Shout: shout}, {"greeting": "Hej", "other": 1})
+    assert asyncio.run(bus.handle(Greet("Eva"))) == "Hej, Eva"
+    before = FakeUnitOfWork.opened
+    assert asyncio.run(bus.handle(Shout("eva"))) == "EVA"
+    assert FakeUnitOfWork.opened == before + 1 and isinstance(received[0], FakeUnitOfWork)
+
+
+def test_a_message_without_a_handler_is_refused_by_name() -> None:
+    bus: MessageBus[Any] = MessageBus(FakeUnitOfWork, {}, {})
+    with pytest.raises(LookupError, match="Greet"):
+        asyncio.run(bus.handle(Greet("Eva")))
+
+
+def test_retry_once_on_runs_a_handler_that_lost_a_race_once_more_and_no_more() -> None:
+    calls = 0
+
+    @retry_once_on(KeyError)
+    async def racy(command: Greet, uow: FakeUnitOfWork, greeting: str) -> str:
+        nonlocal calls
+        calls += 1
+        if command.name == "always" or calls == 1:
+            raise KeyError("someone else was first")
+        return greeting
+
+    bus: MessageBus[Any] = MessageBus(FakeUnitOfWork, {Greet: racy}, {"greeting": "Hej"})
+    assert asyncio.run(bus.handle(Greet("Eva"))) == "Hej" and calls == 2
+    calls = 0
+    with pytest.raises(KeyError):
+        asyncio.run(bus.handle(Greet("always")))
+    assert calls == 2
+
+
+# --- rows <-> domain objects, upserts on both databases ----------------------------------------------
+
+
+def test_a_row_becomes_a_domain_object_with_enums_tuples_and_utc_times_and_back() -> None:
+    paint = Paint(uuid.uuid4(), Colour.RED, (Colour.BLUE, Colour.RED), datetime(2026, 5, 1, 12, tzinfo=UTC), 3)
+    row = to_row(paint, paints)
+    assert row == {
+        "id": paint.id,
+        "colour": "red",
+        "shades": ["blue", "red"],
+        "mixed_at": paint.mixed_at,
+        "litres": 3,
+    }
+    naive = {**row, "mixed_at": datetime(2026, 5, 1, 12)}  # as SQLite hands it back
+    assert from_row(Paint, naive) == paint
+    assert from_row(Paint, naive, litres=5).litres == 5
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'paints.db'}"
+        return
+    server: str = request.getfixturevalue("postgres_server")
+    url = await create_database(server, "test_mechanism")
+    yield url
+    await drop_database(url)
+
+
+async def with_session(url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+        async with async_sessionmaker(engine)() as session, session.begin():
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+async def test_insert_ignore_skips_an_existing_key_and_upsert_updates_it(database_url: str) -> None:
+    paint = Paint(uuid.uuid4(), Colour.RED, (), datetime(2026, 5, 1, tzinfo=UTC), 1)
+
+    async def work(session: Any) -> list[Any]:
+        first = await session.execute(insert_ignore(session, paints, to_row(paint, paints)))
+        again = await session.execute(insert_ignore(session, paints, to_row(paint, paints, litres=9)))
+        litres = await session.execute(
+            upsert(
+                session, paints, to_row(paint, paints), key=["id"], update={"litres": paints.c.litres + 1}
+            ).returning(paints.c.litres)
+        )
+        stored = (await session.execute(select(paints))).mappings().one()
+        return [first.rowcount, again.rowcount, litres.scalar_one(), from_row(Paint, stored)]
+
+    inserted, ignored, litres, stored = await with_session(database_url, work)
+    assert (inserted, ignored, litres) == (1, 0, 2)
+    assert stored.litres == 2 and stored.colour is Colour.RED
