@@ -8,9 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from services.resources.db import SearchFilters
-from services.resources.domain import EmailAlreadyRegistered, Resource, Status
-from services.resources.handlers import ResourceHandlers
+from services.resources.domain import EmailAlreadyRegistered, Resource, SearchFilters, Status
+from services.resources.handlers import (
+    EraseResource,
+    ExportPersonalData,
+    FindResources,
+    GetResource,
+    PauseResource,
+    RegisterResourceDirectly,
+    ResumeResource,
+    UpdateProfile,
+)
 from services.resources.links import PrivateLinks
 from services.resources.schemas import (
     DataExport,
@@ -24,6 +32,7 @@ from services.resources.schemas import (
 )
 from shared.auth import CoordinatorDep, StaffReaderDep
 from shared.links import InvalidLink
+from shared.service import BusDep, from_state
 from shared.taxonomy import Competence, OrganisationType, Theme
 from shared.web import Page, RateLimit, csv_response
 
@@ -89,28 +98,8 @@ FiltersDep = Annotated[SearchFilters, Depends(search_filters)]
 
 
 def _csv_row(resource: Resource) -> list[Any]:
-    p = resource.profile
-    return [
-        resource.id,
-        resource.status.value,
-        p.name,
-        p.email,
-        p.phone,
-        p.organisation_name,
-        p.organisation_type.value,
-        p.organisation_number,
-        p.role_title,
-        p.sector,
-        [c.value for c in p.competences],
-        list(p.tags),
-        [t.value for t in p.themes],
-        p.capacity,
-        p.hours_per_month,
-        list(p.languages),
-        p.language.value,
-        resource.registered_by,
-        resource.created_at.isoformat(),
-    ]
+    cells = {**ResourceView.from_domain(resource).model_dump(), "created_at": resource.created_at.isoformat()}
+    return [cells[column] for column in CSV_HEADER]
 
 
 def email_taken(exc: EmailAlreadyRegistered, *, show_id: bool) -> JSONResponse:
@@ -120,169 +109,190 @@ def email_taken(exc: EmailAlreadyRegistered, *, show_id: bool) -> JSONResponse:
     return JSONResponse(body, status_code=status.HTTP_409_CONFLICT)
 
 
-def build_router(handlers: ResourceHandlers, links: PrivateLinks, public_rate_limit: str) -> APIRouter:
-    router = APIRouter()
-    limited = [Depends(RateLimit(public_rate_limit, scope="resources-public"))]
+router = APIRouter()
+LinksDep = Annotated[PrivateLinks, Depends(from_state("links"))]
+limited = [Depends(RateLimit("resources-public"))]
 
-    def profile_id(token: str) -> uuid.UUID:
-        try:
-            return links.read_profile(token)
-        except InvalidLink:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "this link is not valid") from None
 
-    # --- the portal --------------------------------------------------------------------------------
+def profile_id(links: PrivateLinks, token: str) -> uuid.UUID:
+    """The resource a private profile link names; 404 for a link that is not valid."""
+    try:
+        return links.profile.read_id(token)
+    except InvalidLink:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this link is not valid") from None
 
-    @router.post(
-        "/api/v1/resources",
-        status_code=status.HTTP_201_CREATED,
-        tags=["portal"],
-        summary="Register as a resource (a confirmation link is emailed)",
-        description=(
-            "Always answers 201 with an id and status pending_confirmation, also for an email already "
-            "registered: whether an email is known is told only to its owner, by email."
-        ),
-        dependencies=limited,
-        responses={429: {"description": "Too many requests; see Retry-After"}},
-    )
-    async def register(body: RegistrationIn) -> RegistrationReceipt:
-        return RegistrationReceipt(id=await handlers.register(body.to_profile()))
 
-    # --- the person, through the private profile link ------------------------------------------------
+# --- the portal ------------------------------------------------------------------------------------
 
-    @router.get("/api/v1/my/profile/{token}", tags=["resource"], summary="My profile", responses=not_found)
-    async def my_profile(token: str, response: Response) -> ResourceView:
-        response.headers.update(PRIVATE)
-        return ResourceView.of(await handlers.get(profile_id(token)))
 
-    @router.put(
-        "/api/v1/my/profile/{token}",
-        tags=["resource"],
-        summary="Update my profile",
-        response_model=ResourceView,
-        responses={**not_found, **conflict},
-        dependencies=limited,
-    )
-    async def update_my_profile(token: str, body: ProfileIn, response: Response) -> Any:
-        try:
-            resource = await handlers.update(profile_id(token), body.to_profile())
-        except EmailAlreadyRegistered as exc:
-            return email_taken(exc, show_id=False)
-        response.headers.update(PRIVATE)
-        return ResourceView.of(resource)
+@router.post(
+    "/api/v1/resources",
+    status_code=status.HTTP_201_CREATED,
+    tags=["portal"],
+    summary="Register as a resource (a confirmation link is emailed)",
+    description=(
+        "Always answers 201 with an id and status pending_confirmation, also for an email already "
+        "registered: whether an email is known is told only to its owner, by email."
+    ),
+    dependencies=limited,
+    responses={429: {"description": "Too many requests; see Retry-After"}},
+)
+async def register(body: RegistrationIn, bus: BusDep) -> RegistrationReceipt:
+    return RegistrationReceipt(id=await bus.handle(body.to_command()))
 
-    @router.post(
-        "/api/v1/my/profile/{token}/pause",
-        tags=["resource"],
-        summary="Pause: no invitations until I resume",
-        responses={**not_found, **conflict},
-    )
-    async def pause_me(token: str) -> ResourceView:
-        return ResourceView.of(await handlers.pause(profile_id(token)))
 
-    @router.post(
-        "/api/v1/my/profile/{token}/resume", tags=["resource"], summary="Resume", responses={**not_found, **conflict}
-    )
-    async def resume_me(token: str) -> ResourceView:
-        return ResourceView.of(await handlers.resume(profile_id(token)))
+# --- the person, through the private profile link --------------------------------------------------
 
-    @router.post(
-        "/api/v1/my/profile/{token}/withdraw",
-        tags=["resource"],
-        summary="Leave the pool (the profile stays until erased)",
-        responses={**not_found, **conflict},
-    )
-    async def withdraw_me(token: str, body: Withdrawal | None = None) -> ResourceView:
-        return ResourceView.of(await handlers.withdraw(profile_id(token), body.reason if body else None))
 
-    @router.get(
-        "/api/v1/my/profile/{token}/export",
-        tags=["resource"],
-        summary="Everything this service holds about me",
-        responses=not_found,
-    )
-    async def export_me(token: str, response: Response) -> DataExport:
-        response.headers.update(PRIVATE)
-        return DataExport.of(*await handlers.export(profile_id(token)))
+@router.get("/api/v1/my/profile/{token}", tags=["resource"], summary="My profile", responses=not_found)
+async def my_profile(token: str, response: Response, bus: BusDep, links: LinksDep) -> ResourceView:
+    response.headers.update(PRIVATE)
+    return ResourceView.from_domain(await bus.handle(GetResource(profile_id(links, token))))
 
-    @router.delete(
-        "/api/v1/my/profile/{token}",
-        status_code=status.HTTP_204_NO_CONTENT,
-        tags=["resource"],
-        summary="Erase me: every personal detail is deleted here and in the other services",
-        responses=not_found,
-    )
-    async def erase_me(token: str) -> Response:
-        await handlers.erase(profile_id(token))
-        return Response(status_code=status.HTTP_204_NO_CONTENT)
 
-    # --- coordinators (operators may read) -----------------------------------------------------------
+@router.put(
+    "/api/v1/my/profile/{token}",
+    tags=["resource"],
+    summary="Update my profile",
+    response_model=ResourceView,
+    responses={**not_found, **conflict},
+    dependencies=limited,
+)
+async def update_my_profile(token: str, body: ProfileIn, response: Response, bus: BusDep, links: LinksDep) -> Any:
+    try:
+        resource = await bus.handle(UpdateProfile(profile_id(links, token), body.to_profile()))
+    except EmailAlreadyRegistered as exc:
+        return email_taken(exc, show_id=False)
+    response.headers.update(PRIVATE)
+    return ResourceView.from_domain(resource)
 
-    @router.post(
-        "/api/v1/resources/direct",
-        status_code=status.HTTP_201_CREATED,
-        tags=["staff"],
-        summary="Register a municipality or other representative directly (active at once, told by email)",
-        response_model=ResourceView,
-        responses={409: {"description": "A resource with this email exists (its id is given)"}},
-    )
-    async def register_directly(body: ProfileIn, staff: CoordinatorDep) -> Any:
-        try:
-            return ResourceView.of(await handlers.register_directly(body.to_profile(), by=staff.subject))
-        except EmailAlreadyRegistered as exc:
-            return email_taken(exc, show_id=True)
 
-    @router.get(
-        "/api/v1/resources",
-        tags=["staff"],
-        summary="Search resources",
-        description="Values of one filter are alternatives; different filters must all hold. Sorted by name.",
-    )
-    async def search(
-        _: StaffReaderDep,
-        filters: FiltersDep,
-        limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    ) -> Page[ResourceView]:
-        found, total = await handlers.search(filters, limit, offset)
-        return Page(items=[ResourceView.of(r) for r in found], total=total, limit=limit, offset=offset)
+@router.post(
+    "/api/v1/my/profile/{token}/pause",
+    tags=["resource"],
+    summary="Pause: no invitations until I resume",
+    responses={**not_found, **conflict},
+)
+async def pause_me(token: str, bus: BusDep, links: LinksDep) -> ResourceView:
+    return ResourceView.from_domain(await bus.handle(PauseResource(profile_id(links, token))))
 
-    @router.get(
-        "/api/v1/resources/export.csv",
-        tags=["staff"],
-        summary="The filtered list as CSV",
-        response_class=Response,
-        responses={200: {"content": {"text/csv": {}}}},
-    )
-    async def export_csv(_: StaffReaderDep, filters: FiltersDep) -> Response:
-        found, total = await handlers.search(filters, CSV_LIMIT, 0)
-        response = csv_response("resources.csv", CSV_HEADER, (_csv_row(r) for r in found))
-        response.headers["X-Total-Count"] = str(total)  # more than CSV_LIMIT rows: narrow the filters
-        return response
 
-    @router.get("/api/v1/resources/{resource_id}", tags=["staff"], summary="One resource", responses=not_found)
-    async def detail(resource_id: uuid.UUID, _: StaffReaderDep) -> ResourceView:
-        return ResourceView.of(await handlers.get(resource_id))
+@router.post(
+    "/api/v1/my/profile/{token}/resume", tags=["resource"], summary="Resume", responses={**not_found, **conflict}
+)
+async def resume_me(token: str, bus: BusDep, links: LinksDep) -> ResourceView:
+    return ResourceView.from_domain(await bus.handle(ResumeResource(profile_id(links, token))))
 
-    @router.put(
-        "/api/v1/resources/{resource_id}",
-        tags=["staff"],
-        summary="Update a resource's profile",
-        response_model=ResourceView,
-        responses={**not_found, **conflict},
-    )
-    async def update(resource_id: uuid.UUID, body: ProfileIn, _: CoordinatorDep) -> Any:
-        try:
-            return ResourceView.of(await handlers.update(resource_id, body.to_profile()))
-        except EmailAlreadyRegistered as exc:
-            return email_taken(exc, show_id=True)
 
-    @router.post(
-        "/api/v1/resources/{resource_id}/deactivate",
-        tags=["staff"],
-        summary="Deactivate: the person leaves the pool (ResourceWithdrawn)",
-        responses={**not_found, **conflict},
-    )
-    async def deactivate(resource_id: uuid.UUID, _: CoordinatorDep, body: Withdrawal | None = None) -> ResourceView:
-        return ResourceView.of(await handlers.withdraw(resource_id, body.reason if body else None))
+@router.post(
+    "/api/v1/my/profile/{token}/withdraw",
+    tags=["resource"],
+    summary="Leave the pool (the profile stays until erased)",
+    responses={**not_found, **conflict},
+)
+async def withdraw_me(token: str, bus: BusDep, links: LinksDep, body: Withdrawal | None = None) -> ResourceView:
+    command = (body or Withdrawal()).to_command(profile_id(links, token))
+    return ResourceView.from_domain(await bus.handle(command))
 
-    return router
+
+@router.get(
+    "/api/v1/my/profile/{token}/export",
+    tags=["resource"],
+    summary="Everything this service holds about me",
+    responses=not_found,
+)
+async def export_me(token: str, response: Response, bus: BusDep, links: LinksDep) -> DataExport:
+    response.headers.update(PRIVATE)
+    return DataExport.from_domain(*await bus.handle(ExportPersonalData(profile_id(links, token))))
+
+
+@router.delete(
+    "/api/v1/my/profile/{token}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["resource"],
+    summary="Erase me: every personal detail is deleted here and in the other services",
+    responses=not_found,
+)
+async def erase_me(token: str, bus: BusDep, links: LinksDep) -> Response:
+    await bus.handle(EraseResource(profile_id(links, token)))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- coordinators (operators may read) -------------------------------------------------------------
+
+
+@router.post(
+    "/api/v1/resources/direct",
+    status_code=status.HTTP_201_CREATED,
+    tags=["staff"],
+    summary="Register a municipality or other representative directly (active at once, told by email)",
+    response_model=ResourceView,
+    responses={409: {"description": "A resource with this email exists (its id is given)"}},
+)
+async def register_directly(body: ProfileIn, staff: CoordinatorDep, bus: BusDep) -> Any:
+    try:
+        return ResourceView.from_domain(await bus.handle(RegisterResourceDirectly(body.to_profile(), by=staff.subject)))
+    except EmailAlreadyRegistered as exc:
+        return email_taken(exc, show_id=True)
+
+
+@router.get(
+    "/api/v1/resources",
+    tags=["staff"],
+    summary="Search resources",
+    description="Values of one filter are alternatives; different filters must all hold. Sorted by name.",
+)
+async def search(
+    _: StaffReaderDep,
+    filters: FiltersDep,
+    bus: BusDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Page[ResourceView]:
+    found, total = await bus.handle(FindResources(filters, limit, offset))
+    return Page(items=[ResourceView.from_domain(r) for r in found], total=total, limit=limit, offset=offset)
+
+
+@router.get(
+    "/api/v1/resources/export.csv",
+    tags=["staff"],
+    summary="The filtered list as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def export_csv(_: StaffReaderDep, filters: FiltersDep, bus: BusDep) -> Response:
+    found, total = await bus.handle(FindResources(filters, CSV_LIMIT))
+    response = csv_response("resources.csv", CSV_HEADER, (_csv_row(r) for r in found))
+    response.headers["X-Total-Count"] = str(total)  # more than CSV_LIMIT rows: narrow the filters
+    return response
+
+
+@router.get("/api/v1/resources/{resource_id}", tags=["staff"], summary="One resource", responses=not_found)
+async def detail(resource_id: uuid.UUID, _: StaffReaderDep, bus: BusDep) -> ResourceView:
+    return ResourceView.from_domain(await bus.handle(GetResource(resource_id)))
+
+
+@router.put(
+    "/api/v1/resources/{resource_id}",
+    tags=["staff"],
+    summary="Update a resource's profile",
+    response_model=ResourceView,
+    responses={**not_found, **conflict},
+)
+async def update(resource_id: uuid.UUID, body: ProfileIn, _: CoordinatorDep, bus: BusDep) -> Any:
+    try:
+        return ResourceView.from_domain(await bus.handle(UpdateProfile(resource_id, body.to_profile())))
+    except EmailAlreadyRegistered as exc:
+        return email_taken(exc, show_id=True)
+
+
+@router.post(
+    "/api/v1/resources/{resource_id}/deactivate",
+    tags=["staff"],
+    summary="Deactivate: the person leaves the pool (ResourceWithdrawn)",
+    responses={**not_found, **conflict},
+)
+async def deactivate(
+    resource_id: uuid.UUID, _: CoordinatorDep, bus: BusDep, body: Withdrawal | None = None
+) -> ResourceView:
+    return ResourceView.from_domain(await bus.handle((body or Withdrawal()).to_command(resource_id)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -25,6 +26,7 @@ from services.resources.domain import (
     normalise_tags,
     unique,
 )
+from services.resources.handlers import RegisterResource, WithdrawResource
 from shared.taxonomy import Competence, Language, OrganisationType, Theme
 from shared.validation import OrganisationNumber, PhoneNumber, plain_text
 
@@ -101,6 +103,9 @@ class RegistrationIn(ProfileIn):
         description="The person agrees that Meet Malmö keeps this profile to invite them to working groups"
     )
 
+    def to_command(self) -> RegisterResource:
+        return RegisterResource(self.to_profile())
+
 
 class RegistrationReceipt(BaseModel):
     """The same answer whether the email was new or not: it never tells who is registered."""
@@ -113,6 +118,9 @@ class Withdrawal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Reason | None = None
+
+    def to_command(self, resource_id: uuid.UUID) -> WithdrawResource:
+        return WithdrawResource(resource_id, self.reason)
 
 
 class ResourceView(BaseModel):
@@ -140,32 +148,9 @@ class ResourceView(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, resource: Resource) -> ResourceView:
-        p = resource.profile
-        return cls(
-            id=resource.id,
-            status=resource.status,
-            name=p.name,
-            email=p.email,
-            phone=p.phone,
-            organisation_name=p.organisation_name,
-            organisation_type=p.organisation_type,
-            organisation_number=p.organisation_number,
-            role_title=p.role_title,
-            sector=p.sector,
-            competences=list(p.competences),
-            tags=list(p.tags),
-            themes=list(p.themes),
-            capacity=p.capacity,
-            hours_per_month=p.hours_per_month,
-            languages=list(p.languages),
-            language=p.language,
-            registered_by=resource.registered_by,
-            confirmed_at=resource.confirmed_at,
-            withdrawal_reason=resource.withdrawal_reason,
-            created_at=resource.created_at,
-            updated_at=resource.updated_at,
-        )
+    def from_domain(cls, resource: Resource) -> ResourceView:
+        """The resource's own fields and its profile's, side by side."""
+        return cls.model_validate({**asdict(resource), **asdict(resource.profile)})
 
 
 class HeldEvent(BaseModel):
@@ -191,5 +176,5 @@ class DataExport(BaseModel):
     )
 
     @classmethod
-    def of(cls, resource: Resource, events: Iterable[dict[str, Any]]) -> DataExport:
-        return cls(resource=ResourceView.of(resource), events=[HeldEvent.model_validate(e) for e in events])
+    def from_domain(cls, resource: Resource, events: Iterable[dict[str, Any]]) -> DataExport:
+        return cls(resource=ResourceView.from_domain(resource), events=[HeldEvent.model_validate(e) for e in events])

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from services.resources.bootstrap import create_app
-from services.resources.tests.support import Service, registration, unique_email
+from services.resources.tests.factories import Service, registration, unique_email
 
 pytestmark = pytest.mark.integration
 

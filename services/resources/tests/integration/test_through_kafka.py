@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.resources.tests.support import Service, profile
+from services.resources.tests.factories import Service, profile
 from shared.contracts import Envelope, Topic
 from shared.contracts.resources import ResourceConfirmationRequested, ResourceErased, ResourceRegistered
 from shared.testing import Record, read_records

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.resources.tests.support import Service, profile, unique_email
+from services.resources.tests.factories import Service, profile, unique_email
 
 pytestmark = pytest.mark.integration
 

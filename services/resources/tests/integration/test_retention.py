@@ -10,7 +10,7 @@ import pytest
 
 from services.resources.bootstrap import create_app
 from services.resources.settings import Settings
-from services.resources.tests.support import PUBLIC_URL, Clock, Service
+from services.resources.tests.factories import PUBLIC_URL, Clock, Service
 from shared.db import create_engine
 from shared.settings import PlatformSettings
 from shared.testing import drop_database, eventually, migrated_database

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from services.resources.tests.support import Service, profile, unique_email
+from services.resources.tests.factories import Service, profile, unique_email
 from shared.testing import eventually
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""What the resources tests share: a running service on real PostgreSQL and Kafka, and small helpers."""
+"""What the resources tests share: a running service on real PostgreSQL and Kafka, and test-data builders."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from schemathesis.python.asgi import get_client, shutdown_lifespans
 from services.resources.bootstrap import create_app
 from services.resources.links import PrivateLinks
 from services.resources.settings import Settings
-from services.resources.tests.support import profile
+from services.resources.tests.factories import profile
 from shared.auth import issue_local_token
 from shared.settings import PlatformSettings
 from shared.testing import drop_database, migrated_database, new_namespace
@@ -46,7 +46,7 @@ def test_generated_requests_never_get_a_server_error(database_url: str, kafka_bo
             time.sleep(0.1)
         # A real person, so that the private-link endpoints get past the 404.
         created = client.post("/api/v1/resources/direct", json=profile(), headers=coordinator).json()
-    real = {"resource_id": created["id"], "token": links.profile_token(uuid.UUID(created["id"]))}
+    real = {"resource_id": created["id"], "token": links.profile.token(uuid.UUID(created["id"]))}
     cases = st.one_of(
         schema.as_strategy(),  # valid requests, without a token
         schema.as_strategy(headers=coordinator),  # valid requests, as a coordinator

@@ -1,0 +1,197 @@
+"""Resources's commands: each handler opens the unit of work, asks the aggregate, emits the event, commits."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+
+from services.resources.db import ResourcesUnitOfWork
+from services.resources.domain import EmailAlreadyRegistered, Profile, RegistrationOutcome, Resource
+from services.resources.handlers import outgoing_events
+from services.resources.links import PrivateLinks
+from shared.contracts import Event
+from shared.contracts.resources import ResourceErased
+from shared.db import Clock
+from shared.messagebus import retry_once_on
+
+log = structlog.get_logger(__name__)
+
+# A concurrent registration of the same email won the unique constraint: the second run sees it.
+once_more_on_a_taken_email = retry_once_on(IntegrityError)
+
+
+@dataclass(frozen=True)
+class RegisterResource:
+    """Public registration; the answer is only an id (what differs for a known email goes by email)."""
+
+    profile: Profile
+
+
+@dataclass(frozen=True)
+class RegisterResourceDirectly:
+    """A coordinator registers a representative: active at once, and told by email."""
+
+    profile: Profile
+    by: str
+
+
+@dataclass(frozen=True)
+class ConfirmRegistration:
+    """The person pressed the button behind the confirmation link."""
+
+    token: str
+
+
+@dataclass(frozen=True)
+class UpdateProfile:
+    resource_id: uuid.UUID
+    profile: Profile
+
+
+@dataclass(frozen=True)
+class PauseResource:
+    resource_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ResumeResource:
+    resource_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class WithdrawResource:
+    resource_id: uuid.UUID
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class EraseResource:
+    """Forget the person: their row and every event about them still held here; tell the others."""
+
+    resource_id: uuid.UUID
+
+
+def new_confirmation_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@once_more_on_a_taken_email
+async def register(command: RegisterResource, uow: ResourcesUnitOfWork, clock: Clock, links: PrivateLinks) -> uuid.UUID:
+    now, secret = clock(), new_confirmation_secret()
+    async with uow:
+        resource = await uow.resources.by_email(command.profile.email, for_update=True)
+        if resource is None:
+            resource = Resource.register(uuid.uuid4(), command.profile, secret, now)
+            await uow.resources.add(resource)
+            outcome = RegistrationOutcome.CONFIRMATION_SENT
+        else:
+            outcome = resource.register_again(command.profile, secret, now)
+            await uow.resources.save(resource)
+        if outcome is RegistrationOutcome.CONFIRMATION_SENT:
+            await uow.emit(outgoing_events.confirmation_requested(resource, secret, links))
+        else:
+            await uow.emit(outgoing_events.profile_link_requested(resource, links))
+        await uow.commit()
+    log.info("resource.registration_received", resource_id=str(resource.id), outcome=outcome.value)
+    return resource.id
+
+
+@once_more_on_a_taken_email
+async def register_directly(
+    command: RegisterResourceDirectly, uow: ResourcesUnitOfWork, clock: Clock, links: PrivateLinks
+) -> Resource:
+    async with uow:
+        if (existing := await uow.resources.by_email(command.profile.email)) is not None:
+            raise EmailAlreadyRegistered(existing.id)
+        resource = Resource.register_directly(uuid.uuid4(), command.profile, command.by, clock())
+        await uow.resources.add(resource)
+        await uow.emit(outgoing_events.registered(resource, links))
+        await uow.commit()
+    log.info("resource.registered", resource_id=str(resource.id), by="coordinator")
+    return resource
+
+
+async def confirm(
+    command: ConfirmRegistration, uow: ResourcesUnitOfWork, clock: Clock, links: PrivateLinks
+) -> tuple[Resource, bool]:
+    """(resource, whether this press confirmed it); a second press finds it confirmed and does nothing."""
+    resource_id, secret = links.read_confirmation(command.token)
+    async with uow:
+        resource = await uow.resources.get(resource_id, for_update=True)
+        confirmed = resource.confirm(secret, clock())
+        if confirmed:
+            await uow.resources.save(resource)
+            await uow.emit(outgoing_events.registered(resource, links))
+            await uow.commit()
+    if confirmed:
+        log.info("resource.registered", resource_id=str(resource.id), by="self")
+    return resource, confirmed
+
+
+@once_more_on_a_taken_email
+async def update_profile(
+    command: UpdateProfile, uow: ResourcesUnitOfWork, clock: Clock, links: PrivateLinks
+) -> Resource:
+    async with uow:
+        resource = await uow.resources.get(command.resource_id, for_update=True)
+        changes_email = command.profile.email != resource.profile.email
+        if changes_email and (other := await uow.resources.by_email(command.profile.email)) is not None:
+            raise EmailAlreadyRegistered(other.id)
+        resource.update(command.profile, clock())
+        await _save_and_tell(uow, resource, outgoing_events.updated(resource, links))
+    return resource
+
+
+async def pause(command: PauseResource, uow: ResourcesUnitOfWork, clock: Clock, links: PrivateLinks) -> Resource:
+    return await _change(
+        uow, command.resource_id, lambda r: r.pause(clock()), lambda r: outgoing_events.updated(r, links)
+    )
+
+
+async def resume(command: ResumeResource, uow: ResourcesUnitOfWork, clock: Clock, links: PrivateLinks) -> Resource:
+    return await _change(
+        uow, command.resource_id, lambda r: r.resume(clock()), lambda r: outgoing_events.updated(r, links)
+    )
+
+
+async def withdraw(command: WithdrawResource, uow: ResourcesUnitOfWork, clock: Clock) -> Resource:
+    return await _change(
+        uow, command.resource_id, lambda r: r.withdraw(command.reason, clock()), outgoing_events.withdrawn
+    )
+
+
+async def erase(command: EraseResource, uow: ResourcesUnitOfWork) -> None:
+    async with uow:
+        await uow.resources.get(command.resource_id, for_update=True)
+        await uow.resources.erase(command.resource_id)
+        await uow.emit(ResourceErased(resource_id=command.resource_id))
+        await uow.commit()
+    log.info("resource.erased", resource_id=str(command.resource_id))
+
+
+async def _change(
+    uow: ResourcesUnitOfWork,
+    resource_id: uuid.UUID,
+    move: Callable[[Resource], bool],
+    event: Callable[[Resource], Event],
+) -> Resource:
+    """Load with a row lock and make the move; a move that finds its state already reached (pausing a
+    paused profile) does nothing."""
+    async with uow:
+        resource = await uow.resources.get(resource_id, for_update=True)
+        if move(resource):
+            await _save_and_tell(uow, resource, event(resource))
+    return resource
+
+
+async def _save_and_tell(uow: ResourcesUnitOfWork, resource: Resource, event: Event) -> None:
+    """Save the change; tell it to the others once they know the person (after ResourceRegistered)."""
+    await uow.resources.save(resource)
+    if resource.announced:
+        await uow.emit(event)
+    await uow.commit()

@@ -1,0 +1,62 @@
+"""The events this service publishes about a resource, built from the aggregate (and its private links)."""
+
+from __future__ import annotations
+
+from services.resources.domain import Profile, Resource, Status
+from services.resources.links import PrivateLinks
+from shared.contracts.resources import (
+    ResourceConfirmationRequested,
+    ResourceProfile,
+    ResourceProfileLinkRequested,
+    ResourceRegistered,
+    ResourceUpdated,
+    ResourceWithdrawn,
+)
+
+
+def _contract_profile(profile: Profile) -> ResourceProfile:
+    return ResourceProfile.model_validate(profile, from_attributes=True)
+
+
+def confirmation_requested(resource: Resource, secret: str, links: PrivateLinks) -> ResourceConfirmationRequested:
+    assert resource.confirmation_expires_at is not None
+    return ResourceConfirmationRequested(
+        resource_id=resource.id,
+        name=resource.profile.name,
+        email=resource.profile.email,
+        language=resource.profile.language,
+        confirm_url=links.confirmation.url(resource.id, secret),
+        expires_at=resource.confirmation_expires_at,
+    )
+
+
+def profile_link_requested(resource: Resource, links: PrivateLinks) -> ResourceProfileLinkRequested:
+    return ResourceProfileLinkRequested(
+        resource_id=resource.id,
+        name=resource.profile.name,
+        email=resource.profile.email,
+        language=resource.profile.language,
+        profile_url=links.profile.url(resource.id),
+    )
+
+
+def registered(resource: Resource, links: PrivateLinks) -> ResourceRegistered:
+    return ResourceRegistered(
+        resource_id=resource.id,
+        profile=_contract_profile(resource.profile),
+        profile_url=links.profile.url(resource.id),
+        registered_by=resource.registered_by,
+    )
+
+
+def updated(resource: Resource, links: PrivateLinks) -> ResourceUpdated:
+    return ResourceUpdated(
+        resource_id=resource.id,
+        profile=_contract_profile(resource.profile),
+        profile_url=links.profile.url(resource.id),
+        active=resource.status is Status.ACTIVE,
+    )
+
+
+def withdrawn(resource: Resource) -> ResourceWithdrawn:
+    return ResourceWithdrawn(resource_id=resource.id, reason=resource.withdrawal_reason)
