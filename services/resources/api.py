@@ -32,6 +32,7 @@ from services.resources.schemas import (
 )
 from shared.auth import CoordinatorDep, StaffReaderDep
 from shared.links import InvalidLink
+from shared.messagebus import MessageBus
 from shared.service import BusDep, from_state
 from shared.taxonomy import Competence, OrganisationType, Theme
 from shared.web import Page, RateLimit, csv_response
@@ -102,11 +103,16 @@ def _csv_row(resource: Resource) -> list[Any]:
     return [cells[column] for column in CSV_HEADER]
 
 
-def email_taken(exc: EmailAlreadyRegistered, *, show_id: bool) -> JSONResponse:
-    body: dict[str, Any] = {"detail": str(exc)}
-    if show_id:
-        body["resource_id"] = str(exc.resource_id)
-    return JSONResponse(body, status_code=status.HTTP_409_CONFLICT)
+async def profile_written(bus: MessageBus[Any], command: object, *, show_id: bool) -> ResourceView | JSONResponse:
+    """The resource after a command that writes its profile; 409 when the email is another resource's
+    (its id told to staff only)."""
+    try:
+        return ResourceView.from_domain(await bus.handle(command))
+    except EmailAlreadyRegistered as exc:
+        body: dict[str, Any] = {"detail": str(exc)}
+        if show_id:
+            body["resource_id"] = str(exc.resource_id)
+        return JSONResponse(body, status_code=status.HTTP_409_CONFLICT)
 
 
 router = APIRouter()
@@ -159,12 +165,8 @@ async def my_profile(token: str, response: Response, bus: BusDep, links: LinksDe
     dependencies=limited,
 )
 async def update_my_profile(token: str, body: ProfileIn, response: Response, bus: BusDep, links: LinksDep) -> Any:
-    try:
-        resource = await bus.handle(UpdateProfile(profile_id(links, token), body.to_profile()))
-    except EmailAlreadyRegistered as exc:
-        return email_taken(exc, show_id=False)
-    response.headers.update(PRIVATE)
-    return ResourceView.from_domain(resource)
+    response.headers.update(PRIVATE)  # for the 200; the 409 is a response of its own
+    return await profile_written(bus, UpdateProfile(profile_id(links, token), body.to_profile()), show_id=False)
 
 
 @router.post(
@@ -230,10 +232,7 @@ async def erase_me(token: str, bus: BusDep, links: LinksDep) -> Response:
     responses={409: {"description": "A resource with this email exists (its id is given)"}},
 )
 async def register_directly(body: ProfileIn, staff: CoordinatorDep, bus: BusDep) -> Any:
-    try:
-        return ResourceView.from_domain(await bus.handle(RegisterResourceDirectly(body.to_profile(), by=staff.subject)))
-    except EmailAlreadyRegistered as exc:
-        return email_taken(exc, show_id=True)
+    return await profile_written(bus, RegisterResourceDirectly(body.to_profile(), by=staff.subject), show_id=True)
 
 
 @router.get(
@@ -280,10 +279,7 @@ async def detail(resource_id: uuid.UUID, _: StaffReaderDep, bus: BusDep) -> Reso
     responses={**not_found, **conflict},
 )
 async def update(resource_id: uuid.UUID, body: ProfileIn, _: CoordinatorDep, bus: BusDep) -> Any:
-    try:
-        return ResourceView.from_domain(await bus.handle(UpdateProfile(resource_id, body.to_profile())))
-    except EmailAlreadyRegistered as exc:
-        return email_taken(exc, show_id=True)
+    return await profile_written(bus, UpdateProfile(resource_id, body.to_profile()), show_id=True)
 
 
 @router.post(

@@ -16,8 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.resources.db import outbox
+from services.resources.domain import Profile
 from services.resources.settings import Settings
 from shared.auth import issue_local_token
+from shared.taxonomy import Competence, OrganisationType, Theme
 
 PUBLIC_URL = "https://resources.meetmalmo.test"
 
@@ -131,3 +133,19 @@ def profile(**overrides: Any) -> dict[str, Any]:
     body = registration(**overrides)
     body.pop("consent")
     return body
+
+
+def a_profile(**changes: object) -> Profile:
+    """A domain Profile, as the unit tests build it (`profile()` is the JSON the API takes)."""
+    values: dict[str, object] = {
+        "name": "Anna Andersson",
+        "email": "anna@example.se",
+        "organisation_name": "Andersson Bygg AB",
+        "organisation_type": OrganisationType.BUSINESS,
+        "role_title": "HR-chef",
+        "competences": (Competence.RECRUITMENT,),
+        "themes": (Theme.COMPETENCE_PROVISION,),
+        "languages": ("sv",),
+    }
+    values.update(changes)
+    return Profile(**values)  # type: ignore[arg-type]

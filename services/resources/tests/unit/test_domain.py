@@ -11,7 +11,6 @@ from services.resources.domain import (
     ConfirmationLinkExpired,
     ConfirmationLinkReplaced,
     LinkState,
-    Profile,
     RegistrationOutcome,
     Resource,
     Status,
@@ -21,26 +20,11 @@ from services.resources.domain import (
     normalise_tags,
     unique,
 )
+from services.resources.tests.factories import a_profile
 from shared.errors import InvalidTransition
-from shared.taxonomy import Competence, OrganisationType, Theme
 from shared.validation import normalise_organisation_number, normalise_phone, plain_text
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def a_profile(**changes: object) -> Profile:
-    values: dict[str, object] = {
-        "name": "Anna Andersson",
-        "email": "anna@example.se",
-        "organisation_name": "Andersson Bygg AB",
-        "organisation_type": OrganisationType.BUSINESS,
-        "role_title": "HR-chef",
-        "competences": (Competence.RECRUITMENT,),
-        "themes": (Theme.COMPETENCE_PROVISION,),
-        "languages": ("sv",),
-    }
-    values.update(changes)
-    return Profile(**values)  # type: ignore[arg-type]
 
 
 def pending(secret: str = "s3cret") -> Resource:  # noqa: S107 - a test secret

@@ -1,0 +1,284 @@
+"""The use cases through the message bus over a fake unit of work: no database, no broker."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from services.resources.domain import EmailAlreadyRegistered, Resource, SearchFilters, Status
+from services.resources.handlers import (
+    HANDLERS,
+    ConfirmRegistration,
+    EraseResource,
+    GetResource,
+    PauseResource,
+    PurgeUnconfirmed,
+    RegisterResource,
+    RegisterResourceDirectly,
+    UpdateProfile,
+    WithdrawResource,
+)
+from services.resources.links import PrivateLinks
+from services.resources.tests.factories import a_profile
+from shared.contracts import Event
+from shared.contracts.resources import (
+    ResourceConfirmationRequested,
+    ResourceErased,
+    ResourceProfileLinkRequested,
+    ResourceRegistered,
+    ResourceUpdated,
+    ResourceWithdrawn,
+)
+from shared.errors import NotFound
+from shared.messagebus import MessageBus
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class FakeResourceRepository:
+    """The registry in a dict; what it hands out are copies, so only `add` and `save` change it."""
+
+    def __init__(self) -> None:
+        self.stored: dict[uuid.UUID, Resource] = {}
+
+    async def add(self, resource: Resource) -> None:
+        if await self.by_email(resource.profile.email) is not None:
+            raise IntegrityError("INSERT INTO resources", {}, Exception("uq_resources_email"))
+        self.stored[resource.id] = copy.deepcopy(resource)
+
+    async def save(self, resource: Resource) -> None:
+        self.stored[resource.id] = copy.deepcopy(resource)
+
+    async def get(self, resource_id: uuid.UUID, *, for_update: bool = False) -> Resource:
+        if resource_id not in self.stored:
+            raise NotFound("resource", resource_id)
+        return copy.deepcopy(self.stored[resource_id])
+
+    async def by_email(self, email: str, *, for_update: bool = False) -> Resource | None:
+        found = [r for r in self.stored.values() if r.profile.email == email]
+        return copy.deepcopy(found[0]) if found else None
+
+    async def search(
+        self, filters: SearchFilters, limit: int | None = None, offset: int = 0
+    ) -> tuple[list[Resource], int]:
+        found = [r for r in self.stored.values() if not filters.statuses or r.status in filters.statuses]
+        return found[offset : None if limit is None else offset + limit], len(found)
+
+    async def events_about(self, resource_id: uuid.UUID) -> list[dict[str, Any]]:
+        return []
+
+    async def unconfirmed_since(self, moment: datetime) -> list[uuid.UUID]:
+        return [
+            r.id
+            for r in self.stored.values()
+            if r.status is Status.PENDING_CONFIRMATION
+            and r.confirmation_expires_at is not None
+            and r.confirmation_expires_at < moment
+        ]
+
+    async def erase(self, resource_id: uuid.UUID) -> None:
+        del self.stored[resource_id]
+
+
+@dataclass
+class FakeUnitOfWork:
+    """Events count once committed; leaving the block without commit drops the ones emitted in it."""
+
+    resources: FakeResourceRepository = field(default_factory=FakeResourceRepository)
+    committed: list[Event] = field(default_factory=list)
+    _emitted: list[Event] = field(default_factory=list)
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        self._emitted = []
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._emitted = []
+
+    async def emit(self, event: Event) -> None:
+        self._emitted.append(event)
+
+    async def commit(self) -> None:
+        self.committed.extend(self._emitted)
+        self._emitted = []
+
+    def events(self, event_type: type[Event]) -> list[Any]:
+        return [e for e in self.committed if isinstance(e, event_type)]
+
+
+@dataclass
+class FixedClock:
+    now: datetime = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Registry:
+    uow: FakeUnitOfWork
+    clock: FixedClock
+    links: PrivateLinks
+    bus: MessageBus[Any]
+
+    async def register(self, **changes: object) -> uuid.UUID:
+        resource_id: uuid.UUID = await self.bus.handle(RegisterResource(a_profile(**changes)))
+        return resource_id
+
+    def confirmation_token(self, resource_id: uuid.UUID) -> str:
+        requested = [e for e in self.uow.events(ResourceConfirmationRequested) if e.resource_id == resource_id]
+        return requested[-1].confirm_url.rsplit("/", 1)[-1]
+
+    async def active(self, **changes: object) -> uuid.UUID:
+        resource_id = await self.register(**changes)
+        await self.bus.handle(ConfirmRegistration(self.confirmation_token(resource_id)))
+        return resource_id
+
+    async def status_of(self, resource_id: uuid.UUID) -> Status:
+        resource: Resource = await self.bus.handle(GetResource(resource_id))
+        return resource.status
+
+
+@pytest.fixture
+def registry() -> Registry:
+    uow, clock = FakeUnitOfWork(), FixedClock()
+    links = PrivateLinks("https://resources.meetmalmo.test", "a-test-secret")
+    bus: MessageBus[Any] = MessageBus(lambda: uow, HANDLERS, {"clock": clock, "links": links})  # type: ignore[arg-type,return-value]
+    return Registry(uow, clock, links, bus)
+
+
+async def test_registering_asks_for_confirmation_and_tells_the_others_nothing_yet(registry: Registry) -> None:
+    resource_id = await registry.register()
+
+    assert await registry.status_of(resource_id) is Status.PENDING_CONFIRMATION
+    [requested] = registry.uow.committed
+    assert isinstance(requested, ResourceConfirmationRequested) and requested.resource_id == resource_id
+    assert requested.confirm_url.startswith("https://resources.meetmalmo.test/confirm/")
+    assert requested.expires_at == NOW + timedelta(days=7)
+
+
+async def test_confirming_activates_and_announces_the_resource_once(registry: Registry) -> None:
+    resource_id = await registry.register()
+    token = registry.confirmation_token(resource_id)
+
+    resource, confirmed = await registry.bus.handle(ConfirmRegistration(token))
+    _, confirmed_again = await registry.bus.handle(ConfirmRegistration(token))
+
+    assert confirmed and not confirmed_again and resource.status is Status.ACTIVE
+    [registered] = registry.uow.events(ResourceRegistered)
+    assert registered.resource_id == resource_id and registered.registered_by == "self"
+    assert registry.links.profile.read_id(registered.profile_url.rsplit("/", 1)[-1]) == resource_id
+
+
+async def test_registering_a_known_email_again_sends_the_profile_link_and_changes_nothing(registry: Registry) -> None:
+    resource_id = await registry.active(email="anna@example.se")
+
+    again = await registry.register(email="anna@example.se", name="Someone Else")
+
+    assert again == resource_id
+    assert (await registry.bus.handle(GetResource(resource_id))).profile.name == "Anna Andersson"
+    [link] = registry.uow.events(ResourceProfileLinkRequested)
+    assert link.profile_url == registry.links.profile.url(resource_id)
+
+
+async def test_a_registration_that_lost_the_race_for_its_email_is_run_once_more(registry: Registry) -> None:
+    repository = registry.uow.resources
+    winner = await registry.register(email="anna@example.se")
+    by_email = repository.by_email
+    calls = 0
+
+    async def first_misses_the_winner(email: str, *, for_update: bool = False) -> Resource | None:
+        nonlocal calls
+        calls += 1
+        return None if calls == 1 else await by_email(email, for_update=for_update)
+
+    repository.by_email = first_misses_the_winner  # type: ignore[method-assign]
+
+    second = await registry.bus.handle(RegisterResource(a_profile(email="anna@example.se")))
+
+    assert second == winner and len(repository.stored) == 1
+    assert len(registry.uow.events(ResourceConfirmationRequested)) == 2  # the winner's, and a fresh link
+
+
+async def test_a_coordinator_registers_a_representative_active_at_once(registry: Registry) -> None:
+    resource = await registry.bus.handle(RegisterResourceDirectly(a_profile(), by="eva@malmo.se"))
+
+    assert resource.status is Status.ACTIVE and resource.registered_by == "eva@malmo.se"
+    [registered] = registry.uow.committed
+    assert isinstance(registered, ResourceRegistered) and registered.registered_by == "eva@malmo.se"
+    with pytest.raises(EmailAlreadyRegistered):
+        await registry.bus.handle(RegisterResourceDirectly(a_profile(), by="eva@malmo.se"))
+
+
+async def test_changes_before_confirmation_are_not_told_to_the_others(registry: Registry) -> None:
+    resource_id = await registry.register()
+
+    updated = await registry.bus.handle(UpdateProfile(resource_id, a_profile(capacity=3)))
+
+    assert updated.profile.capacity == 3
+    assert registry.uow.events(ResourceUpdated) == []
+
+
+async def test_an_update_to_a_taken_email_is_refused_and_nothing_changes(registry: Registry) -> None:
+    resource_id = await registry.active(email="anna@example.se")
+    await registry.active(email="bo@example.se")
+
+    with pytest.raises(EmailAlreadyRegistered):
+        await registry.bus.handle(UpdateProfile(resource_id, a_profile(email="bo@example.se")))
+
+    assert (await registry.bus.handle(GetResource(resource_id))).profile.email == "anna@example.se"
+    assert registry.uow.events(ResourceUpdated) == []
+
+
+async def test_pausing_tells_the_others_once_and_a_repeat_does_nothing(registry: Registry) -> None:
+    resource_id = await registry.active()
+
+    await registry.bus.handle(PauseResource(resource_id))
+    await registry.bus.handle(PauseResource(resource_id))
+
+    assert await registry.status_of(resource_id) is Status.PAUSED
+    assert [e.active for e in registry.uow.events(ResourceUpdated)] == [False]
+
+
+async def test_withdrawing_keeps_the_reason_and_tells_the_others(registry: Registry) -> None:
+    resource_id = await registry.active()
+
+    await registry.bus.handle(WithdrawResource(resource_id, "no time this year"))
+
+    assert await registry.status_of(resource_id) is Status.WITHDRAWN
+    [withdrawn] = registry.uow.events(ResourceWithdrawn)
+    assert (withdrawn.resource_id, withdrawn.reason) == (resource_id, "no time this year")
+
+
+async def test_erasing_removes_the_person_and_tells_the_others(registry: Registry) -> None:
+    resource_id = await registry.active()
+
+    await registry.bus.handle(EraseResource(resource_id))
+
+    assert registry.uow.resources.stored == {}
+    assert registry.uow.events(ResourceErased) == [ResourceErased(resource_id=resource_id)]
+    with pytest.raises(NotFound):
+        await registry.bus.handle(EraseResource(resource_id))
+
+
+async def test_the_purge_erases_only_registrations_whose_link_expired_long_enough_ago(registry: Registry) -> None:
+    forgotten = await registry.register(email="forgotten@example.se")
+    kept = await registry.active(email="kept@example.se")
+    registry.clock.now = NOW + timedelta(days=7, hours=1)
+    recent = await registry.register(email="recent@example.se")
+    purge = PurgeUnconfirmed(retention=timedelta(days=7))
+
+    registry.clock.now = NOW + timedelta(days=14, minutes=1)
+    assert await registry.bus.handle(purge) is None  # None: the periodic job waits its interval
+
+    assert set(registry.uow.resources.stored) == {kept, recent}
+    assert [e.resource_id for e in registry.uow.events(ResourceErased)] == [forgotten]
