@@ -18,7 +18,7 @@ from services.intake.bootstrap import create_app as create_intake
 from services.intake.settings import Settings as IntakeSettings
 from services.matching.bootstrap import create_app as create_matching
 from services.matching.settings import Settings as MatchingSettings
-from services.matching.tests.conftest import team
+from services.matching.tests.factories import team
 from shared.auth import issue_local_token
 from shared.contracts import Envelope, Topic
 from shared.settings import PlatformSettings

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from datetime import timedelta
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from services.matching import api, consumers
-from services.matching.db import MatchingUnitOfWork, PoolCache, outbox
+from services.matching import api, consumers, pages
+from services.matching.db import MatchingUnitOfWork, PoolCache, metadata
 from services.matching.domain.solver import Infeasible, SolverSettings
-from services.matching.handlers import MatchingHandlers
+from services.matching.handlers import HANDLERS, SweepGroups
 from services.matching.links import InvitationLinks
 from services.matching.settings import Settings
-from shared.db import utcnow
+from shared.db import Clock, utcnow
+from shared.jobs import PeriodicJob
+from shared.messagebus import MessageBus
 from shared.service import Infrastructure
 from shared.service import create_app as create_service_app
 from shared.settings import load_settings
@@ -25,37 +25,43 @@ def get_settings() -> Settings:
     return load_settings(Settings)
 
 
-def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utcnow) -> FastAPI:
+def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastAPI:
     settings = settings or get_settings()
-    infra = Infrastructure.build(settings, outbox)
+    infra = Infrastructure.build(settings, metadata)
 
     def uow_factory() -> MatchingUnitOfWork:
         return MatchingUnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake)
 
-    handlers = MatchingHandlers(
+    public_url = str(settings.public_url).rstrip("/")
+    links = InvitationLinks(public_url, settings.link_secret)
+    bus = MessageBus(
         uow_factory,
-        PoolCache(infra.session_factory),
-        InvitationLinks(str(settings.public_url), settings.link_secret),
-        clock,
-        public_url=str(settings.public_url),
-        invitation_days=settings.invitation_days,
-        solver=SolverSettings(
-            time_limit_seconds=settings.solver_time_limit_seconds,
-            deterministic_limit=settings.solver_deterministic_limit,
-        ),
+        HANDLERS,
+        {
+            "clock": clock,
+            "pool": PoolCache(uow_factory),
+            "links": links,
+            "solver": SolverSettings(
+                time_limit_seconds=settings.solver_time_limit_seconds,
+                deterministic_limit=settings.solver_deterministic_limit,
+            ),
+            "public_url": public_url,
+            "invitation_validity": timedelta(days=settings.invitation_days),
+        },
     )
-    consumers.subscribe(infra, uow_factory, handlers, settings.consumer_group)
-    infra.run_in_background("matching-sweep", lambda: handlers.sweep_forever(settings.sweep_seconds))
+    consumers.subscribe(infra, bus, settings.consumer_group)
+
+    async def sweep() -> None:  # the sweep's counts are for tests and the log; the job only waits
+        await bus.handle(SweepGroups())
+
+    infra.run(PeriodicJob("matching-sweep", sweep, interval=settings.sweep_seconds, first_after=settings.sweep_seconds))
     app = create_service_app(
         infra,
+        bus=bus,
         title="Meet Malmö matching",
         description="Forms working groups for accepted initiatives: proposals with reasons, invitations, replacements.",
-        routers=[taxonomy_router(), api.build_router(handlers, clock, settings.public_rate_limit)],
+        routers=[taxonomy_router(), api.router, pages.router],
+        state={"links": links, "clock": clock},
     )
-
-    @app.exception_handler(Infeasible)
-    async def infeasible(_: Request, exc: Infeasible) -> JSONResponse:
-        return JSONResponse({"detail": str(exc), "current_status": "no_group_possible"}, status_code=409)
-
-    app.state.handlers = handlers  # tests drive the sweep through it
+    app.exception_handler(Infeasible)(api.infeasible)
     return app

@@ -2,34 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from services.matching.db import MatchingUnitOfWork, processed_events
-from services.matching.handlers import MatchingHandlers
+from services.matching.db import MatchingUnitOfWork
+from services.matching.handlers import events
 from shared.contracts import Topic
 from shared.contracts.initiatives import InitiativeAccepted, InitiativeClosed, InitiativeWithdrawn
 from shared.contracts.resources import ResourceErased, ResourceRegistered, ResourceUpdated, ResourceWithdrawn
-from shared.service import Infrastructure
+from shared.inbox import IdempotentConsumer
+from shared.messagebus import MessageBus
+from shared.service import Infrastructure, Subscriptions
+
+SUBSCRIPTIONS: Subscriptions = {
+    Topic.INITIATIVES: {
+        InitiativeAccepted: events.on_initiative_accepted,
+        InitiativeWithdrawn: events.on_initiative_withdrawn,
+        InitiativeClosed: events.on_initiative_closed,
+    },
+    Topic.RESOURCES: {
+        ResourceRegistered: events.on_resource_registered,
+        ResourceUpdated: events.on_resource_updated,
+        ResourceWithdrawn: events.on_resource_withdrawn,
+        ResourceErased: events.on_resource_erased,
+    },
+}
 
 
 def subscribe(
-    infra: Infrastructure,
-    uow_factory: Callable[[], MatchingUnitOfWork],
-    handlers: MatchingHandlers,
-    group: str = "matching",
-) -> None:
-    infra.consume(
-        group,
-        [Topic.INITIATIVES, Topic.RESOURCES],
-        uow_factory,
-        processed_events,
-        {
-            InitiativeAccepted: handlers.on_initiative_accepted,
-            InitiativeWithdrawn: handlers.on_initiative_withdrawn,
-            InitiativeClosed: handlers.on_initiative_closed,
-            ResourceRegistered: handlers.on_resource_registered,
-            ResourceUpdated: handlers.on_resource_updated,
-            ResourceWithdrawn: handlers.on_resource_withdrawn,
-            ResourceErased: handlers.on_resource_erased,
-        },
-    )
+    infra: Infrastructure, bus: MessageBus[MatchingUnitOfWork], group: str
+) -> IdempotentConsumer[MatchingUnitOfWork]:
+    """`group` is settings.consumer_group: a new name with an empty database rebuilds the projections."""
+    return infra.consume(group, SUBSCRIPTIONS, bus)

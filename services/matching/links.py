@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from enum import StrEnum
 
-from shared.links import LinkSigner
+from shared.links import InvalidLink, PrivateLink, link_id
 
 
 class Answer(StrEnum):
@@ -17,16 +17,14 @@ class InvitationLinks:
     """Accept and decline links; a GET only shows a page, the page's button POSTs the answer."""
 
     def __init__(self, public_url: str, secret: str) -> None:
-        self._base = public_url.rstrip("/")
-        self._signer = LinkSigner(secret, "group-invitation")
-
-    def token(self, seat_id: uuid.UUID, answer: Answer) -> str:
-        return self._signer.token(f"{seat_id}:{answer.value}")
+        self._link = PrivateLink(public_url, secret, purpose="group-invitation", path="invitations")
 
     def url(self, seat_id: uuid.UUID, answer: Answer) -> str:
-        return f"{self._base}/invitations/{self.token(seat_id, answer)}"
+        return self._link.url(seat_id, answer.value)
 
     def read(self, token: str) -> tuple[uuid.UUID, Answer]:
-        """The seat and the answer; raises InvalidLink (or ValueError) for anything else."""
-        seat, answer = self._signer.subject(token).split(":")
-        return uuid.UUID(seat), Answer(answer)
+        """The seat and the answer; InvalidLink for anything else."""
+        seat, answer = self._link.read(token, parts=2)
+        if answer not in Answer.__members__.values():
+            raise InvalidLink("this link is not valid")
+        return link_id(seat), Answer(answer)

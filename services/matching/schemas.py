@@ -8,9 +8,9 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.matching.domain.group import Group, GroupStatus, Role, Seat, SeatStatus
-from services.matching.domain.profiles import Initiative, Resource
+from services.matching.domain.profiles import Initiative, InitiativeStatus, Resource
 from services.matching.domain.rules import Explanation
-from services.matching.handlers import GroupDetails, InvitationDetails
+from services.matching.handlers import GroupDetails, InvitationDetails, ProposeGroups, SwapMember
 from services.matching.links import Answer
 from shared.taxonomy import Competence, OrganisationType, Theme
 
@@ -22,6 +22,17 @@ class ExplanationOut(BaseModel):
     load: int = Field(description="groups the person sat in or was invited to when chosen (this one not counted)")
     capacity: int
     municipality_representative: bool
+
+    @classmethod
+    def from_domain(cls, e: Explanation) -> ExplanationOut:
+        return cls(
+            text=e.text,
+            competences_covered=list(e.competences_covered),
+            themes_shared=list(e.themes_shared),
+            load=e.load,
+            capacity=e.capacity,
+            municipality_representative=e.representative is not None,
+        )
 
 
 class MemberOut(BaseModel):
@@ -38,12 +49,33 @@ class MemberOut(BaseModel):
     expires_at: datetime | None
     answered_at: datetime | None
 
+    @classmethod
+    def from_domain(cls, seat: Seat, person: Resource | None) -> MemberOut:
+        return cls(
+            seat_id=seat.id,
+            resource_id=seat.resource_id,
+            name=person.contact.name if person else None,
+            organisation_name=person.organisation.name if person else None,
+            organisation_type=person.organisation.type if person else None,
+            role=seat.role,
+            status=seat.status,
+            explanation=ExplanationOut.from_domain(seat.explanation),
+            replaces=seat.replaces,
+            invited_at=seat.invited_at,
+            expires_at=seat.expires_at,
+            answered_at=seat.answered_at,
+        )
+
 
 class InitiativeBrief(BaseModel):
     id: uuid.UUID
     reference: str
     title: str
-    status: str
+    status: InitiativeStatus
+
+    @classmethod
+    def from_domain(cls, initiative: Initiative) -> InitiativeBrief:
+        return cls.model_validate(initiative, from_attributes=True)
 
 
 class GroupOut(BaseModel):
@@ -64,6 +96,30 @@ class GroupOut(BaseModel):
     ended_at: datetime | None
     ended_reason: str | None
 
+    @classmethod
+    def from_domain(cls, details: GroupDetails) -> GroupOut:
+        g: Group = details.group
+        return cls(
+            id=g.id,
+            initiative_id=g.initiative_id,
+            initiative=InitiativeBrief.from_domain(details.initiative) if details.initiative else None,
+            status=g.status,
+            solver=g.solver,
+            members=[MemberOut.from_domain(s, details.people.get(s.resource_id)) for s in g.members],
+            former_members=[
+                MemberOut.from_domain(s, details.people.get(s.resource_id)) for s in g.seats if not s.active
+            ],
+            uncovered_competences=list(g.uncovered),
+            vacancies=g.vacancies,
+            size_min=g.size_min,
+            created_at=g.created_at,
+            confirmed_by=g.confirmed_by,
+            confirmed_at=g.confirmed_at,
+            formed_at=g.formed_at,
+            ended_at=g.ended_at,
+            ended_reason=g.ended_reason,
+        )
+
 
 class CandidateOut(BaseModel):
     resource_id: uuid.UUID
@@ -72,15 +128,37 @@ class CandidateOut(BaseModel):
     organisation_type: OrganisationType
     explanation: ExplanationOut
 
+    @classmethod
+    def from_domain(cls, person: Resource, explanation: Explanation) -> CandidateOut:
+        return cls(
+            resource_id=person.id,
+            name=person.contact.name,
+            organisation_name=person.organisation.name,
+            organisation_type=person.organisation.type,
+            explanation=ExplanationOut.from_domain(explanation),
+        )
+
 
 class InitiativeOut(BaseModel):
     id: uuid.UUID
     reference: str
     title: str
-    status: str
+    status: InitiativeStatus
     formation_problem: str | None = Field(description="why no group could be proposed yet, if so")
     group_id: uuid.UUID | None
     group_status: GroupStatus | None
+
+    @classmethod
+    def from_domain(cls, initiative: Initiative, group: Group | None) -> InitiativeOut:
+        return cls(
+            id=initiative.id,
+            reference=initiative.reference,
+            title=initiative.title,
+            status=initiative.status,
+            formation_problem=initiative.formation_problem,
+            group_id=group.id if group else None,
+            group_status=group.status if group else None,
+        )
 
 
 class Strict(BaseModel):
@@ -90,9 +168,15 @@ class Strict(BaseModel):
 class SwapIn(Strict):
     replacement_id: uuid.UUID | None = Field(default=None, description="a person of your choice; else the best")
 
+    def to_command(self, group_id: uuid.UUID, resource_id: uuid.UUID) -> SwapMember:
+        return SwapMember(group_id, resource_id, self.replacement_id)
+
 
 class BatchIn(Strict):
     initiative_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+
+    def to_command(self) -> ProposeGroups:
+        return ProposeGroups(tuple(self.initiative_ids))
 
 
 class BatchItem(BaseModel):
@@ -111,75 +195,17 @@ class InvitationOut(BaseModel):
     expires_at: datetime | None
     open: bool = Field(description="the button still works")
 
-
-def explanation_out(e: Explanation) -> ExplanationOut:
-    return ExplanationOut(
-        text=e.text,
-        competences_covered=list(e.competences_covered),
-        themes_shared=list(e.themes_shared),
-        load=e.load,
-        capacity=e.capacity,
-        municipality_representative=e.representative is not None,
-    )
-
-
-def member_out(seat: Seat, person: Resource | None) -> MemberOut:
-    return MemberOut(
-        seat_id=seat.id,
-        resource_id=seat.resource_id,
-        name=person.contact.name if person else None,
-        organisation_name=person.organisation.name if person else None,
-        organisation_type=person.organisation.type if person else None,
-        role=seat.role,
-        status=seat.status,
-        explanation=explanation_out(seat.explanation),
-        replaces=seat.replaces,
-        invited_at=seat.invited_at,
-        expires_at=seat.expires_at,
-        answered_at=seat.answered_at,
-    )
-
-
-def brief(initiative: Initiative | None) -> InitiativeBrief | None:
-    if initiative is None:
-        return None
-    return InitiativeBrief(
-        id=initiative.id, reference=initiative.reference, title=initiative.title, status=initiative.status
-    )
-
-
-def group_out(details: GroupDetails) -> GroupOut:
-    g: Group = details.group
-    return GroupOut(
-        id=g.id,
-        initiative_id=g.initiative_id,
-        initiative=brief(details.initiative),
-        status=g.status,
-        solver=g.solver,
-        members=[member_out(s, details.people.get(s.resource_id)) for s in g.members],
-        former_members=[member_out(s, details.people.get(s.resource_id)) for s in g.seats if not s.active],
-        uncovered_competences=list(g.uncovered),
-        vacancies=g.vacancies,
-        size_min=g.size_min,
-        created_at=g.created_at,
-        confirmed_by=g.confirmed_by,
-        confirmed_at=g.confirmed_at,
-        formed_at=g.formed_at,
-        ended_at=g.ended_at,
-        ended_reason=g.ended_reason,
-    )
-
-
-def invitation_out(d: InvitationDetails, now: datetime) -> InvitationOut:
-    return InvitationOut(
-        answer=d.answer,
-        status=d.seat.status,
-        group_status=d.group_status,
-        initiative_reference=d.initiative.reference,
-        initiative_title=d.initiative.title,
-        initiative_summary=d.initiative.summary,
-        expires_at=d.seat.expires_at,
-        open=d.seat.status is SeatStatus.INVITED
-        and d.group_status is GroupStatus.CONFIRMED
-        and (d.seat.expires_at is None or d.seat.expires_at > now),
-    )
+    @classmethod
+    def from_domain(cls, d: InvitationDetails, now: datetime) -> InvitationOut:
+        return cls(
+            answer=d.answer,
+            status=d.seat.status,
+            group_status=d.group_status,
+            initiative_reference=d.initiative.reference,
+            initiative_title=d.initiative.title,
+            initiative_summary=d.initiative.summary,
+            expires_at=d.seat.expires_at,
+            open=d.seat.status is SeatStatus.INVITED
+            and d.group_status is GroupStatus.CONFIRMED
+            and (d.seat.expires_at is None or d.seat.expires_at > now),
+        )

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
-from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.matching.db.groups import GroupRepository
-from services.matching.db.projections import InitiativeRepository, ResourceRepository, resource_from_row
-from services.matching.db.tables import pool_version, resources
+from services.matching.db.repositories import GroupRepository, InitiativeRepository, ResourceRepository
+from services.matching.db.tables import pool_version
 from services.matching.domain.pool import Pool
-from shared.db import UnitOfWork
+from shared.unit_of_work import UnitOfWork
 
 
 class MatchingUnitOfWork(UnitOfWork):
@@ -20,13 +20,11 @@ class MatchingUnitOfWork(UnitOfWork):
     groups: GroupRepository
     _version: int | None
 
-    async def __aenter__(self) -> MatchingUnitOfWork:
-        await super().__aenter__()
+    def open_repositories(self, session: AsyncSession) -> None:
         self._version = None
-        self.initiatives = InitiativeRepository(self.session)
-        self.resources = ResourceRepository(self.session, self.lock_pool)
-        self.groups = GroupRepository(self.session)
-        return self
+        self.initiatives = InitiativeRepository(session)
+        self.resources = ResourceRepository(session, self.lock_pool)
+        self.groups = GroupRepository(session)
 
     async def lock_pool(self) -> int:
         """Take the pool lock for this transaction (once) and return the version its changes carry."""
@@ -42,30 +40,31 @@ class MatchingUnitOfWork(UnitOfWork):
             self._version = int(version)
         return self._version
 
+    async def pool_version(self) -> int:
+        """The last version handed out (committed), without taking the lock."""
+        return int(await self.session.scalar(select(pool_version.c.value)) or 0)
+
 
 class PoolCache:
     """The in-memory pool of this process, brought up to date from the rows changed since it last looked.
 
     Call `current()` while holding the pool lock to see exactly the committed pool."""
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
-        self._session_factory = session_factory
+    def __init__(self, uow_factory: Callable[[], MatchingUnitOfWork]) -> None:
+        self._uow_factory = uow_factory
         self._pool = Pool()
         self._version = -1
         self._lock = asyncio.Lock()
 
     async def current(self) -> Pool:
-        async with self._lock, self._session_factory() as session:
-            version = int(await session.scalar(select(pool_version.c.value)) or 0)
+        async with self._lock, self._uow_factory() as uow:
+            version = await uow.pool_version()
             if version == self._version:
                 return self._pool
-            rows = await session.execute(select(resources).where(resources.c.version > self._version))
-            for row in rows:
-                self._pool.upsert(resource_from_row(row._mapping).candidate)
-            count = int(await session.scalar(select(func.count()).select_from(resources)) or 0)
-            if count != len(self._pool):  # someone was erased: drop who is gone
-                present = set(await session.scalars(select(resources.c.id)))
-                for gone in self._pool.ids() - present:
+            for resource in await uow.resources.changed_since(self._version):
+                self._pool.upsert(resource.candidate)
+            if await uow.resources.count() != len(self._pool):  # someone was erased: drop who is gone
+                for gone in self._pool.ids() - await uow.resources.ids():
                     self._pool.remove(gone)
             self._version = version
             return self._pool

@@ -7,6 +7,7 @@ import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from shared.taxonomy import Competence, OrganisationType, Theme
 
@@ -114,6 +115,14 @@ class Contact:
     phone: str | None
 
 
+class InitiativeStatus(StrEnum):
+    """Where intake's initiative stands, as far as matching follows it."""
+
+    ACCEPTED = "accepted"
+    WITHDRAWN = "withdrawn"
+    CLOSED = "closed"
+
+
 @dataclass(frozen=True)
 class Initiative:
     """An accepted initiative as matching keeps it (from intake's events)."""
@@ -122,7 +131,7 @@ class Initiative:
     reference: str
     title: str
     summary: str
-    status: str  # accepted | withdrawn | closed
+    status: InitiativeStatus
     themes: tuple[Theme, ...]
     competences: tuple[Competence, ...]
     size_min: int

@@ -1,15 +1,61 @@
-"""Matching's use cases, one module per concern: projections (consumed events), proposals (coordinators
-steering them), reads (what coordinators see), invitations (confirm, answers, the sweep). They share the
-plumbing and a group's life steps in base; `MatchingHandlers` is all of them in the one object bootstrap wires."""
+"""Matching's use cases, one function each: commands (coordinators steering proposals, members answering),
+queries (what they read), jobs (the sweep) and events (what intake and resources tell matching). The steps
+of a group's life they share are in group_life; HANDLERS is the one registry the bus is built from."""
 
-from services.matching.handlers.invitations import InvitationDetails, InvitationHandlers
-from services.matching.handlers.projections import ProjectionHandlers
-from services.matching.handlers.proposals import ProposalHandlers
-from services.matching.handlers.reads import GroupDetails, ReadHandlers
+from typing import Any
 
+from services.matching.handlers import commands, jobs, queries
+from services.matching.handlers.commands import (
+    AnswerInvitation,
+    BatchOutcome,
+    ConfirmGroup,
+    ProposeGroup,
+    ProposeGroups,
+    RemoveMember,
+    SwapMember,
+)
+from services.matching.handlers.jobs import SweepGroups
+from services.matching.handlers.queries import (
+    FindGroups,
+    GetGroup,
+    GetInitiative,
+    GetInvitation,
+    GroupDetails,
+    InvitationDetails,
+    SuggestReplacements,
+)
+from shared.messagebus import Handler
 
-class MatchingHandlers(ProjectionHandlers, ProposalHandlers, ReadHandlers, InvitationHandlers):
-    """Every use case of matching, built once in bootstrap.py and handed to the API and the consumers."""
+HANDLERS: dict[type[Any], Handler] = {
+    ProposeGroup: commands.propose_group,
+    ProposeGroups: commands.propose_groups,
+    SwapMember: commands.swap_member,
+    RemoveMember: commands.remove_member,
+    ConfirmGroup: commands.confirm_group,
+    AnswerInvitation: commands.answer_invitation,
+    GetGroup: queries.get_group,
+    FindGroups: queries.find_groups,
+    GetInitiative: queries.get_initiative,
+    SuggestReplacements: queries.suggest_replacements,
+    GetInvitation: queries.get_invitation,
+    SweepGroups: jobs.sweep_groups,
+}
 
-
-__all__ = ["GroupDetails", "InvitationDetails", "MatchingHandlers"]
+__all__ = [
+    "HANDLERS",
+    "AnswerInvitation",
+    "BatchOutcome",
+    "ConfirmGroup",
+    "FindGroups",
+    "GetGroup",
+    "GetInitiative",
+    "GetInvitation",
+    "GroupDetails",
+    "InvitationDetails",
+    "ProposeGroup",
+    "ProposeGroups",
+    "RemoveMember",
+    "SuggestReplacements",
+    "SwapMember",
+    "SweepGroups",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,14 +15,10 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from services.matching.bootstrap import create_app
-from services.matching.handlers import MatchingHandlers
 from services.matching.settings import Settings
 from shared.auth import issue_local_token
 from shared.contracts import Envelope, Event
-from shared.contracts.initiatives import InitiativeAccepted, Originator
-from shared.contracts.resources import ResourceProfile, ResourceRegistered
 from shared.settings import PlatformSettings
-from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
 from shared.testing import query, query_value
 
 SECRET = "matching-tests-secret-of-at-least-32-characters"
@@ -41,81 +37,6 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-def accepted(initiative_id: uuid.UUID | None = None, **changes: Any) -> InitiativeAccepted:
-    initiative_id = initiative_id or uuid.uuid4()
-    values: dict[str, Any] = {
-        "initiative_id": initiative_id,
-        "reference": "MM-2026-0042",
-        "status": "accepted",
-        "title": "Sommarjobb för unga i Rosengård",
-        "summary": "Företag i Malmö erbjuder sommarjobb till unga i samarbete med staden.",
-        "themes": (Theme.EMPLOYMENT,),
-        "seeking": (Seeking.COLLABORATION_PARTNERS,),
-        "competences_needed": (Competence.RECRUITMENT, Competence.MENTORING),
-        "group_size_min": 3,
-        "group_size_max": 4,
-        "language": Language.SV,
-        "originator": Originator(
-            organisation_name="Acme Bygg AB",
-            organisation_type=OrganisationType.BUSINESS,
-            organisation_number="556036-0793",
-            contact_name="Anna Andersson",
-            contact_email="anna.andersson@acme.example",
-            contact_phone="+46701234567",
-        ),
-        "status_url": f"http://127.0.0.1:8001/my/initiatives/{initiative_id}",
-        "decided_by": "eva.coordinator@malmo.se",
-    }
-    values.update(changes)
-    return InitiativeAccepted(**values)
-
-
-def registered(
-    name: str,
-    organisation: str,
-    *,
-    kind: OrganisationType = OrganisationType.BUSINESS,
-    competences: Iterable[Competence] = (),
-    themes: Iterable[Theme] = (Theme.EMPLOYMENT,),
-    capacity: int = 2,
-    languages: Iterable[str] = ("sv", "en"),
-    resource_id: uuid.UUID | None = None,
-) -> ResourceRegistered:
-    slug = name.lower().replace(" ", ".")
-    return ResourceRegistered(
-        resource_id=resource_id or uuid.uuid4(),
-        profile=ResourceProfile(
-            name=name,
-            email=f"{slug}@example.se",
-            phone=None,
-            language=Language.SV,
-            organisation_name=organisation,
-            organisation_type=kind,
-            role_title="Specialist",
-            competences=tuple(competences),
-            themes=tuple(themes),
-            capacity=capacity,
-            languages=tuple(languages),
-        ),
-        profile_url="http://127.0.0.1:8002/my/profile/x",
-        registered_by="self",
-    )
-
-
-def team() -> list[ResourceRegistered]:
-    """A small pool: two municipality people, recruiters, mentors and someone from the originator's firm."""
-    m = OrganisationType.MUNICIPALITY
-    return [
-        registered("Maria Kommun", "Malmö stad", kind=m, competences=[Competence.LABOUR_MARKET]),
-        registered("Mats Kommun", "Lunds kommun", kind=m, competences=[Competence.EDUCATION]),
-        registered("Rita Rekryt", "Rekrytera AB", competences=[Competence.RECRUITMENT]),
-        registered("Rolf Rekryt", "Bemanning Syd AB", competences=[Competence.RECRUITMENT]),
-        registered("Mona Mentor", "Mentorhuset", competences=[Competence.MENTORING]),
-        registered("Mikael Mentor", "Coachbolaget", competences=[Competence.MENTORING]),
-        registered("Agnes Acme", "Acme Bygg", competences=[Competence.RECRUITMENT, Competence.MENTORING]),
-    ]
-
-
 @dataclass
 class Matching:
     app: FastAPI
@@ -126,10 +47,6 @@ class Matching:
     clock: Clock
     bootstrap: str
     _producer: AIOKafkaProducer | None = field(default=None)
-
-    @property
-    def handlers(self) -> MatchingHandlers:
-        return self.app.state.handlers  # type: ignore[no-any-return]
 
     def token(self, *roles: str, email: str = "eva.coordinator@malmo.se") -> dict[str, str]:
         token = issue_local_token(self.settings.platform, email=email, roles=list(roles))

@@ -12,7 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.matching.bootstrap import create_app
-from services.matching.tests.conftest import Matching, accepted, registered, team
+from services.matching.tests.conftest import Matching
+from services.matching.tests.factories import accepted, registered, team
 from shared.contracts import Envelope, Topic
 from shared.contracts.initiatives import InitiativeWithdrawn
 from shared.contracts.resources import ResourceErased, ResourceUpdated

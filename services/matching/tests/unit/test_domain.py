@@ -14,7 +14,7 @@ from services.matching.domain.pool import Pool
 from services.matching.domain.profiles import Contact, Resource
 from services.matching.domain.rules import explain
 from services.matching.domain.solver import Infeasible, Proposal, propose
-from services.matching.event_mapping import member_of
+from services.matching.handlers.contracts import member_of
 from services.matching.tests.factories import ORIGINATOR, municipal, need, person, pool_of
 from shared.errors import InvalidTransition
 from shared.taxonomy import Competence, OrganisationType, Theme

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from services.matching.tests.conftest import Matching, accepted, registered, team
+from services.matching.handlers import SweepGroups
+from services.matching.tests.conftest import Matching
+from services.matching.tests.factories import accepted, registered, team
 from shared.contracts.resources import ResourceErased, ResourceWithdrawn
 from shared.taxonomy import Competence, OrganisationType
 
@@ -151,14 +153,14 @@ async def test_an_unanswered_invitation_expires_and_counts_as_declined(matching:
     refused = await matching.client.post(f"/api/v1/invitations/{late}")
     assert refused.status_code == 409 and refused.json()["current_status"] == "expired"
 
-    counts = await matching.handlers.sweep()
+    counts = await matching.app.state.bus.handle(SweepGroups())
     assert counts["expired"] == 1
     (declined,) = await matching.outbox("MemberDeclined")
     assert declined["reason"] == "expired" and declined["member"]["name"] == invitations[0]["member"]["name"]
     (replaced,) = await matching.outbox("MemberReplaced")
     assert replaced["previous"]["name"] == invitations[0]["member"]["name"]
     assert len(await matching.outbox("MemberInvited")) == len(invitations) + 1
-    assert (await matching.handlers.sweep())["expired"] == 0  # nothing twice
+    assert (await matching.app.state.bus.handle(SweepGroups()))["expired"] == 0  # nothing twice
 
 
 async def test_a_withdrawn_or_erased_member_is_replaced_and_erasure_leaves_no_personal_data(matching: Matching) -> None:
@@ -198,7 +200,7 @@ async def test_an_initiative_the_pool_cannot_serve_waits_and_is_proposed_when_pe
     assert now.status_code == 409 and now.json()["current_status"] == "no_group_possible"
 
     await matching.feed(*team())
-    assert (await matching.handlers.sweep())["proposed"] == 1
+    assert (await matching.app.state.bus.handle(SweepGroups()))["proposed"] == 1
     (group,) = await matching.groups(initiative.initiative_id)
     assert group["status"] == "proposed"
     again = await matching.client.post(

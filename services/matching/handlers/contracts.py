@@ -1,17 +1,17 @@
-"""Between the event contracts and matching's domain: what is read from intake's and resources'
-events, and the GroupMember each group event carries."""
+"""Between the event contracts (shared.contracts) and matching's domain: what is read from intake's and
+resources' events, and the GroupMember each group event carries."""
 
 from __future__ import annotations
 
 from services.matching.domain.group import Role, Seat
-from services.matching.domain.profiles import Contact, Initiative, Organisation, Resource
+from services.matching.domain.profiles import Contact, Initiative, InitiativeStatus, Organisation, Resource
 from shared.contracts.groups import GroupMember
 from shared.contracts.initiatives import InitiativeEvent
 from shared.contracts.resources import ResourceRegistered, ResourceUpdated
 from shared.taxonomy import Language
 
 
-def initiative_of(event: InitiativeEvent, status: str) -> Initiative:
+def initiative_of(event: InitiativeEvent, status: InitiativeStatus) -> Initiative:
     o = event.originator
     return Initiative(
         id=event.initiative_id,

@@ -7,19 +7,17 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from pydantic import TypeAdapter
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching.db.tables import groups, seats
-from services.matching.domain.group import ACTIVE_SEATS, LIVE_GROUPS, Group, GroupStatus, Role, Seat, SeatStatus
+from services.matching.domain.group import ACTIVE_SEATS, LIVE_GROUPS, Group, GroupStatus, Seat, SeatStatus
 from services.matching.domain.rules import Explanation
-from shared.db import as_aware
+from shared.db import from_row, to_row
 from shared.errors import NotFound
-from shared.taxonomy import Competence, OrganisationType, Theme
 
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return None if moment is None else as_aware(moment)
+_explanations = TypeAdapter(Explanation)  # a seat's explanation is stored as JSON
 
 
 class GroupRepository:
@@ -53,11 +51,7 @@ class GroupRepository:
     async def search(
         self, initiative_id: uuid.UUID | None, status: GroupStatus | None, limit: int, offset: int
     ) -> tuple[list[Group], int]:
-        where = []
-        if initiative_id is not None:
-            where.append(groups.c.initiative_id == initiative_id)
-        if status is not None:
-            where.append(groups.c.status == status.value)
+        where = _where(initiative_id, status)
         total = await self._session.scalar(select(func.count()).select_from(groups).where(*where))
         rows = await self._session.execute(
             select(groups).where(*where).order_by(groups.c.created_at.desc(), groups.c.id).limit(limit).offset(offset)
@@ -96,21 +90,20 @@ class GroupRepository:
         return sorted(ids)
 
     async def add(self, group: Group) -> None:
-        await self._session.execute(insert(groups).values(id=group.id, **_group_row(group)))
+        await self._session.execute(insert(groups).values(**to_row(group, groups)))
         self._stored_seats[group.id] = set()
         await self.save(group)
 
     async def save(self, group: Group) -> None:
-        await self._session.execute(update(groups).where(groups.c.id == group.id).values(**_group_row(group)))
+        await self._session.execute(update(groups).where(groups.c.id == group.id).values(**to_row(group, groups)))
         stored = self._stored_seats.setdefault(group.id, set())
         for position, seat in enumerate(group.seats):
-            row = _seat_row(seat)
+            # group_id and position are set once, when the seat is first stored
+            row = to_row(seat, seats, explanation=_explanations.dump_python(seat.explanation, mode="json"))
             if seat.id in stored:
                 await self._session.execute(update(seats).where(seats.c.id == seat.id).values(**row))
             else:
-                await self._session.execute(
-                    insert(seats).values(id=seat.id, group_id=group.id, position=position, **row)
-                )
+                await self._session.execute(insert(seats).values(group_id=group.id, position=position, **row))
                 stored.add(seat.id)
 
     async def _load(self, rows: Sequence[Any]) -> list[Group]:
@@ -124,87 +117,19 @@ class GroupRepository:
         ).mappings()
         by_group: dict[uuid.UUID, list[Seat]] = {i: [] for i in ids}
         for s in seat_rows:
-            by_group[s["group_id"]].append(_seat(s))
+            by_group[s["group_id"]].append(from_row(Seat, dict(s)))
         found = []
         for r in rows:
-            group = Group(
-                id=r["id"],
-                initiative_id=r["initiative_id"],
-                size_min=r["size_min"],
-                target_size=r["target_size"],
-                representative_kind=OrganisationType(r["representative_kind"]),
-                uncovered=tuple(Competence(c) for c in r["uncovered"]),
-                solver=r["solver"],
-                created_at=as_aware(r["created_at"]),
-                status=GroupStatus(r["status"]),
-                seats=by_group[r["id"]],
-                confirmed_by=r["confirmed_by"],
-                confirmed_at=_aware(r["confirmed_at"]),
-                formed_at=_aware(r["formed_at"]),
-                ended_at=_aware(r["ended_at"]),
-                ended_reason=r["ended_reason"],
-            )
+            group = from_row(Group, r, seats=by_group[r["id"]])
             self._stored_seats[group.id] = {s.id for s in group.seats}
             found.append(group)
         return found
 
 
-def _group_row(g: Group) -> dict[str, Any]:
-    return {
-        "initiative_id": g.initiative_id,
-        "status": g.status.value,
-        "size_min": g.size_min,
-        "target_size": g.target_size,
-        "representative_kind": g.representative_kind.value,
-        "uncovered": [c.value for c in g.uncovered],
-        "solver": g.solver,
-        "created_at": g.created_at,
-        "confirmed_by": g.confirmed_by,
-        "confirmed_at": g.confirmed_at,
-        "formed_at": g.formed_at,
-        "ended_at": g.ended_at,
-        "ended_reason": g.ended_reason,
-    }
-
-
-def _seat_row(s: Seat) -> dict[str, Any]:
-    e = s.explanation
-    return {
-        "resource_id": s.resource_id,
-        "role": s.role.value,
-        "status": s.status.value,
-        "explanation": {
-            "competences_covered": [c.value for c in e.competences_covered],
-            "themes_shared": [t.value for t in e.themes_shared],
-            "load": e.load,
-            "capacity": e.capacity,
-            "representative": e.representative.value if e.representative else None,
-        },
-        "created_at": s.created_at,
-        "replaces": s.replaces,
-        "invited_at": s.invited_at,
-        "expires_at": s.expires_at,
-        "answered_at": s.answered_at,
-    }
-
-
-def _seat(row: Any) -> Seat:
-    e = row["explanation"]
-    return Seat(
-        id=row["id"],
-        resource_id=row["resource_id"],
-        role=Role(row["role"]),
-        status=SeatStatus(row["status"]),
-        explanation=Explanation(
-            competences_covered=tuple(Competence(c) for c in e["competences_covered"]),
-            themes_shared=tuple(Theme(t) for t in e["themes_shared"]),
-            load=e["load"],
-            capacity=e["capacity"],
-            representative=OrganisationType(e["representative"]) if e["representative"] else None,
-        ),
-        created_at=as_aware(row["created_at"]),
-        replaces=row["replaces"],
-        invited_at=_aware(row["invited_at"]),
-        expires_at=_aware(row["expires_at"]),
-        answered_at=_aware(row["answered_at"]),
-    )
+def _where(initiative_id: uuid.UUID | None, status: GroupStatus | None) -> list[ColumnElement[bool]]:
+    where = []
+    if initiative_id is not None:
+        where.append(groups.c.initiative_id == initiative_id)
+    if status is not None:
+        where.append(groups.c.status == status.value)
+    return where

@@ -1,0 +1,86 @@
+"""The initiatives projection: accepted initiatives as intake's events describe them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.matching.db.tables import initiatives
+from services.matching.domain.profiles import Initiative, InitiativeStatus
+from shared.db import from_row, to_row, upsert
+from shared.errors import NotFound
+
+
+class InitiativeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, initiative_id: uuid.UUID) -> Initiative:
+        row = (await self._session.execute(select(initiatives).where(initiatives.c.id == initiative_id))).one_or_none()
+        if row is None:
+            raise NotFound("initiative", initiative_id)
+        return _from_row(row._mapping)
+
+    async def find(self, initiative_id: uuid.UUID) -> Initiative | None:
+        try:
+            return await self.get(initiative_id)
+        except NotFound:
+            return None
+
+    async def upsert(self, initiative: Initiative, at: datetime) -> None:
+        values = _to_row(initiative) | {"updated_at": at}
+        changes = {name: value for name, value in values.items() if name != "id"}
+        await self._session.execute(upsert(self._session, initiatives, values, key=["id"], update=changes))
+
+    async def set_problem(self, initiative_id: uuid.UUID, problem: str | None) -> None:
+        await self._session.execute(
+            update(initiatives).where(initiatives.c.id == initiative_id).values(formation_problem=problem)
+        )
+
+    async def waiting(self) -> list[uuid.UUID]:
+        """Accepted initiatives that have no group yet because the pool could not form one."""
+        rows = await self._session.scalars(
+            select(initiatives.c.id)
+            .where(
+                initiatives.c.status == InitiativeStatus.ACCEPTED.value,
+                initiatives.c.formation_problem.is_not(None),
+            )
+            .order_by(initiatives.c.id)
+        )
+        return list(rows)
+
+
+def _to_row(i: Initiative) -> dict[str, Any]:
+    return to_row(
+        i,
+        initiatives,
+        competences_needed=[c.value for c in i.competences],
+        group_size_min=i.size_min,
+        group_size_max=i.size_max,
+        organisation_name=i.originator.name,
+        organisation_type=i.originator.type.value,
+        organisation_number=i.originator.number,
+        contact_name=i.contact.name,
+        contact_email=i.contact.email,
+        contact_phone=i.contact.phone,
+    )
+
+
+def _from_row(row: Any) -> Initiative:
+    return from_row(
+        Initiative,
+        row,
+        competences=row["competences_needed"],
+        size_min=row["group_size_min"],
+        size_max=row["group_size_max"],
+        originator={
+            "name": row["organisation_name"],
+            "type": row["organisation_type"],
+            "number": row["organisation_number"],
+        },
+        contact={"name": row["contact_name"], "email": row["contact_email"], "phone": row["contact_phone"]},
+    )
