@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from fastapi import FastAPI
 
-from services.intake import api, consumers, schemas
-from services.intake.db import IntakeUnitOfWork, outbox
-from services.intake.handlers import IntakeHandlers, StatusLinks
+from services.intake import api, consumers, pages
+from services.intake.db import IntakeUnitOfWork, metadata
+from services.intake.handlers import HANDLERS
+from services.intake.links import StatusLinks
 from services.intake.settings import Settings
-from shared.db import utcnow
+from shared.db import Clock, utcnow
+from shared.messagebus import MessageBus
 from shared.service import Infrastructure
 from shared.service import create_app as create_service_app
 from shared.settings import load_settings
@@ -22,19 +21,21 @@ def get_settings() -> Settings:
     return load_settings(Settings)
 
 
-def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utcnow) -> FastAPI:
+def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastAPI:
     settings = settings or get_settings()
-    infra = Infrastructure.build(settings, outbox)
+    infra = Infrastructure.build(settings, metadata)
 
     def uow_factory() -> IntakeUnitOfWork:
         return IntakeUnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake)
 
     links = StatusLinks(str(settings.public_url), settings.link_secret)
-    handlers = IntakeHandlers(uow_factory, links, clock, schemas.receipt)
-    consumers.subscribe(infra, uow_factory, handlers)
+    bus = MessageBus(uow_factory, HANDLERS, {"clock": clock, "links": links})
+    consumers.subscribe(infra, bus)
     return create_service_app(
         infra,
+        bus=bus,
         title="Meet Malmö intake",
         description="Initiatives from the portal to the coordinators.",
-        routers=[taxonomy_router(), api.build_router(handlers, uow_factory, links, settings.public_rate_limit)],
+        routers=[taxonomy_router(), api.router, pages.router],
+        state={"links": links},
     )

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
-from services.intake.db import IntakeUnitOfWork, processed_events
-from services.intake.handlers import IntakeHandlers
+from services.intake.db import IntakeUnitOfWork
+from services.intake.handlers import events
 from shared.contracts import Topic
 from shared.contracts.groups import GroupFormed, GroupProposed
-from shared.service import Infrastructure
+from shared.inbox import IdempotentConsumer
+from shared.messagebus import MessageBus
+from shared.service import Infrastructure, Subscriptions
+
+SUBSCRIPTIONS: Subscriptions = {
+    Topic.GROUPS: {GroupProposed: events.on_group_proposed, GroupFormed: events.on_group_formed},
+}
 
 
-def subscribe(infra: Infrastructure, uow_factory: Callable[[], IntakeUnitOfWork], handlers: IntakeHandlers) -> None:
-    infra.consume(
-        "intake",
-        [Topic.GROUPS],
-        uow_factory,
-        processed_events,
-        {GroupProposed: handlers.on_group_proposed, GroupFormed: handlers.on_group_formed},
-    )
+def subscribe(infra: Infrastructure, bus: MessageBus[IntakeUnitOfWork]) -> IdempotentConsumer[Any]:
+    return infra.consume("intake", SUBSCRIPTIONS, bus)

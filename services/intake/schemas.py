@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from fastapi import Depends, Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, model_validator
 
 from services.intake.db import Filters
-from services.intake.domain import Action, Initiative, Status
+from services.intake.domain import Action, Initiative, Originator, Receipt, Status
+from services.intake.handlers import (
+    AnswerInformationRequest,
+    InitiativeDetails,
+    RejectInitiative,
+    RequestInformation,
+    SubmitInitiative,
+    WithdrawInitiative,
+)
 from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
 from shared.validation import MultilineText, OrganisationNumber, PhoneNumber, PlainText
 
@@ -81,12 +91,33 @@ class InitiativeCreate(Strict):
         description="Must be true: the originator agrees that the personal data is stored for this purpose."
     )
 
+    def to_command(self, idempotency_key: str | None) -> SubmitInitiative:
+        fingerprint = hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+        return SubmitInitiative(
+            title=self.title,
+            summary=self.summary,
+            description=self.description,
+            originator=Originator(**self.originator.model_dump()),
+            themes=tuple(self.themes),
+            seeking=tuple(self.seeking),
+            competences_needed=tuple(self.competences_needed),
+            group_size_min=self.group_size.min,
+            group_size_max=self.group_size.max,
+            language=self.language,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+        )
+
 
 class InitiativeReceipt(BaseModel):
     id: uuid.UUID
     reference: str
     status: Status
     submitted_at: datetime
+
+    @classmethod
+    def from_domain(cls, receipt: Receipt) -> Self:
+        return cls.model_validate(receipt, from_attributes=True)
 
 
 class HistoryEntry(BaseModel):
@@ -119,6 +150,11 @@ class InitiativeSummary(BaseModel):
     submitted_at: datetime
     updated_at: datetime | None
 
+    @classmethod
+    def from_domain(cls, initiative: Initiative, **more: Any) -> Self:
+        """The initiative's fields and its originator's under the same names; `more` for the rest."""
+        return cls.model_validate({**vars(initiative.originator), **vars(initiative), **more}, from_attributes=True)
+
 
 class DuplicateHint(BaseModel):
     id: uuid.UUID
@@ -137,6 +173,15 @@ class InitiativeDetail(InitiativeSummary):
     history: list[HistoryEntry]
     possible_duplicates: list[DuplicateHint]
 
+    @classmethod
+    def from_details(cls, details: InitiativeDetails) -> Self:
+        initiative = details.initiative
+        return cls.from_domain(
+            initiative,
+            group_size=GroupSize(min=initiative.group_size_min, max=initiative.group_size_max),
+            possible_duplicates=details.possible_duplicates,
+        )
+
 
 class OriginatorView(BaseModel):
     """What the originator sees through the private link."""
@@ -152,13 +197,33 @@ class OriginatorView(BaseModel):
     can_withdraw: bool
     history: list[HistoryEntry]
 
+    @classmethod
+    def from_domain(cls, initiative: Initiative) -> Self:
+        """Matching's steps are the platform's business, not shown to the originator."""
+        return cls.model_validate(
+            {
+                **vars(initiative),
+                "question": initiative.pending_question,
+                "can_answer": initiative.can(Action.ANSWER),
+                "can_withdraw": initiative.can(Action.WITHDRAW),
+                "history": [c for c in initiative.history if not c.actor.startswith("matching")],
+            },
+            from_attributes=True,
+        )
+
 
 class Rejection(Strict):
     reason: MultilineText = Field(min_length=1, max_length=2000)
 
+    def to_command(self, initiative_id: uuid.UUID, by: str) -> RejectInitiative:
+        return RejectInitiative(initiative_id, by, self.reason)
+
 
 class InformationRequest(Strict):
     message: MultilineText = Field(min_length=1, max_length=4000)
+
+    def to_command(self, initiative_id: uuid.UUID, by: str) -> RequestInformation:
+        return RequestInformation(initiative_id, by, self.message)
 
 
 class Answer(Strict):
@@ -166,9 +231,15 @@ class Answer(Strict):
     summary: MultilineText | None = Field(default=None, min_length=1, max_length=500)
     description: MultilineText | None = Field(default=None, max_length=10_000)
 
+    def to_command(self, initiative_id: uuid.UUID) -> AnswerInformationRequest:
+        return AnswerInformationRequest(initiative_id, self.answer, self.summary, self.description)
+
 
 class Withdrawal(Strict):
     reason: MultilineText | None = Field(default=None, max_length=2000)
+
+    def to_command(self, initiative_id: uuid.UUID, by: str) -> WithdrawInitiative:
+        return WithdrawInitiative(initiative_id, by, self.reason)
 
 
 SortOrder = Literal[
@@ -200,50 +271,3 @@ STATUS_LABELS: dict[Status, tuple[str, str]] = {
     Status.GROUP_FORMED: ("Arbetsgrupp bildad", "Working group formed"),
     Status.CLOSED: ("Avslutat", "Closed"),
 }
-
-# --- shaping -------------------------------------------------------------------------------------
-
-
-def receipt(initiative: Initiative) -> dict[str, Any]:
-    return InitiativeReceipt(
-        id=initiative.id, reference=initiative.reference, status=initiative.status, submitted_at=initiative.submitted_at
-    ).model_dump(mode="json")
-
-
-def summary_of(initiative: Initiative) -> InitiativeSummary:
-    return InitiativeSummary(
-        id=initiative.id,
-        reference=initiative.reference,
-        status=initiative.status,
-        title=initiative.title,
-        summary=initiative.summary,
-        organisation_name=initiative.originator.organisation_name,
-        organisation_type=initiative.originator.organisation_type,
-        themes=list(initiative.themes),
-        submitted_at=initiative.submitted_at,
-        updated_at=initiative.updated_at,
-    )
-
-
-def history_of(initiative: Initiative) -> list[HistoryEntry]:
-    return [
-        HistoryEntry(
-            at=c.at, actor=c.actor, action=c.action.value, from_status=c.from_status, to_status=c.to_status, note=c.note
-        )
-        for c in initiative.history
-    ]
-
-
-def originator_view(initiative: Initiative) -> OriginatorView:
-    return OriginatorView(
-        reference=initiative.reference,
-        status=initiative.status,
-        title=initiative.title,
-        summary=initiative.summary,
-        description=initiative.description,
-        submitted_at=initiative.submitted_at,
-        question=initiative.pending_question,
-        can_answer=initiative.can(Action.ANSWER),
-        can_withdraw=initiative.can(Action.WITHDRAW),
-        history=[h for h in history_of(initiative) if not h.actor.startswith("matching")],
-    )

@@ -11,6 +11,7 @@ import pytest
 
 from services.intake.bootstrap import create_app
 from services.intake.settings import Settings
+from services.intake.tests.factories import valid_initiative
 from shared.auth import issue_local_token
 from shared.settings import PlatformSettings
 from shared.testing import query, query_value
@@ -43,30 +44,6 @@ class Intake:
         answer = await self.client.post("/api/v1/initiatives", json=valid_initiative(**changes))
         assert answer.status_code == 201, answer.text
         return answer.json()  # type: ignore[no-any-return]
-
-
-def valid_initiative(**changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "title": "Sommarjobb för unga i Rosengård",
-        "summary": "Företag i Malmö erbjuder sommarjobb till unga i samarbete med staden.",
-        "description": "Vi vill testa en modell där näringslivet och staden tillsammans ...",
-        "originator": {
-            "organisation_name": "Acme Bygg AB",
-            "organisation_type": "business",
-            "organisation_number": "5560360793",
-            "contact_name": "Anna Andersson",
-            "contact_email": "anna.andersson@acme.example",
-            "contact_phone": "070-123 45 67",
-        },
-        "themes": ["employment", "competence_provision"],
-        "seeking": ["collaboration_partners"],
-        "competences_needed": ["recruitment", "mentoring"],
-        "group_size": {"min": 3, "max": 5},
-        "language": "sv",
-        "consent": True,
-    }
-    body.update(changes)
-    return body
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -14,34 +14,14 @@ from services.intake.domain import (
     Action,
     DuplicateCandidate,
     Initiative,
-    Originator,
     Status,
     format_reference,
     likely_duplicates,
 )
+from services.intake.tests.factories import NOW, new_initiative
 from shared.errors import InvalidTransition
-from shared.taxonomy import Language, OrganisationType, Seeking, Theme
 
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 TERMINAL = {Status.REJECTED, Status.WITHDRAWN, Status.CLOSED}
-
-
-def new_initiative() -> Initiative:
-    return Initiative.submit(
-        at=NOW,
-        id=uuid.uuid4(),
-        reference="MM-2026-0001",
-        title="Sommarjobb för unga i Rosengård",
-        summary="Companies offer summer jobs",
-        description="",
-        originator=Originator("Acme AB", OrganisationType.BUSINESS, "556036-0793", "Anna", "anna@acme.se", None),
-        themes=(Theme.EMPLOYMENT,),
-        seeking=(Seeking.COLLABORATION_PARTNERS,),
-        competences_needed=(),
-        group_size_min=3,
-        group_size_max=6,
-        language=Language.SV,
-    )
 
 
 def apply(initiative: Initiative, action: Action, at: datetime) -> None:

@@ -1,15 +1,11 @@
-"""The Initiative aggregate: its state machine, its history and the duplicate hint. No I/O."""
+"""The Initiative aggregate: its state machine and its history. No I/O."""
 
 from __future__ import annotations
 
-import re
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-
-from rapidfuzz import fuzz
 
 from shared.errors import InvalidTransition
 from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
@@ -76,6 +72,16 @@ class StatusChange:
     from_status: Status | None
     to_status: Status
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the portal is told on submission, and told again for a retry with the same Idempotency-Key."""
+
+    id: uuid.UUID
+    reference: str
+    status: Status
+    submitted_at: datetime
 
 
 @dataclass
@@ -154,6 +160,10 @@ class Initiative:
         return True
 
     @property
+    def receipt(self) -> Receipt:
+        return Receipt(self.id, self.reference, self.status, self.submitted_at)
+
+    @property
     def pending_question(self) -> str | None:
         """The coordinator's message while an information request is open."""
         if self.status is Status.INFO_REQUESTED and self.history:
@@ -163,30 +173,3 @@ class Initiative:
 
 def format_reference(year: int, number: int) -> str:
     return f"MM-{year}-{number:04d}"
-
-
-REFERENCE_PATTERN = re.compile(r"^MM-\d{4}-\d{4,}$")
-
-
-@dataclass(frozen=True)
-class DuplicateCandidate:
-    id: uuid.UUID
-    title: str
-    summary: str
-    organisation_number: str | None
-
-
-def likely_duplicates(
-    title: str, summary: str, organisation_number: str | None, open_initiatives: Iterable[DuplicateCandidate]
-) -> tuple[uuid.UUID, ...]:
-    """Open initiatives that look like the same idea: same organisation number, or similar texts."""
-    found = []
-    for other in open_initiatives:
-        same_organisation = organisation_number is not None and other.organisation_number == organisation_number
-        similar_title = fuzz.token_set_ratio(title.lower(), other.title.lower()) >= 85
-        similar_text = (
-            fuzz.token_set_ratio(f"{title} {summary}".lower(), f"{other.title} {other.summary}".lower()) >= 80
-        )
-        if same_organisation or (similar_title and similar_text):
-            found.append(other.id)
-    return tuple(found)

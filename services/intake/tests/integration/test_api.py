@@ -14,7 +14,8 @@ import pytest
 
 from services.intake.bootstrap import create_app
 from services.intake.settings import Settings
-from services.intake.tests.conftest import Intake, valid_initiative
+from services.intake.tests.conftest import Intake
+from services.intake.tests.factories import valid_initiative
 from shared.settings import PlatformSettings
 
 pytestmark = pytest.mark.integration

@@ -1,0 +1,209 @@
+"""The initiative repository: initiatives with their history, reference numbers, remembered receipts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+from sqlalchemy import String, and_, cast, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+from services.intake.db.tables import idempotency_keys, initiative_history, initiatives, reference_counters
+from services.intake.domain import (
+    OPEN_STATUSES,
+    DuplicateBrief,
+    DuplicateCandidate,
+    Initiative,
+    Originator,
+    Receipt,
+    Status,
+    StatusChange,
+)
+from shared.db import from_row, to_row, upsert
+from shared.errors import NotFound
+from shared.taxonomy import OrganisationType, Theme
+
+
+class ConcurrentUpdate(RuntimeError):
+    """Someone changed the initiative between our read and our write; the caller retries."""
+
+
+class ConcurrentSubmission(RuntimeError):
+    """A concurrent request with the same Idempotency-Key committed first; the caller retries to find its receipt."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    statuses: Sequence[Status] = ()
+    theme: Theme | None = None
+    organisation_type: OrganisationType | None = None
+    submitted_from: datetime | None = None
+    submitted_to: datetime | None = None
+    text: str | None = None
+
+
+SORTABLE = {
+    "submitted_at": initiatives.c.submitted_at,
+    "reference": initiatives.c.reference,
+    "title": initiatives.c.title,
+    "status": initiatives.c.status,
+}
+SEARCHED = (
+    initiatives.c.title,
+    initiatives.c.summary,
+    initiatives.c.description,
+    initiatives.c.organisation_name,
+    initiatives.c.reference,
+)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _where(filters: Filters) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if filters.statuses:
+        clauses.append(initiatives.c.status.in_([s.value for s in filters.statuses]))
+    if filters.theme is not None:
+        clauses.append(cast(initiatives.c.themes, String).like(f'%"{filters.theme.value}"%'))
+    if filters.organisation_type is not None:
+        clauses.append(initiatives.c.organisation_type == filters.organisation_type.value)
+    if filters.submitted_from is not None:
+        clauses.append(initiatives.c.submitted_at >= filters.submitted_from)
+    if filters.submitted_to is not None:
+        clauses.append(initiatives.c.submitted_at <= filters.submitted_to)
+    if filters.text:
+        pattern = f"%{_like_escape(filters.text.strip())}%"
+        clauses.append(or_(*(column.ilike(pattern, escape="\\") for column in SEARCHED)))
+    return clauses
+
+
+class InitiativeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._loaded: dict[uuid.UUID, tuple[int, int]] = {}  # id -> (version, history length) as read
+
+    async def next_reference_number(self, year: int) -> int:
+        """Take the next number of `year` inside the current transaction (atomic on both databases)."""
+        statement = upsert(
+            self._session,
+            reference_counters,
+            {"year": year, "last_number": 1},
+            key=["year"],
+            update={"last_number": reference_counters.c.last_number + 1},
+        ).returning(reference_counters.c.last_number)
+        return int((await self._session.execute(statement)).scalar_one())
+
+    async def add(self, initiative: Initiative) -> None:
+        await self._session.execute(insert(initiatives).values(**_to_row(initiative), version=1))
+        await self._insert_history(initiative.id, initiative.history)
+        self._loaded[initiative.id] = (1, len(initiative.history))
+
+    async def get(self, initiative_id: uuid.UUID, *, for_update: bool = False) -> Initiative:
+        query = select(initiatives).where(initiatives.c.id == initiative_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._session.execute(query)).one_or_none()
+        if row is None:
+            raise NotFound("initiative", initiative_id)
+        history = await self._session.execute(
+            select(initiative_history)
+            .where(initiative_history.c.initiative_id == initiative_id)
+            .order_by(initiative_history.c.id)
+        )
+        initiative = _from_row(row._asdict(), [from_row(StatusChange, h._asdict()) for h in history])
+        self._loaded[initiative_id] = (row.version, len(initiative.history))
+        return initiative
+
+    async def save(self, initiative: Initiative) -> None:
+        version, seen_history = self._loaded[initiative.id]
+        result = await self._session.execute(
+            update(initiatives)
+            .where(and_(initiatives.c.id == initiative.id, initiatives.c.version == version))
+            .values(**_to_row(initiative), version=version + 1)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrentUpdate(f"initiative {initiative.id} changed meanwhile")
+        await self._insert_history(initiative.id, initiative.history[seen_history:])
+        self._loaded[initiative.id] = (version + 1, len(initiative.history))
+
+    async def open_candidates(self) -> list[DuplicateCandidate]:
+        rows = await self._session.execute(
+            select(
+                initiatives.c.id, initiatives.c.title, initiatives.c.summary, initiatives.c.organisation_number
+            ).where(initiatives.c.status.in_([s.value for s in OPEN_STATUSES]))
+        )
+        return [from_row(DuplicateCandidate, r._asdict()) for r in rows]
+
+    async def briefs(self, ids: Sequence[uuid.UUID]) -> list[DuplicateBrief]:
+        if not ids:
+            return []
+        rows = await self._session.execute(
+            select(initiatives.c.id, initiatives.c.reference, initiatives.c.title, initiatives.c.status).where(
+                initiatives.c.id.in_(ids)
+            )
+        )
+        return [from_row(DuplicateBrief, r._asdict()) for r in rows]
+
+    async def search(
+        self, filters: Filters, *, sort: str = "-submitted_at", limit: int = 50, offset: int = 0
+    ) -> tuple[list[Initiative], int]:
+        clauses = _where(filters)
+        total = await self._session.scalar(select(func.count()).select_from(initiatives).where(*clauses))
+        column = SORTABLE[sort.removeprefix("-")]
+        order = column.desc() if sort.startswith("-") else column.asc()
+        rows = await self._session.execute(
+            select(initiatives).where(*clauses).order_by(order, initiatives.c.id).limit(limit).offset(offset)
+        )
+        return [_from_row(row._asdict(), []) for row in rows], int(total or 0)
+
+    async def remembered_receipt(self, key: str) -> tuple[str, Receipt] | None:
+        """The request fingerprint and the receipt given for the Idempotency-Key, if it was used before."""
+        row = (
+            await self._session.execute(
+                select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(idempotency_keys.c.key == key)
+            )
+        ).one_or_none()
+        return None if row is None else (row.fingerprint, from_row(Receipt, row.response))
+
+    async def remember_receipt(self, key: str, fingerprint: str, receipt: Receipt, at: datetime) -> None:
+        """Raises ConcurrentSubmission when a concurrent request with the same key got there first."""
+        values = {
+            "key": key,
+            "fingerprint": fingerprint,
+            "initiative_id": receipt.id,
+            "response": to_jsonable_python(receipt),
+            "created_at": at,
+        }
+        try:
+            await self._session.execute(insert(idempotency_keys).values(values))
+        except IntegrityError:
+            raise ConcurrentSubmission(f"Idempotency-Key {key!r} was used by a concurrent request") from None
+
+    async def _insert_history(self, initiative_id: uuid.UUID, changes: Sequence[StatusChange]) -> None:
+        if changes:
+            await self._session.execute(
+                insert(initiative_history),
+                [to_row(change, initiative_history, initiative_id=initiative_id) for change in changes],
+            )
+
+
+def _to_row(initiative: Initiative) -> dict[str, Any]:
+    return to_row(
+        initiative,
+        initiatives,
+        **to_row(initiative.originator, initiatives),
+        possible_duplicates=[str(i) for i in initiative.possible_duplicates],
+        updated_at=initiative.updated_at or initiative.submitted_at,
+    )
+
+
+def _from_row(row: Mapping[str, Any], history: list[StatusChange]) -> Initiative:
+    return from_row(Initiative, row, originator=from_row(Originator, row), history=history)

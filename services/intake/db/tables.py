@@ -1,0 +1,72 @@
+"""Intake's tables: the initiatives with their history, reference counters and idempotency keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, Uuid
+
+from shared.db import BigId, Timestamp
+from shared.inbox import define_processed_events_table
+from shared.outbox import define_outbox_table
+
+metadata = MetaData()
+outbox = define_outbox_table(metadata)
+processed_events = define_processed_events_table(metadata)
+
+initiatives = Table(
+    "initiatives",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("reference", String(20), nullable=False, unique=True),
+    Column("status", String(20), nullable=False, index=True),
+    Column("title", String(200), nullable=False),
+    Column("summary", String(500), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("organisation_name", String(200), nullable=False),
+    Column("organisation_type", String(40), nullable=False),
+    Column("organisation_number", String(20), nullable=True, index=True),
+    Column("contact_name", String(200), nullable=False),
+    Column("contact_email", String(320), nullable=False),
+    Column("contact_phone", String(20), nullable=True),
+    Column("themes", JSON, nullable=False),
+    Column("seeking", JSON, nullable=False),
+    Column("competences_needed", JSON, nullable=False),
+    Column("group_size_min", Integer, nullable=False),
+    Column("group_size_max", Integer, nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("possible_duplicates", JSON, nullable=False),
+    Column("submitted_at", Timestamp(), nullable=False, index=True),
+    Column("updated_at", Timestamp(), nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+initiative_history = Table(
+    "initiative_history",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("initiative_id", Uuid, ForeignKey("initiatives.id", ondelete="CASCADE"), nullable=False),
+    Column("at", Timestamp(), nullable=False),
+    Column("actor", String(320), nullable=False),
+    Column("action", String(30), nullable=False),
+    Column("from_status", String(20), nullable=True),
+    Column("to_status", String(20), nullable=False),
+    Column("note", Text, nullable=True),
+)
+Index("ix_initiative_history_initiative", initiative_history.c.initiative_id, initiative_history.c.id)
+
+# The last reference number handed out per year; numbers are never reused.
+reference_counters = Table(
+    "reference_counters",
+    metadata,
+    Column("year", Integer, primary_key=True),
+    Column("last_number", Integer, nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("initiative_id", Uuid, nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", Timestamp(), nullable=False),
+)

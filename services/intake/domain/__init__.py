@@ -1,0 +1,29 @@
+"""Intake's domain: the Initiative aggregate (its state machine and history) and the duplicate hint. No I/O."""
+
+from services.intake.domain.duplicates import DuplicateBrief, DuplicateCandidate, likely_duplicates
+from services.intake.domain.initiative import (
+    OPEN_STATUSES,
+    TRANSITIONS,
+    Action,
+    Initiative,
+    Originator,
+    Receipt,
+    Status,
+    StatusChange,
+    format_reference,
+)
+
+__all__ = [
+    "OPEN_STATUSES",
+    "TRANSITIONS",
+    "Action",
+    "DuplicateBrief",
+    "DuplicateCandidate",
+    "Initiative",
+    "Originator",
+    "Receipt",
+    "Status",
+    "StatusChange",
+    "format_reference",
+    "likely_duplicates",
+]
