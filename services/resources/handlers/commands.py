@@ -21,9 +21,6 @@ from shared.messagebus import retry_once_on
 
 log = structlog.get_logger(__name__)
 
-# A concurrent registration of the same email won the unique constraint: the second run sees it.
-once_more_on_a_taken_email = retry_once_on(IntegrityError)
-
 
 @dataclass(frozen=True)
 class RegisterResource:
@@ -80,7 +77,7 @@ def new_confirmation_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-@once_more_on_a_taken_email
+@retry_once_on(IntegrityError)  # a concurrent writer took the email first: the second run sees it
 async def register(command: RegisterResource, uow: ResourcesUnitOfWork, clock: Clock, links: PrivateLinks) -> uuid.UUID:
     now, secret = clock(), new_confirmation_secret()
     async with uow:
@@ -101,7 +98,7 @@ async def register(command: RegisterResource, uow: ResourcesUnitOfWork, clock: C
     return resource.id
 
 
-@once_more_on_a_taken_email
+@retry_once_on(IntegrityError)  # a concurrent writer took the email first: the second run sees it
 async def register_directly(
     command: RegisterResourceDirectly, uow: ResourcesUnitOfWork, clock: Clock, links: PrivateLinks
 ) -> Resource:
@@ -133,7 +130,7 @@ async def confirm(
     return resource, confirmed
 
 
-@once_more_on_a_taken_email
+@retry_once_on(IntegrityError)  # a concurrent writer took the email first: the second run sees it
 async def update_profile(
     command: UpdateProfile, uow: ResourcesUnitOfWork, clock: Clock, links: PrivateLinks
 ) -> Resource:
