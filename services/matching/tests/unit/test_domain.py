@@ -9,12 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.matching.domain.formation import RuleRefused, fill_vacancies, remove, replace, replacements, swap
-from services.matching.domain.group import Group, GroupStatus, Role, Seat, SeatStatus
+from services.matching.domain.group import Group, GroupStatus, Role, SeatStatus
 from services.matching.domain.pool import Pool
-from services.matching.domain.profiles import Contact, Resource
 from services.matching.domain.rules import explain
 from services.matching.domain.solver import Infeasible, Proposal, propose
-from services.matching.handlers.contracts import member_of
 from services.matching.tests.factories import ORIGINATOR, municipal, need, person, pool_of
 from shared.errors import InvalidTransition
 from shared.taxonomy import Competence, OrganisationType, Theme
@@ -130,32 +128,6 @@ def test_the_explanation_is_worded_in_swedish_or_english_with_the_taxonomy_label
         "Kommunens representant (myndighet: ingen från kommunen var ledig). Bidrar inte med någon av de "
         "kompetenser som behövs. Delar inget tema med initiativet. Belastning: i 1 annan grupp, kapacitet 2."
     )
-
-
-def test_a_member_in_a_group_event_is_told_why_in_their_own_language() -> None:
-    """The invitation quotes the explanation: a Swedish email must not explain in English (found by the
-    platform journey test), nor an English one in Swedish."""
-    why = explain(need(), municipal(1, competences=[M]), OrganisationType.MUNICIPALITY)
-    seat = Seat(uuid.UUID(int=7), uuid.UUID(int=1), Role.MUNICIPALITY_REPRESENTATIVE, SeatStatus.INVITED, why, NOW)
-
-    def resource(language: str) -> Resource:
-        candidate = municipal(1, competences=[M])
-        return Resource(
-            candidate.id,
-            Contact("Maria Lind", "maria.lind@malmo.se", None),
-            language,
-            candidate.organisation,
-            "Arbetsmarknadssekreterare",
-            candidate.competences,
-            candidate.themes,
-            frozenset({"sv", "en"}),
-            2,
-            active=True,
-        )
-
-    assert member_of(seat, resource("sv")).explanation.startswith("Kommunens representant. Bidrar med kompetenser")
-    assert member_of(seat, resource("en")).explanation.startswith("Municipality representative. Covers needed")
-    assert member_of(seat, None).explanation == why.text_in("sv")  # erased: the platform's language
 
 
 def group_of(proposal: Proposal) -> Group:
