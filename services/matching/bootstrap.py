@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         title="Meet Malmö matching",
         description="Forms working groups for accepted initiatives: proposals with reasons, invitations, replacements.",
         routers=[taxonomy_router(), api.router, pages.router],
-        state={"links": links, "clock": clock},
+        state={"clock": clock},  # the invitation routes show expiry against the service's clock
     )
     app.exception_handler(Infeasible)(api.infeasible)
     return app
