@@ -1,103 +1,75 @@
-"""Notifications's HTTP edge: the staff API over the delivery log (list, look at one, retry a failed one).
-
-Recipients' addresses are masked and texts are not shown: staff see what happened, not what was sent.
-"""
+"""Notifications's staff API: the delivery log (list, look at one, retry a failed one) and each
+coordinator's choice of immediate alerts or a daily digest."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, HTTPException, Query
 
-from services.notifications import handlers
-from services.notifications.db import DeliveryFilter, NotificationsUnitOfWork
-from services.notifications.domain import Delivery, Status, Template, mask_address
-from shared.auth import StaffReaderDep
-from shared.db import as_aware
+from services.notifications.domain import DeliveryFilter, Status, Template
+from services.notifications.handlers import FindDeliveries, GetDelivery, GetPreference, RetryDelivery
+from services.notifications.schemas import LARGEST_OFFSET, DeliveryOut, PreferenceIn, PreferenceOut, UtcMoment
+from shared.auth import CoordinatorDep, Staff, StaffReaderDep
+from shared.service import BusDep
 from shared.web import Page
 
-
-class DeliveryOut(BaseModel):
-    id: uuid.UUID
-    event_id: uuid.UUID
-    event_type: str
-    template: str
-    recipient: str | None  # masked; null once erased
-    recipient_role: str
-    language: str
-    subject: str
-    status: Status
-    attempts: int
-    last_error: str | None
-    next_attempt_at: datetime | None
-    sent_at: datetime | None
-    message_id: str
-    erased: bool
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, delivery: Delivery) -> DeliveryOut:
-        return cls(
-            id=delivery.id,
-            event_id=delivery.event_id,
-            event_type=delivery.event_type,
-            template=delivery.template,
-            recipient=mask_address(delivery.recipient),
-            recipient_role=delivery.recipient_role.value,
-            language=delivery.language,
-            subject=delivery.subject,
-            status=delivery.status,
-            attempts=delivery.attempts,
-            last_error=delivery.last_error,
-            next_attempt_at=delivery.next_attempt_at if delivery.status is Status.QUEUED else None,
-            sent_at=delivery.sent_at,
-            message_id=delivery.message_id,
-            erased=delivery.erased,
-            created_at=delivery.created_at,
-            updated_at=delivery.updated_at,
-        )
+router = APIRouter()
 
 
-def build_router(uow_factory: Callable[[], NotificationsUnitOfWork]) -> APIRouter:
-    router = APIRouter(prefix="/api/v1/deliveries", tags=["deliveries"])
+def _own_address(staff: Staff) -> str:
+    if not staff.email:
+        raise HTTPException(403, "the token carries no email address")
+    return staff.email
 
-    @router.get("", summary="The delivery log, newest first (coordinator or operator)")
-    async def list_deliveries(
-        _: StaffReaderDep,
-        status: Status | None = None,
-        template: Template | None = None,
-        created_from: Annotated[
-            datetime | None, Query(alias="from", description="created at or after (ISO 8601; UTC if no zone)")
-        ] = None,
-        created_until: Annotated[
-            datetime | None, Query(alias="until", description="created before (ISO 8601; UTC if no zone)")
-        ] = None,
-        limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
-    ) -> Page[DeliveryOut]:
-        where = DeliveryFilter(
-            status=status,
-            template=template.value if template else None,
-            created_from=as_aware(created_from) if created_from else None,
-            created_until=as_aware(created_until) if created_until else None,
-        )
-        found, total = await handlers.list_deliveries(uow_factory(), where, limit, offset)
-        return Page(items=[DeliveryOut.of(d) for d in found], total=total, limit=limit, offset=offset)
 
-    @router.get("/{delivery_id}", summary="One delivery (coordinator or operator)")
-    async def get_delivery(_: StaffReaderDep, delivery_id: uuid.UUID) -> DeliveryOut:
-        return DeliveryOut.of(await handlers.find_delivery(uow_factory(), delivery_id))
-
-    @router.post(
-        "/{delivery_id}/retry",
-        summary="Queue a failed delivery again (coordinator or operator); 409 unless it failed",
+@router.get(
+    "/api/v1/deliveries", tags=["deliveries"], summary="The delivery log, newest first (coordinator or operator)"
+)
+async def list_deliveries(
+    _: StaffReaderDep,
+    bus: BusDep,
+    status: Status | None = None,
+    template: Template | None = None,
+    created_from: Annotated[
+        UtcMoment | None, Query(alias="from", description="created at or after (ISO 8601; UTC if no zone)")
+    ] = None,
+    created_until: Annotated[
+        UtcMoment | None, Query(alias="until", description="created before (ISO 8601; UTC if no zone)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=LARGEST_OFFSET)] = 0,
+) -> Page[DeliveryOut]:
+    filters = DeliveryFilter(
+        status=status,
+        template=template.value if template else None,
+        created_from=created_from,
+        created_until=created_until,
     )
-    async def retry_delivery(_: StaffReaderDep, delivery_id: uuid.UUID) -> DeliveryOut:
-        return DeliveryOut.of(await handlers.retry_delivery(uow_factory(), delivery_id))
+    found, total = await bus.handle(FindDeliveries(filters, limit, offset))
+    return Page(items=[DeliveryOut.from_domain(d) for d in found], total=total, limit=limit, offset=offset)
 
-    return router
+
+@router.get("/api/v1/deliveries/{delivery_id}", tags=["deliveries"], summary="One delivery (coordinator or operator)")
+async def get_delivery(_: StaffReaderDep, bus: BusDep, delivery_id: uuid.UUID) -> DeliveryOut:
+    return DeliveryOut.from_domain(await bus.handle(GetDelivery(delivery_id)))
+
+
+@router.post(
+    "/api/v1/deliveries/{delivery_id}/retry",
+    tags=["deliveries"],
+    summary="Queue a failed delivery again (coordinator or operator); 409 unless it failed",
+)
+async def retry_delivery(_: StaffReaderDep, bus: BusDep, delivery_id: uuid.UUID) -> DeliveryOut:
+    return DeliveryOut.from_domain(await bus.handle(RetryDelivery(delivery_id)))
+
+
+@router.get("/api/v1/preferences/me", tags=["preferences"], summary="My alerts: immediate or a daily digest")
+async def my_preference(staff: CoordinatorDep, bus: BusDep) -> PreferenceOut:
+    return PreferenceOut.from_domain(await bus.handle(GetPreference(_own_address(staff))))
+
+
+@router.put("/api/v1/preferences/me", tags=["preferences"], summary="Choose immediate alerts or a daily digest")
+async def set_my_preference(staff: CoordinatorDep, bus: BusDep, body: PreferenceIn) -> PreferenceOut:
+    return PreferenceOut.from_domain(await bus.handle(body.to_command(_own_address(staff))))

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import partial
 
 import structlog
 from fastapi import FastAPI
 
-from services.notifications import api, consumers, preferences
-from services.notifications.db import NotificationsUnitOfWork, outbox
-from services.notifications.digests import Digests, DigestScheduler
-from services.notifications.domain import RetryPolicy
-from services.notifications.handlers import EmailQueue
+from services.notifications import api, consumers, pages
+from services.notifications.adapters.rendering import Renderer
+from services.notifications.adapters.smtp import SmtpMailer, sender_domain
+from services.notifications.db.tables import metadata
+from services.notifications.db.unit_of_work import NotificationsUnitOfWork
+from services.notifications.domain import Mailer, Outage, RetryPolicy
+from services.notifications.handlers import HANDLERS, QueueDueDigests, SendDueEmails
 from services.notifications.links import UnsubscribeLinks
-from services.notifications.rendering import Renderer
-from services.notifications.sender import DeliverySender, Mailer
 from services.notifications.settings import Settings
-from services.notifications.smtp import SmtpMailer, sender_domain
-from shared.inbox import IdempotentConsumer
+from shared.db import Clock, utcnow
+from shared.jobs import Backoff, PeriodicJob
+from shared.messagebus import MessageBus
 from shared.service import Infrastructure
 from shared.service import create_app as create_service_app
 from shared.settings import load_settings
@@ -29,17 +30,7 @@ def get_settings() -> Settings:
     return load_settings(Settings)
 
 
-@dataclass(frozen=True)
-class Notifications:
-    """The wired parts, on app.state.notifications for tests and operations."""
-
-    infra: Infrastructure
-    consumer: IdempotentConsumer[NotificationsUnitOfWork]
-    sender: DeliverySender
-    digests: DigestScheduler
-
-
-def smtp_mailer(settings: Settings) -> SmtpMailer:
+def smtp_mailer(settings: Settings, clock: Clock) -> SmtpMailer:
     return SmtpMailer(
         host=settings.smtp_host,
         port=settings.smtp_port,
@@ -48,38 +39,51 @@ def smtp_mailer(settings: Settings) -> SmtpMailer:
         password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
         starttls=settings.smtp_starttls,
         timeout_seconds=settings.smtp_timeout_seconds,
+        clock=clock,
     )
 
 
-def create_app(settings: Settings | None = None, mailer: Mailer | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, mailer: Mailer | None = None, *, clock: Clock = utcnow) -> FastAPI:
     settings = settings or get_settings()
-    infra = Infrastructure.build(settings, outbox)
-    policy = RetryPolicy(settings.send_max_attempts, settings.retry_base_seconds, settings.retry_max_seconds)
-
-    def uow_factory() -> NotificationsUnitOfWork:
-        return NotificationsUnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake, sender.wake)
-
-    sender = DeliverySender(
-        uow_factory, mailer or smtp_mailer(settings), policy, poll_seconds=settings.send_poll_seconds
-    )
     if not settings.coordinator_emails:
         log.warning("notifications.no_coordinators", setting="NOTIFICATIONS_COORDINATOR_EMAILS")
-    renderer = Renderer()
-    queue = EmailQueue(renderer, tuple(settings.coordinator_emails), sender_domain(settings.sender))
-    consumer = consumers.subscribe(infra, uow_factory, queue)
+    infra = Infrastructure.build(settings, metadata)
     links = UnsubscribeLinks(str(settings.public_url), settings.link_secret)
-    digests = Digests(renderer, links, sender_domain(settings.sender), settings.digest_hour)
-    infra.run_in_background("delivery-sender", sender.run)
-    scheduler = DigestScheduler(digests, uow_factory)
-    infra.run_in_background("daily-digest", scheduler.run)
-    app = create_service_app(
+    # The sender polls, and a commit that queued deliveries wakes it; while the database is away it backs off.
+    sender = PeriodicJob(
+        "delivery-sender",
+        lambda: bus.handle(SendDueEmails()),
+        interval=settings.send_poll_seconds,
+        backoff=Backoff(initial=0.5, maximum=30.0),
+    )
+    # At the digest hour (and at start, catching up a day whose hour passed); held alerts wait out an outage.
+    digests = PeriodicJob(
+        "daily-digest", lambda: bus.handle(QueueDueDigests()), interval=3600.0, backoff=Backoff(30.0, 30.0)
+    )
+    uow_factory = partial(NotificationsUnitOfWork, infra.session_factory, infra.outbox, infra.relay.wake, sender.wake)
+    bus = MessageBus(
+        uow_factory,
+        HANDLERS,
+        {
+            "clock": clock,
+            "links": links,
+            "renderer": Renderer(),
+            "mailer": mailer or smtp_mailer(settings, clock),
+            "policy": RetryPolicy(settings.send_max_attempts, settings.retry_base_seconds, settings.retry_max_seconds),
+            "outage": Outage(),
+            "coordinators": tuple(settings.coordinator_emails),
+            "message_id_domain": sender_domain(settings.sender),
+            "digest_hour": settings.digest_hour,
+        },
+    )
+    consumers.subscribe(infra, bus)
+    infra.run(sender)
+    infra.run(digests)
+    return create_service_app(
         infra,
+        bus=bus,
         title="Meet Malmö notifications",
         description="The emails staff, originators and members receive, and the log of their delivery.",
-        routers=[
-            api.build_router(uow_factory),
-            preferences.build_router(uow_factory, links, settings.public_rate_limit),
-        ],
+        routers=[api.router, pages.router],
+        state={"links": links},
     )
-    app.state.notifications = Notifications(infra, consumer, sender, scheduler)
-    return app

@@ -2,24 +2,57 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from services.notifications.db import NotificationsUnitOfWork, processed_events
-from services.notifications.handlers import EmailQueue, event_handlers
+from services.notifications.db.unit_of_work import NotificationsUnitOfWork
+from services.notifications.handlers import events
 from shared.contracts import Topic
+from shared.contracts.groups import GroupFormed, GroupProposed, MemberInvited, MemberReplaced
+from shared.contracts.initiatives import (
+    InitiativeAccepted,
+    InitiativeInfoRequested,
+    InitiativeRejected,
+    InitiativeSubmitted,
+    InitiativeUpdated,
+    InitiativeWithdrawn,
+)
+from shared.contracts.resources import (
+    ResourceConfirmationRequested,
+    ResourceErased,
+    ResourceProfileLinkRequested,
+    ResourceRegistered,
+    ResourceUpdated,
+)
 from shared.inbox import IdempotentConsumer
-from shared.service import Infrastructure
+from shared.messagebus import MessageBus
+from shared.service import Infrastructure, Subscriptions
 
 CONSUMER = "notifications"
 
+SUBSCRIPTIONS: Subscriptions = {
+    Topic.INITIATIVES: {
+        InitiativeSubmitted: events.queue_emails,
+        InitiativeUpdated: events.queue_emails,
+        InitiativeAccepted: events.queue_emails,
+        InitiativeRejected: events.queue_emails,
+        InitiativeInfoRequested: events.queue_emails,
+        InitiativeWithdrawn: events.forget_withdrawn_initiative,
+    },
+    Topic.RESOURCES: {
+        ResourceConfirmationRequested: events.queue_emails,
+        ResourceRegistered: events.remember_profile_link_and_queue_emails,
+        ResourceProfileLinkRequested: events.remember_profile_link_and_queue_emails,
+        ResourceUpdated: events.remember_profile_link,
+        ResourceErased: events.forget_resource,
+    },
+    Topic.GROUPS: {
+        GroupProposed: events.queue_emails,
+        MemberReplaced: events.queue_emails,
+        MemberInvited: events.queue_emails,
+        GroupFormed: events.queue_emails,
+    },
+}
+
 
 def subscribe(
-    infra: Infrastructure, uow_factory: Callable[[], NotificationsUnitOfWork], queue: EmailQueue
+    infra: Infrastructure, bus: MessageBus[NotificationsUnitOfWork]
 ) -> IdempotentConsumer[NotificationsUnitOfWork]:
-    return infra.consume(
-        CONSUMER,
-        [Topic.INITIATIVES, Topic.RESOURCES, Topic.GROUPS],
-        uow_factory,
-        processed_events,
-        event_handlers(queue),
-    )
+    return infra.consume(CONSUMER, SUBSCRIPTIONS, bus)

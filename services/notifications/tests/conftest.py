@@ -16,14 +16,16 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from fastapi import FastAPI
 
-from services.notifications.bootstrap import Notifications, create_app
+from services.notifications.bootstrap import create_app
+from services.notifications.db.unit_of_work import NotificationsUnitOfWork
 from services.notifications.settings import Settings
 from shared.auth import issue_local_token
 from shared.contracts import Envelope, Event
+from shared.messagebus import MessageBus
 from shared.settings import PlatformSettings
 from shared.testing import eventually, execute, query
 
-from .samples import COORDINATORS
+from .factories import COORDINATORS
 
 SECRET = "notifications-tests-secret-of-32-characters"
 UNREACHABLE_KAFKA = "127.0.0.1:1"  # the relay then keeps NotificationSent/Failed in the outbox to look at
@@ -127,15 +129,14 @@ class Service:
             self.lifespan = None
 
     @property
-    def parts(self) -> Notifications:
-        return self.app.state.notifications  # type: ignore[no-any-return]
+    def bus(self) -> MessageBus[NotificationsUnitOfWork]:
+        return self.app.state.bus  # type: ignore[no-any-return]
 
     async def deliver(self, event: Event, envelope: Envelope | None = None, producer: str = "intake") -> Envelope:
         """Hand an event to the idempotent consumer exactly as the Kafka subscriber does."""
         envelope = envelope or Envelope.wrap(event, producer=producer)
-        await self.parts.consumer.handle_record(
-            event.topic.value, event.key().encode(), envelope.model_dump_json().encode(), {}
-        )
+        [consumer] = self.app.state.infra.consumers
+        await consumer.handle_record(event.topic.value, event.key().encode(), envelope.model_dump_json().encode(), {})
         return envelope
 
     async def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:

@@ -10,9 +10,9 @@ from shared.contracts.notifications import NotificationFailed, NotificationSent
 from shared.taxonomy import Language
 from shared.testing import eventually
 
-from . import samples
-from .conftest import ServiceFactory, SmtpServer
-from .samples import COORDINATORS
+from .. import factories
+from ..conftest import ServiceFactory, SmtpServer
+from ..factories import COORDINATORS
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ async def test_a_submitted_initiative_sends_a_receipt_and_an_alert_to_each_coord
     notifications: ServiceFactory, smtp: SmtpServer
 ) -> None:
     service = await notifications(smtp.port)
-    event = samples.submitted(Language.EN)
+    event = factories.submitted(Language.EN)
     envelope = await service.deliver(event)
 
     rows = await service.settled(3)
@@ -56,13 +56,13 @@ async def test_an_event_delivered_twice_sends_one_email_per_recipient(
     notifications: ServiceFactory, smtp: SmtpServer
 ) -> None:
     service = await notifications(smtp.port)
-    envelope = await service.deliver(samples.submitted())
-    await service.deliver(samples.submitted(), envelope=envelope)  # Kafka redelivers the same record
+    envelope = await service.deliver(factories.submitted())
+    await service.deliver(factories.submitted(), envelope=envelope)  # Kafka redelivers the same record
     await service.settled(3)
 
     # Even with the consumer's memory gone (a replay under a new consumer name), the log's key holds.
     await service.execute("DELETE FROM processed_events")
-    await service.deliver(samples.submitted(), envelope=envelope)
+    await service.deliver(factories.submitted(), envelope=envelope)
     assert len(await service.rows("SELECT event_id FROM processed_events")) == 1
     await service.settled(3)
     assert len(smtp.messages) == 3
@@ -73,8 +73,8 @@ async def test_while_smtp_is_down_nothing_is_lost_and_when_it_returns_everything
     notifications: ServiceFactory, smtp_down: SmtpServer
 ) -> None:
     service = await notifications(smtp_down.port)
-    await service.deliver(samples.submitted())
-    await service.deliver(samples.accepted())
+    await service.deliver(factories.submitted())
+    await service.deliver(factories.accepted())
 
     async def tried_and_waiting() -> bool:
         rows = await service.rows("SELECT status, attempts, last_error FROM deliveries")
@@ -97,7 +97,7 @@ async def test_a_550_marks_the_delivery_failed_and_emits_notification_failed_wit
 ) -> None:
     smtp.handler.refuse_always(ORIGINATOR, f"550 5.1.1 <{ORIGINATOR}>: Recipient address rejected")
     service = await notifications(smtp.port)
-    await service.deliver(samples.submitted())
+    await service.deliver(factories.submitted())
 
     rows = await service.settled(3)
     failed = next(r for r in rows if r["recipient"] == ORIGINATOR)
@@ -128,7 +128,7 @@ async def test_a_4xx_is_retried_until_the_server_takes_the_email(
 ) -> None:
     smtp.handler.refuse(ORIGINATOR, "451 4.7.1 Greylisted, try again", "450 4.2.0 Mailbox busy")
     service = await notifications(smtp.port, coordinator_emails=[])
-    await service.deliver(samples.submitted())
+    await service.deliver(factories.submitted())
 
     [row] = await service.settled(1)
     assert (row["status"], row["attempts"], row["last_error"]) == ("sent", 3, None)  # two refusals, then taken
@@ -139,16 +139,16 @@ async def test_an_erased_resource_leaves_no_address_and_no_text_about_them(
     notifications: ServiceFactory, smtp: SmtpServer
 ) -> None:
     service = await notifications(smtp.port)
-    registered = samples.registered(Language.EN)
-    ali = samples.member("Ali Hassan", "ali.hassan@example.org", resource_id=registered.resource_id)
-    others = samples.members()[0], samples.members()[2]
+    registered = factories.registered(Language.EN)
+    ali = factories.member("Ali Hassan", "ali.hassan@example.org", resource_id=registered.resource_id)
+    others = factories.members()[0], factories.members()[2]
     await service.deliver(registered, producer="resources")
-    await service.deliver(samples.formed(group_members=(others[0], ali, others[1])), producer="matching")
+    await service.deliver(factories.formed(group_members=(others[0], ali, others[1])), producer="matching")
     rows = await service.settled(1 + 3 + 2)
     footer = smtp.handler.to("ali.hassan@example.org")[1].get_body(("plain",))
     assert footer is not None and registered.profile_url in footer.get_content()  # remembered from registration
 
-    await service.deliver(samples.erased(registered.resource_id), producer="resources")
+    await service.deliver(factories.erased(registered.resource_id), producer="resources")
 
     rows = await service.rows("SELECT * FROM deliveries")
     to_ali = [r for r in rows if r["resource_id"] == registered.resource_id]
@@ -165,11 +165,11 @@ async def test_an_email_still_queued_for_a_person_who_is_erased_is_never_sent(
     notifications: ServiceFactory, smtp_down: SmtpServer
 ) -> None:
     service = await notifications(smtp_down.port)
-    invitation = samples.invited()
+    invitation = factories.invited()
     assert invitation.member.resource_id is not None
     await service.deliver(invitation, producer="matching")
-    await service.deliver(samples.erased(invitation.member.resource_id), producer="resources")
-    await service.deliver(samples.submitted())
+    await service.deliver(factories.erased(invitation.member.resource_id), producer="resources")
+    await service.deliver(factories.submitted())
 
     async def tried_since_the_erasure() -> bool:
         # The sender tries one email at a time: once a later one was tried, no attempt begun before the
@@ -189,11 +189,11 @@ async def test_a_withdrawn_initiative_leaves_no_originator_address_and_no_text_a
     notifications: ServiceFactory, smtp: SmtpServer
 ) -> None:
     service = await notifications(smtp.port)
-    submitted = samples.submitted()
+    submitted = factories.submitted()
     await service.deliver(submitted)
     await service.settled(3)
 
-    await service.deliver(samples.withdrawn(submitted.initiative_id))
+    await service.deliver(factories.withdrawn(submitted.initiative_id))
 
     rows = await service.rows("SELECT * FROM deliveries")
     assert all(r["body_text"] is None and r["body_html"] is None for r in rows)
@@ -205,7 +205,7 @@ async def test_an_address_that_cannot_be_mailed_fails_at_once_and_the_others_go_
     notifications: ServiceFactory, smtp: SmtpServer
 ) -> None:
     service = await notifications(smtp.port)
-    event = samples.submitted()
+    event = factories.submitted()
     broken = event.originator.model_copy(update={"contact_email": "karin@example.org\nBcc: someone@example.org"})
     await service.deliver(event.model_copy(update={"originator": broken}))
 

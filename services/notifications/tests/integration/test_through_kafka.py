@@ -12,15 +12,15 @@ from sqlalchemy import MetaData, update
 
 from services.notifications.consumers import CONSUMER
 from shared.contracts import Event, Topic
-from shared.db import UnitOfWork
 from shared.outbox import define_outbox_table
 from shared.service import Infrastructure
 from shared.settings import PlatformSettings, ServiceSettings
 from shared.testing import create_database, drop_database, eventually, read_records
+from shared.unit_of_work import UnitOfWork
 
-from . import samples
-from .conftest import ServiceFactory, SmtpServer
-from .samples import COORDINATORS
+from .. import factories
+from ..conftest import ServiceFactory, SmtpServer
+from ..factories import COORDINATORS
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ async def intake_stand_in(
     url = await create_database(postgres_server, "intake_stand_in")
     platform = PlatformSettings(kafka_bootstrap=kafka_bootstrap, topic_namespace=topic_namespace)
     infra = Infrastructure.build(
-        ServiceSettings(service_name="intake", database_url=url, platform=platform), stand_in_outbox
+        ServiceSettings(service_name="intake", database_url=url, platform=platform), stand_in_metadata
     )
     async with infra.engine.begin() as connection:
         await connection.run_sync(stand_in_metadata.create_all)
@@ -91,7 +91,7 @@ async def test_an_initiative_reaches_the_smtp_server_once_and_a_replay_from_the_
     topic_namespace: str,
 ) -> None:
     first = await notifications(smtp.port, kafka_bootstrap=kafka_bootstrap, namespace=topic_namespace)
-    submitted = samples.submitted()
+    submitted = factories.submitted()
     await publish(intake_stand_in, submitted)
 
     await eventually(lambda: len(smtp.messages) == 3)
@@ -106,7 +106,7 @@ async def test_an_initiative_reaches_the_smtp_server_once_and_a_replay_from_the_
     async with intake_stand_in.session_factory() as session, session.begin():
         await session.execute(update(stand_in_outbox).values(published_at=None))
     intake_stand_in.relay.wake()
-    await publish(intake_stand_in, samples.accepted(initiative_id=submitted.initiative_id))
+    await publish(intake_stand_in, factories.accepted(initiative_id=submitted.initiative_id))
     await eventually(lambda: len(smtp.handler.to(ORIGINATOR)) == 2)  # the later one is processed after the copy
     assert len(smtp.messages) == 4
 
@@ -119,7 +119,7 @@ async def test_an_initiative_reaches_the_smtp_server_once_and_a_replay_from_the_
     second = await notifications(
         smtp.port, kafka_bootstrap=kafka_bootstrap, namespace=topic_namespace, database_url=first.database_url
     )
-    await publish(intake_stand_in, samples.info_requested(initiative_id=submitted.initiative_id))
+    await publish(intake_stand_in, factories.info_requested(initiative_id=submitted.initiative_id))
     await eventually(lambda: len(smtp.handler.to(ORIGINATOR)) == 3)
     assert len(smtp.messages) == 5  # only the new event's email
     rows = await second.rows("SELECT template, status FROM deliveries")

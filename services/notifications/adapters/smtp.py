@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 import aiosmtplib
 
-from services.notifications.domain import PermanentFailure, ServerUnavailable, TemporaryFailure
-from shared.db import utcnow
+from services.notifications.domain import OutgoingEmail, PermanentFailure, ServerUnavailable, TemporaryFailure
+from shared.db import Clock
 from shared.logs import redact_text
-
-
-@dataclass(frozen=True)
-class OutgoingEmail:
-    recipient: str
-    subject: str
-    text: str
-    html: str
-    message_id: str
-    language: str
-    list_unsubscribe: str | None = None  # non-essential emails only: the one-click unsubscribe URL
 
 
 def sender_domain(sender: str) -> str:
@@ -29,12 +18,12 @@ def sender_domain(sender: str) -> str:
     return parseaddr(sender)[1].rpartition("@")[2] or "meetmalmo.local"
 
 
-def build_message(email: OutgoingEmail, sender: str) -> EmailMessage:
+def build_message(email: OutgoingEmail, sender: str, now: datetime) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = email.recipient
     message["Subject"] = email.subject
-    message["Date"] = format_datetime(utcnow())
+    message["Date"] = format_datetime(now)
     message["Message-ID"] = email.message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies, please
     if email.list_unsubscribe:  # RFC 2369 and RFC 8058: the mail client may POST to it, no page needed
@@ -56,6 +45,8 @@ def _by_code(code: int, text: str) -> TemporaryFailure | PermanentFailure:
 
 
 class SmtpMailer:
+    """The Mailer of the running service: one SMTP connection per email."""
+
     def __init__(
         self,
         *,
@@ -66,6 +57,7 @@ class SmtpMailer:
         password: str | None = None,
         starttls: bool = False,
         timeout_seconds: float = 10.0,
+        clock: Clock,
     ) -> None:
         self._host = host
         self._port = port
@@ -74,11 +66,12 @@ class SmtpMailer:
         self._password = password
         self._starttls = starttls
         self._timeout = timeout_seconds
+        self._clock = clock
 
     async def send(self, email: OutgoingEmail) -> None:
         """Hand the email to the server; raise PermanentFailure, TemporaryFailure or ServerUnavailable."""
         try:
-            message = build_message(email, self._sender)
+            message = build_message(email, self._sender, self._clock())
         except (ValueError, TypeError) as exc:  # e.g. an address with a line break: no server will take it
             raise PermanentFailure(f"the message cannot be built: {type(exc).__name__}") from None
         try:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from services.notifications.domain import InvalidLink, RecipientRole, Template
+from services.notifications.domain.deliveries import RecipientRole
 from shared.contracts import Event
 from shared.contracts.groups import GroupEvent, GroupFormed, GroupMember, GroupProposed, MemberInvited, MemberReplaced
 from shared.contracts.initiatives import (
@@ -24,10 +25,33 @@ from shared.contracts.initiatives import (
     InitiativeUpdated,
 )
 from shared.contracts.resources import ResourceConfirmationRequested, ResourceProfileLinkRequested, ResourceRegistered
+from shared.errors import DomainError
 from shared.taxonomy import Language
 
 COORDINATOR_LANGUAGE = Language.SV
 ORIGINATOR_CONTACT = "originator_contact"
+
+
+class Template(StrEnum):
+    COORDINATOR_INITIATIVE_SUBMITTED = "coordinator_initiative_submitted"
+    COORDINATOR_INITIATIVE_UPDATED = "coordinator_initiative_updated"
+    COORDINATOR_GROUP_PROPOSED = "coordinator_group_proposed"
+    COORDINATOR_MEMBER_REPLACED = "coordinator_member_replaced"
+    COORDINATOR_GROUP_FORMED = "coordinator_group_formed"
+    ORIGINATOR_RECEIPT = "originator_receipt"
+    ORIGINATOR_ACCEPTED = "originator_accepted"
+    ORIGINATOR_REJECTED = "originator_rejected"
+    ORIGINATOR_INFO_REQUESTED = "originator_info_requested"
+    RESOURCE_CONFIRMATION = "resource_confirmation"
+    RESOURCE_WELCOME = "resource_welcome"
+    RESOURCE_PROFILE_LINK = "resource_profile_link"  # registered again with a known address
+    MEMBER_INVITATION = "member_invitation"
+    GROUP_FORMED = "group_formed"  # to every member and the originator's contact
+    COORDINATOR_DIGEST = "coordinator_digest"  # the day's held alerts, for a coordinator who chose a digest
+
+
+class NotAnAbsoluteUrl(DomainError):
+    """An event carried a link an email cannot use (relative, or not http/https)."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +71,7 @@ def absolute(url: str) -> str:
     """The link itself, if an email can carry it: absolute http(s) with a host."""
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise InvalidLink(f"links in emails must be absolute http(s) URLs, got {url[:80]!r}")
+        raise NotAnAbsoluteUrl(f"links in emails must be absolute http(s) URLs, got {url[:80]!r}")
     return url
 
 
@@ -208,7 +232,7 @@ def _profile_link(member: GroupMember, profile_links: Mapping[uuid.UUID, str]) -
     link = profile_links.get(member.resource_id) if member.resource_id else None
     try:
         return absolute(link) if link else None
-    except InvalidLink:
+    except NotAnAbsoluteUrl:
         return None  # a footer link is no reason to hold back the email itself
 
 

@@ -7,15 +7,14 @@ are shown in Malmö's time zone.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, pass_context, select_autoescape
 from jinja2.runtime import Context
 
-from services.notifications.domain import Rendered
+from services.notifications.domain import MALMO_TIME, Rendered
 from shared.taxonomy import (
     COMPETENCES_SV_EN,
     LANGUAGES_SV_EN,
@@ -51,16 +50,6 @@ _MONTHS = {
     "sv": "januari februari mars april maj juni juli augusti september oktober november december".split(),  # noqa: SIM905
     "en": "January February March April May June July August September October November December".split(),  # noqa: SIM905
 }
-
-
-def _malmo_time() -> tzinfo:
-    try:
-        return ZoneInfo("Europe/Stockholm")
-    except ZoneInfoNotFoundError:  # an image without the time zone database
-        return UTC
-
-
-MALMO_TIME = _malmo_time()
 
 
 @pass_context

@@ -1,7 +1,7 @@
 """Deliveries: the life of one email (queued → sent | failed), and what happens to its personal data.
 
 A delivery is one email to one recipient about one event, rendered when it is queued. It is sent
-by the sender loop, never inside the transaction that queued it. Whether an email may be retried
+by the sender job, never inside the transaction that queued it. Whether an email may be retried
 depends on how the server refused it: a 5xx is permanent, anything else (server away, 4xx) passes.
 """
 
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import datetime
 from enum import StrEnum
 
-from shared.errors import DomainError, InvalidTransition
+from services.notifications.domain.sending import OutgoingEmail, RetryPolicy
+from shared.contracts.notifications import NotificationFailed, NotificationSent
+from shared.errors import InvalidTransition
 
 
 class Status(StrEnum):
@@ -28,66 +30,6 @@ class RecipientRole(StrEnum):
     COORDINATOR = "coordinator"
     ORIGINATOR = "originator"
     RESOURCE = "resource"
-
-
-class Template(StrEnum):
-    COORDINATOR_INITIATIVE_SUBMITTED = "coordinator_initiative_submitted"
-    COORDINATOR_INITIATIVE_UPDATED = "coordinator_initiative_updated"
-    COORDINATOR_GROUP_PROPOSED = "coordinator_group_proposed"
-    COORDINATOR_MEMBER_REPLACED = "coordinator_member_replaced"
-    COORDINATOR_GROUP_FORMED = "coordinator_group_formed"
-    ORIGINATOR_RECEIPT = "originator_receipt"
-    ORIGINATOR_ACCEPTED = "originator_accepted"
-    ORIGINATOR_REJECTED = "originator_rejected"
-    ORIGINATOR_INFO_REQUESTED = "originator_info_requested"
-    RESOURCE_CONFIRMATION = "resource_confirmation"
-    RESOURCE_WELCOME = "resource_welcome"
-    RESOURCE_PROFILE_LINK = "resource_profile_link"  # registered again with a known address
-    MEMBER_INVITATION = "member_invitation"
-    GROUP_FORMED = "group_formed"  # to every member and the originator's contact
-    COORDINATOR_DIGEST = "coordinator_digest"  # the day's held alerts, for a coordinator who chose a digest
-
-
-class AlertMode(StrEnum):
-    """How a coordinator wants their alerts: one email each, or all of a day's in one digest."""
-
-    IMMEDIATE = "immediate"
-    DAILY_DIGEST = "daily_digest"
-
-
-DIGEST_NAMESPACE = uuid.UUID("6f1c1f0e-58a4-4b8e-9a51-5d0b8c0d1a7e")
-DIGEST_EVENT_TYPE = "CoordinatorDigest"
-
-
-class SendFailure(Exception):
-    """The SMTP server did not take the email. The message never contains the recipient's address."""
-
-
-class TemporaryFailure(SendFailure):
-    """Worth another try later: a 4xx reply."""
-
-
-class ServerUnavailable(TemporaryFailure):
-    """The server cannot be used at all right now (unreachable, timed out, refused our login)."""
-
-
-class PermanentFailure(SendFailure):
-    """The server refused this email for good: a 5xx reply."""
-
-
-class InvalidLink(DomainError):
-    """An event carried a link an email cannot use (relative, or not http/https)."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 30
-    base_seconds: float = 2.0
-    max_seconds: float = 600.0
-
-    def delay(self, attempts: int) -> timedelta:
-        """Exponential backoff after the `attempts`-th failed try, capped."""
-        return timedelta(seconds=min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts - 1)))
 
 
 @dataclass(frozen=True)
@@ -190,6 +132,20 @@ class Delivery:
     def erased(self) -> bool:
         return self.recipient is None or self.body_text is None
 
+    def outgoing(self) -> OutgoingEmail | None:
+        """What the SMTP server is handed; None once the address or the text was erased."""
+        if self.recipient is None or self.body_text is None or self.body_html is None:
+            return None
+        return OutgoingEmail(
+            self.recipient,
+            self.subject,
+            self.body_text,
+            self.body_html,
+            self.message_id,
+            self.language,
+            self.list_unsubscribe,
+        )
+
     def record_sent(self, now: datetime) -> Outcome:
         # A delivery cancelled by an erasure while the server took it was sent all the same.
         self._require(Status.QUEUED, Status.CANCELLED, action="mark as sent")
@@ -274,24 +230,31 @@ class Delivery:
             raise InvalidTransition("delivery", self.status.value, action)
 
 
-def digest_key(recipient: str, day: date) -> uuid.UUID:
-    """The digest's event id: one digest per coordinator and day, so a rerun of the day queues nothing."""
-    return uuid.uuid5(DIGEST_NAMESPACE, f"{day.isoformat()}:{recipient.strip().lower()}")
+def notification_event(delivery: Delivery, outcome: Outcome, now: datetime) -> NotificationSent | NotificationFailed:
+    """The event that tells the platform how a delivery ended (it never names the recipient)."""
+    common = {
+        "delivery_id": delivery.id,
+        "event_id": delivery.event_id,
+        "template": delivery.template,
+        "recipient_role": delivery.recipient_role.value,
+        "language": delivery.language,
+        "status": outcome.status.value,
+        "attempts": delivery.attempts,
+        "error": outcome.error,
+    }
+    if outcome.status is Status.SENT:
+        return NotificationSent(**common, message_id=delivery.message_id, sent_at=now)
+    return NotificationFailed(**common, failed_at=now)
 
 
-def digest_day(now: datetime, hour: int, zone: tzinfo) -> date | None:
-    """The local day whose digest is due at `now`; None before the digest hour."""
-    local = now.astimezone(zone)
-    return local.date() if local.hour >= hour else None
+@dataclass(frozen=True)
+class DeliveryFilter:
+    """Which deliveries of the log staff want to see (every one by default)."""
 
-
-def next_digest_at(now: datetime, hour: int, zone: tzinfo) -> datetime:
-    """The next moment (after `now`) at which a digest falls due, in `zone`'s wall-clock time."""
-    local = now.astimezone(zone)
-    candidate = datetime.combine(local.date(), time(hour), tzinfo=zone)
-    if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), time(hour), tzinfo=zone)
-    return candidate
+    status: Status | None = None
+    template: str | None = None
+    created_from: datetime | None = None
+    created_until: datetime | None = None
 
 
 def mask_address(address: str | None) -> str | None:

@@ -8,14 +8,13 @@ from collections.abc import Callable
 
 import pytest
 
-from services.notifications.domain import InvalidLink, RecipientRole, Template
-from services.notifications.emails import PlannedEmail, plan_emails
-from services.notifications.rendering import Renderer
+from services.notifications.adapters.rendering import Renderer
+from services.notifications.domain import NotAnAbsoluteUrl, PlannedEmail, RecipientRole, Template, plan_emails
 from shared.contracts import Event
 from shared.taxonomy import Language
 
-from . import samples
-from .samples import COORDINATORS
+from .. import factories
+from ..factories import COORDINATORS
 
 renderer = Renderer()
 PROFILE_LINK = "http://127.0.0.1:8002/profile/ali?token=prof"
@@ -34,18 +33,18 @@ def links_of(event: Event, email: PlannedEmail) -> set[str]:
 
 
 EVENTS: dict[str, Callable[[Language], Event]] = {
-    "InitiativeSubmitted": samples.submitted,
-    "InitiativeUpdated": samples.updated,
-    "InitiativeAccepted": samples.accepted,
-    "InitiativeRejected": samples.rejected,
-    "InitiativeInfoRequested": samples.info_requested,
-    "ResourceConfirmationRequested": samples.confirmation_requested,
-    "ResourceRegistered": lambda language: samples.registered(language),
-    "ResourceProfileLinkRequested": samples.profile_link_requested,
-    "GroupProposed": lambda _: samples.proposed(),
-    "MemberReplaced": lambda _: samples.replaced(),
-    "MemberInvited": lambda language: samples.invited(language),
-    "GroupFormed": lambda language: samples.formed(language),
+    "InitiativeSubmitted": factories.submitted,
+    "InitiativeUpdated": factories.updated,
+    "InitiativeAccepted": factories.accepted,
+    "InitiativeRejected": factories.rejected,
+    "InitiativeInfoRequested": factories.info_requested,
+    "ResourceConfirmationRequested": factories.confirmation_requested,
+    "ResourceRegistered": lambda language: factories.registered(language),
+    "ResourceProfileLinkRequested": factories.profile_link_requested,
+    "GroupProposed": lambda _: factories.proposed(),
+    "MemberReplaced": lambda _: factories.replaced(),
+    "MemberInvited": lambda language: factories.invited(language),
+    "GroupFormed": lambda language: factories.formed(language),
 }
 
 
@@ -98,14 +97,14 @@ def test_each_template_reads_differently_in_english_and_swedish(template: Templa
 
 
 def test_a_language_without_templates_falls_back_to_swedish() -> None:
-    email = plan_emails(samples.submitted(), COORDINATORS, {})[0]
+    email = plan_emails(factories.submitted(), COORDINATORS, {})[0]
     swedish = renderer.render(email.template, "sv", email.context)
     assert renderer.render(email.template, "de", email.context) == swedish
     assert swedish.subject == "Vi har tagit emot ert initiativ MM-2026-0042"
 
 
 def test_html_is_escaped_and_the_plain_text_is_not() -> None:
-    event = samples.submitted()
+    event = factories.submitted()
     alert = next(e for e in plan_emails(event, COORDINATORS, {}) if e.role is RecipientRole.COORDINATOR)
     rendered = renderer.render(alert.template, alert.language, alert.context)
     assert "sommarjobb <tillsammans> & följer upp" in rendered.text
@@ -114,7 +113,7 @@ def test_html_is_escaped_and_the_plain_text_is_not() -> None:
 
 
 def test_the_receipt_gives_the_reference_and_the_private_status_link_in_the_initiatives_language() -> None:
-    event = samples.submitted(Language.EN)
+    event = factories.submitted(Language.EN)
     receipt = plan_emails(event, COORDINATORS, {})[0]
     rendered = renderer.render(receipt.template, receipt.language, receipt.context)
     assert (receipt.template, receipt.recipient, receipt.language) == (
@@ -127,22 +126,22 @@ def test_the_receipt_gives_the_reference_and_the_private_status_link_in_the_init
 
 
 def test_dates_are_shown_in_malmo_time_in_the_readers_language() -> None:
-    sv = plan_emails(samples.confirmation_requested(Language.SV), COORDINATORS, {})[0]
-    en = plan_emails(samples.confirmation_requested(Language.EN), COORDINATORS, {})[0]
+    sv = plan_emails(factories.confirmation_requested(Language.SV), COORDINATORS, {})[0]
+    en = plan_emails(factories.confirmation_requested(Language.EN), COORDINATORS, {})[0]
     # 2026-11-29 13:00 UTC is 14:00 in Malmö (CET)
     assert "29 november 2026 kl. 14:00" in renderer.render(sv.template, sv.language, sv.context).text
     assert "29 November 2026, 14:00" in renderer.render(en.template, en.language, en.context).text
 
 
 def test_taxonomy_codes_are_shown_with_their_labels() -> None:
-    alert = plan_emails(samples.submitted(), COORDINATORS, {})[1]
+    alert = plan_emails(factories.submitted(), COORDINATORS, {})[1]
     text = renderer.render(alert.template, alert.language, alert.context).text
     assert "Teman: Sysselsättning, Stadsutveckling" in text
     assert "employment" not in text
 
 
 def test_a_submitted_initiative_means_a_receipt_and_one_swedish_alert_per_coordinator() -> None:
-    event = samples.submitted(Language.EN)
+    event = factories.submitted(Language.EN)
     emails = plan_emails(event, [*COORDINATORS, COORDINATORS[0].upper()], {})
     assert [(e.template, e.recipient, e.role, e.language) for e in emails] == [
         (Template.ORIGINATOR_RECEIPT, "karin.lind@example.org", RecipientRole.ORIGINATOR, Language.EN),
@@ -154,14 +153,14 @@ def test_a_submitted_initiative_means_a_receipt_and_one_swedish_alert_per_coordi
 
 def test_decisions_go_to_the_originator_only_and_an_answer_to_the_coordinators_only() -> None:
     for event, template in [
-        (samples.accepted(), Template.ORIGINATOR_ACCEPTED),
-        (samples.rejected(), Template.ORIGINATOR_REJECTED),
-        (samples.info_requested(), Template.ORIGINATOR_INFO_REQUESTED),
+        (factories.accepted(), Template.ORIGINATOR_ACCEPTED),
+        (factories.rejected(), Template.ORIGINATOR_REJECTED),
+        (factories.info_requested(), Template.ORIGINATOR_INFO_REQUESTED),
     ]:
         assert [(e.template, e.role) for e in plan_emails(event, COORDINATORS, {})] == [
             (template, RecipientRole.ORIGINATOR)
         ]
-    answered = plan_emails(samples.updated(), COORDINATORS, {})
+    answered = plan_emails(factories.updated(), COORDINATORS, {})
     assert {(e.template, e.role) for e in answered} == {
         (Template.COORDINATOR_INITIATIVE_UPDATED, RecipientRole.COORDINATOR)
     }
@@ -169,7 +168,7 @@ def test_decisions_go_to_the_originator_only_and_an_answer_to_the_coordinators_o
 
 
 def test_a_formed_group_reaches_every_member_the_originator_and_the_coordinators() -> None:
-    event = samples.formed(Language.EN)
+    event = factories.formed(Language.EN)
     emails = plan_emails(event, COORDINATORS, {})
     members = [e for e in emails if e.template is Template.GROUP_FORMED]
     assert [(e.recipient, e.role) for e in members] == [
@@ -183,14 +182,14 @@ def test_a_formed_group_reaches_every_member_the_originator_and_the_coordinators
 
 
 def test_the_group_formed_email_shows_the_others_and_how_to_reach_them() -> None:
-    email = plan_emails(samples.formed(), [], {})[1]
+    email = plan_emails(factories.formed(), [], {})[1]
     text = renderer.render(email.template, email.language, email.context).text
     assert "karin.lind@example.org" in text and "sara.berg@malmo.se" in text
     assert "Hej Ali Hassan!" in text and "- Ali Hassan" not in text
 
 
 def test_an_invitation_says_why_the_person_was_chosen_and_carries_the_profile_link_in_the_footer() -> None:
-    event = samples.invited(Language.EN)
+    event = factories.invited(Language.EN)
     assert event.member.resource_id is not None
     email = plan_emails(event, COORDINATORS, {event.member.resource_id: PROFILE_LINK})[0]
     rendered = renderer.render(email.template, email.language, email.context)
@@ -201,21 +200,21 @@ def test_an_invitation_says_why_the_person_was_chosen_and_carries_the_profile_li
 
 
 def test_an_invitation_without_a_known_profile_link_goes_out_without_that_footer() -> None:
-    email = plan_emails(samples.invited(), COORDINATORS, {})[0]
+    email = plan_emails(factories.invited(), COORDINATORS, {})[0]
     rendered = renderer.render(email.template, email.language, email.context)
     assert "Din profil" not in rendered.text and "Din profil" not in rendered.html
 
 
 def test_a_relative_link_in_an_event_is_refused_rather_than_mailed() -> None:
-    event = samples.submitted(status_url="/status/123")
-    with pytest.raises(InvalidLink):
+    event = factories.submitted(status_url="/status/123")
+    with pytest.raises(NotAnAbsoluteUrl):
         plan_emails(event, COORDINATORS, {})
 
 
 def test_events_that_send_nothing_plan_nothing() -> None:
-    assert plan_emails(samples.erased(uuid.uuid4()), COORDINATORS, {}) == []
-    assert plan_emails(samples.withdrawn(uuid.uuid4()), COORDINATORS, {}) == []
+    assert plan_emails(factories.erased(uuid.uuid4()), COORDINATORS, {}) == []
+    assert plan_emails(factories.withdrawn(uuid.uuid4()), COORDINATORS, {}) == []
 
 
 def test_without_coordinators_configured_only_the_originator_is_written_to() -> None:
-    assert [e.role for e in plan_emails(samples.submitted(), [], {})] == [RecipientRole.ORIGINATOR]
+    assert [e.role for e in plan_emails(factories.submitted(), [], {})] == [RecipientRole.ORIGINATOR]

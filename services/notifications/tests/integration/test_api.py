@@ -9,9 +9,9 @@ import pytest
 
 from shared.db import utcnow
 
-from . import samples
-from .conftest import ServiceFactory, SmtpServer
-from .samples import COORDINATORS
+from .. import factories
+from ..conftest import ServiceFactory, SmtpServer
+from ..factories import COORDINATORS
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,7 @@ async def test_staff_list_deliveries_newest_first_with_addresses_masked_and_no_t
     notifications: ServiceFactory, smtp: SmtpServer
 ) -> None:
     service = await notifications(smtp.port)
-    await service.deliver(samples.submitted())
+    await service.deliver(factories.submitted())
     await service.settled(3)
 
     for role in ("coordinator", "operator"):
@@ -41,8 +41,8 @@ async def test_the_list_filters_by_status_template_and_date_and_pages(
 ) -> None:
     smtp.handler.refuse_always(ORIGINATOR, "550 5.1.1 no such user")
     service = await notifications(smtp.port)
-    await service.deliver(samples.submitted())
-    await service.deliver(samples.updated())
+    await service.deliver(factories.submitted())
+    await service.deliver(factories.updated())
     await service.settled(5)
     staff = service.token("operator")
 
@@ -72,7 +72,7 @@ async def test_a_failed_delivery_retried_by_staff_is_sent_once_the_address_works
 ) -> None:
     smtp.handler.refuse_always(ORIGINATOR, "550 5.1.1 mailbox unavailable")
     service = await notifications(smtp.port)
-    await service.deliver(samples.submitted())
+    await service.deliver(factories.submitted())
     rows = await service.settled(3)
     failed_id = next(r["id"] for r in rows if r["status"] == "failed")
 
@@ -105,10 +105,10 @@ async def test_one_delivery_can_be_looked_at_and_shows_when_it_was_erased(
     notifications: ServiceFactory, smtp: SmtpServer
 ) -> None:
     service = await notifications(smtp.port, coordinator_emails=[COORDINATORS[0]])
-    submitted = samples.submitted()
+    submitted = factories.submitted()
     await service.deliver(submitted)
     rows = await service.settled(2)
-    await service.deliver(samples.withdrawn(submitted.initiative_id))
+    await service.deliver(factories.withdrawn(submitted.initiative_id))
 
     receipt = next(r for r in rows if r["template"] == "originator_receipt")
     answer = await service.client.get(f"/api/v1/deliveries/{receipt['id']}", headers=service.token("coordinator"))

@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.notifications.handlers import QueueDigests
 from shared.db import utcnow
 from shared.taxonomy import Language
 
-from . import samples
-from .conftest import Service, ServiceFactory, SmtpServer
-from .samples import COORDINATORS
+from .. import factories
+from ..conftest import Service, ServiceFactory, SmtpServer
+from ..factories import COORDINATORS
 
 pytestmark = pytest.mark.integration
 
@@ -47,16 +48,16 @@ async def test_a_coordinator_who_chose_the_digest_gets_no_single_alerts_but_one_
 ) -> None:
     service = await notifications(smtp.port)
     await choose_digest(service, "en")
-    submitted, proposed = samples.submitted(), samples.proposed()
+    submitted, proposed = factories.submitted(), factories.proposed()
     await service.deliver(submitted)
     await service.deliver(proposed, producer="matching")
 
     rows = await service.settled(5)  # receipt, Olle's two alerts, Eva's two held ones
     assert sorted(r["status"] for r in rows if r["recipient"] == EVA) == ["held", "held"]
     assert smtp.handler.to(EVA) == [] and len(smtp.handler.to(OLLE)) == 2
-    assert await service.parts.digests.run_once(AT_SEVEN - timedelta(minutes=1)) == 0  # not yet time
+    assert await service.bus.handle(QueueDigests(AT_SEVEN - timedelta(minutes=1))) == 0  # not yet time
 
-    assert await service.parts.digests.run_once(AT_SEVEN) == 1
+    assert await service.bus.handle(QueueDigests(AT_SEVEN)) == 1
     rows = await service.settled(6)
     [digest] = [r for r in rows if r["template"] == "coordinator_digest"]
     assert (digest["recipient"], digest["status"], digest["language"]) == (EVA, "sent", "en")
@@ -85,28 +86,28 @@ async def test_the_digest_is_sent_once_a_day_however_often_it_runs(
 ) -> None:
     service = await notifications(smtp.port, coordinator_emails=[EVA])
     await choose_digest(service)
-    await service.deliver(samples.submitted())
+    await service.deliver(factories.submitted())
     await service.settled(2)
 
-    runs = await asyncio.gather(*(service.parts.digests.run_once(AT_SEVEN) for _ in range(3)))
+    runs = await asyncio.gather(*(service.bus.handle(QueueDigests(AT_SEVEN)) for _ in range(3)))
     assert sorted(runs) == [0, 0, 1]
-    assert await service.parts.digests.run_once(AT_SEVEN.replace(hour=22)) == 0
+    assert await service.bus.handle(QueueDigests(AT_SEVEN.replace(hour=22))) == 0
     await service.settled(3)
     [digest] = smtp.handler.to(EVA)
     assert digest["Subject"] == f"Dagens sammanfattning: 1 avisering ({DAY})"  # Swedish unless chosen
 
     # An alert after the day's digest waits for the next day's, even when the run repeats that day.
-    await service.deliver(samples.info_requested())
-    await service.deliver(samples.updated())
+    await service.deliver(factories.info_requested())
+    await service.deliver(factories.updated())
     await service.settled(5)
-    assert await service.parts.digests.run_once(AT_SEVEN.replace(hour=23)) == 0
+    assert await service.bus.handle(QueueDigests(AT_SEVEN.replace(hour=23))) == 0
     assert [
         r["status"]
         for r in await service.rows(
             "SELECT status FROM deliveries WHERE template LIKE 'coordinator_initiative_updated'"
         )
     ] == ["held"]
-    assert await service.parts.digests.run_once(AT_SEVEN + timedelta(days=1)) == 1
+    assert await service.bus.handle(QueueDigests(AT_SEVEN + timedelta(days=1))) == 1
     await service.settled(6)
     assert [m["Subject"] for m in smtp.handler.to(EVA)][1] == f"Dagens sammanfattning: 1 avisering ({NEXT_DAY})"
 
@@ -116,9 +117,9 @@ async def test_the_unsubscribe_link_shows_a_button_on_get_and_switches_back_to_i
 ) -> None:
     service = await notifications(smtp.port, coordinator_emails=[EVA])
     await choose_digest(service)
-    await service.deliver(samples.submitted())
+    await service.deliver(factories.submitted())
     await service.settled(2)
-    await service.parts.digests.run_once(AT_SEVEN)
+    await service.bus.handle(QueueDigests(AT_SEVEN))
     await service.settled(3)
     path = unsubscribe_path(service, smtp.handler.to(EVA)[0]["List-Unsubscribe"].strip("<>"))
 
@@ -142,7 +143,7 @@ async def test_the_unsubscribe_link_shows_a_button_on_get_and_switches_back_to_i
     assert mine.json()["alert_mode"] == "immediate"
     assert "Du får redan varje avisering direkt" in (await service.client.get(path)).text
 
-    await service.deliver(samples.updated())
+    await service.deliver(factories.updated())
     rows = await service.settled(4)
     assert [r["status"] for r in rows if r["template"] == "coordinator_initiative_updated"] == ["sent"]
     assert [m["Subject"] for m in smtp.handler.to(EVA)][1] == "Initiativtagaren har svarat: MM-2026-0042"
@@ -152,7 +153,7 @@ async def test_transactional_emails_carry_no_unsubscribe_headers(
     notifications: ServiceFactory, smtp: SmtpServer
 ) -> None:
     service = await notifications(smtp.port)
-    await service.deliver(samples.submitted())
+    await service.deliver(factories.submitted())
     await service.settled(3)
     assert len(smtp.messages) == 3
     assert all(m["List-Unsubscribe"] is None and m["List-Unsubscribe-Post"] is None for m in smtp.messages)
@@ -182,7 +183,7 @@ async def test_a_coordinator_sets_only_their_own_preference_and_a_bad_value_is_r
     assert as_operator.status_code == 403
 
     await choose_digest(service)
-    await service.deliver(samples.submitted())
+    await service.deliver(factories.submitted())
     rows = await service.settled(3)
     assert {r["recipient"]: r["status"] for r in rows if r["recipient_role"] == "coordinator"} == {
         EVA: "held",
@@ -196,33 +197,33 @@ async def test_erasure_reaches_the_alerts_held_for_a_digest_and_the_digest_itsel
     service = await notifications(smtp.port, coordinator_emails=[EVA])
     await choose_digest(service)
     ali, sara = (
-        samples.member("Ali Hassan", "ali.hassan@example.org"),
-        samples.member("Sara Berg", "sara.berg@malmo.se"),
+        factories.member("Ali Hassan", "ali.hassan@example.org"),
+        factories.member("Sara Berg", "sara.berg@malmo.se"),
     )
-    nils = samples.member("Nils Ek", "nils.ek@malmo.se")
+    nils = factories.member("Nils Ek", "nils.ek@malmo.se")
     assert ali.resource_id and sara.resource_id and nils.resource_id
-    group = samples.formed(group_members=(samples.members()[0], ali, sara))
+    group = factories.formed(group_members=(factories.members()[0], ali, sara))
     await service.deliver(group, producer="matching")
-    submitted = samples.submitted()
+    submitted = factories.submitted()
     await service.deliver(submitted)
     await service.settled(3 + 1 + 2)  # three members, the originator's receipt; Eva's two alerts held
 
-    await service.parts.digests.run_once(AT_SEVEN)
+    await service.bus.handle(QueueDigests(AT_SEVEN))
     await service.settled(7)
     assert "Ali Hassan" in smtp.handler.to(EVA)[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
     # Held, then erased before any digest: it is cancelled and never shown.
-    replaced = samples.replaced()
+    replaced = factories.replaced()
     replaced = replaced.model_copy(update={"previous": nils})
     await service.deliver(replaced, producer="matching")
-    await service.deliver(samples.erased(nils.resource_id), producer="resources")
-    await service.deliver(samples.erased(ali.resource_id), producer="resources")
-    await service.deliver(samples.withdrawn(submitted.initiative_id))
+    await service.deliver(factories.erased(nils.resource_id), producer="resources")
+    await service.deliver(factories.erased(ali.resource_id), producer="resources")
+    await service.deliver(factories.withdrawn(submitted.initiative_id))
 
     rows = await service.rows("SELECT * FROM deliveries")
     [cancelled] = [r for r in rows if r["template"] == "coordinator_member_replaced"]
     assert (cancelled["status"], cancelled["body_text"]) == ("cancelled", None)
-    assert await service.parts.digests.run_once(AT_SEVEN + timedelta(days=1)) == 0
+    assert await service.bus.handle(QueueDigests(AT_SEVEN + timedelta(days=1))) == 0
     [digest] = [r for r in rows if r["template"] == "coordinator_digest"]
     assert (digest["body_text"], digest["body_html"], digest["recipient"]) == (None, None, EVA)
     dumped = json.dumps([list(r.values()) for r in rows], default=str)
@@ -237,13 +238,13 @@ async def test_an_initiative_withdrawn_after_the_digest_clears_the_digest_that_s
 ) -> None:
     service = await notifications(smtp.port, coordinator_emails=[EVA])
     await choose_digest(service)
-    submitted = samples.submitted(Language.EN)
+    submitted = factories.submitted(Language.EN)
     await service.deliver(submitted)
     await service.settled(2)
-    await service.parts.digests.run_once(AT_SEVEN)
+    await service.bus.handle(QueueDigests(AT_SEVEN))
     await service.settled(3)
 
-    await service.deliver(samples.withdrawn(submitted.initiative_id))
+    await service.deliver(factories.withdrawn(submitted.initiative_id))
 
     rows = await service.rows("SELECT template, body_text, body_html FROM deliveries")
     assert all(r["body_text"] is None and r["body_html"] is None for r in rows), rows

@@ -1,0 +1,248 @@
+"""Notifications's repositories: the delivery log, the resources' profile links, the coordinators' preferences."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Select, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notifications.db.tables import coordinator_preferences, deliveries, delivery_mentions, resource_profiles
+from services.notifications.domain import (
+    AlertMode,
+    CoordinatorPreference,
+    Delivery,
+    DeliveryFilter,
+    Status,
+    address_key,
+)
+from shared.db import from_row, insert_ignore, to_row, upsert
+
+# What a delivery's life changes; the rest is fixed when it is queued.
+_MUTABLE = (
+    "recipient",
+    "body_text",
+    "body_html",
+    "status",
+    "attempts",
+    "last_error",
+    "next_attempt_at",
+    "sent_at",
+    "erase_content_when_done",
+    "erase_recipient_when_done",
+    "digest_id",
+    "updated_at",
+)
+
+
+def _from_row(row: Row[Any], mentions: frozenset[uuid.UUID] = frozenset()) -> Delivery:
+    """`mentions` are child rows (delivery_mentions), read only where a delivery's text is reused."""
+    return from_row(Delivery, row._asdict(), mentions=mentions)
+
+
+def _where(filters: DeliveryFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if filters.status is not None:
+        where.append(deliveries.c.status == filters.status.value)
+    if filters.template is not None:
+        where.append(deliveries.c.template == filters.template)
+    if filters.created_from is not None:
+        where.append(deliveries.c.created_at >= filters.created_from)
+    if filters.created_until is not None:
+        where.append(deliveries.c.created_at < filters.created_until)
+    return where
+
+
+class DeliveryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, delivery: Delivery) -> bool:
+        """Queue the delivery unless this event already has one for the recipient and template."""
+        result = await self._session.execute(insert_ignore(self._session, deliveries, to_row(delivery, deliveries)))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        if delivery.mentions:
+            await self._session.execute(
+                delivery_mentions.insert(),
+                [{"delivery_id": delivery.id, "resource_id": rid} for rid in sorted(delivery.mentions)],
+            )
+        return True
+
+    async def get(self, delivery_id: uuid.UUID, *, for_update: bool = False) -> Delivery | None:
+        """One delivery; `for_update` locks its row until commit, for a read-modify-write (PostgreSQL)."""
+        query = select(deliveries).where(deliveries.c.id == delivery_id)
+        row = (await self._session.execute(query.with_for_update() if for_update else query)).first()
+        return _from_row(row) if row else None
+
+    async def save(self, delivery: Delivery) -> None:
+        row = to_row(delivery, deliveries)
+        values = {name: row[name] for name in _MUTABLE}
+        await self._session.execute(update(deliveries).where(deliveries.c.id == delivery.id).values(**values))
+
+    async def due(self, now: datetime, limit: int) -> list[uuid.UUID]:
+        """Queued deliveries whose time has come, the longest waiting first."""
+        query = (
+            select(deliveries.c.id)
+            .where(deliveries.c.status == Status.QUEUED.value, deliveries.c.next_attempt_at <= now)
+            .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at)
+            .limit(limit)
+        )
+        return list(await self._session.scalars(query))
+
+    async def claim(self, delivery_id: uuid.UUID, now: datetime, lease_until: datetime) -> bool:
+        """Take a due delivery for one attempt; false if another sender took it first.
+
+        The lease (next_attempt_at pushed ahead) returns it to the queue if this process dies
+        before recording the outcome.
+        """
+        result = await self._session.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.id == delivery_id,
+                deliveries.c.status == Status.QUEUED.value,
+                deliveries.c.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=lease_until, attempts=deliveries.c.attempts + 1, updated_at=now)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    async def to_or_about_resource(self, resource_id: uuid.UUID) -> tuple[list[Delivery], list[Delivery]]:
+        """(deliveries to the person, deliveries to others whose text shows the person)."""
+        mentioned = select(delivery_mentions.c.delivery_id).where(delivery_mentions.c.resource_id == resource_id)
+        query = select(deliveries).where(or_(deliveries.c.resource_id == resource_id, deliveries.c.id.in_(mentioned)))
+        # Locked: the sender must not write back a stale copy over the erasure (a lost update).
+        found = await self._locked(query)
+        return (
+            [d for d in found if d.resource_id == resource_id],
+            [d for d in found if d.resource_id != resource_id],
+        )
+
+    async def about_initiative(self, initiative_id: uuid.UUID) -> list[Delivery]:
+        """Deliveries about the initiative, and the digests that carried alerts about it."""
+        digests = select(deliveries.c.digest_id).where(
+            deliveries.c.initiative_id == initiative_id, deliveries.c.digest_id.is_not(None)
+        )
+        return await self._locked(
+            select(deliveries).where(or_(deliveries.c.initiative_id == initiative_id, deliveries.c.id.in_(digests)))
+        )
+
+    async def held(self) -> list[Delivery]:
+        """Alerts waiting for a digest, oldest first, locked: two digest runs cannot both take one."""
+        query = (
+            select(deliveries)
+            .where(deliveries.c.status == Status.HELD.value)
+            .order_by(deliveries.c.created_at, deliveries.c.id)
+            .with_for_update()
+        )
+        rows = list(await self._session.execute(query))
+        if not rows:
+            return []
+        mentions = await self._session.execute(
+            select(delivery_mentions).where(delivery_mentions.c.delivery_id.in_([row.id for row in rows]))
+        )
+        by_delivery: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for mention in mentions:
+            by_delivery.setdefault(mention.delivery_id, set()).add(mention.resource_id)
+        return [_from_row(row, frozenset(by_delivery.get(row.id, ()))) for row in rows]
+
+    async def exists(self, event_id: uuid.UUID, recipient: str, template: str) -> bool:
+        query = select(deliveries.c.id).where(
+            deliveries.c.event_id == event_id, deliveries.c.recipient == recipient, deliveries.c.template == template
+        )
+        return (await self._session.scalar(query)) is not None
+
+    async def page(self, filters: DeliveryFilter, limit: int, offset: int) -> tuple[list[Delivery], int]:
+        """One page of the log, newest first, and how many deliveries match in all."""
+        where = _where(filters)
+        total = await self._session.scalar(select(func.count()).select_from(deliveries).where(*where))
+        query = select(deliveries).where(*where).order_by(deliveries.c.created_at.desc(), deliveries.c.id)
+        rows = await self._session.execute(query.limit(limit).offset(offset))
+        return [_from_row(row) for row in rows], int(total or 0)
+
+    async def _locked(self, query: Select[Any]) -> list[Delivery]:
+        return [_from_row(row) for row in await self._session.execute(query.with_for_update())]
+
+
+class ProfileLinks:
+    """Each resource's private profile link (update, export, erase), for the footer of their emails."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def remember(self, resource_id: uuid.UUID, profile_url: str, now: datetime) -> None:
+        values = {"resource_id": resource_id, "profile_url": profile_url, "updated_at": now}
+        await self._session.execute(
+            upsert(
+                self._session,
+                resource_profiles,
+                values,
+                key=["resource_id"],
+                update={"profile_url": profile_url, "updated_at": now},
+            )
+        )
+
+    async def of(self, resource_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        ids = list(resource_ids)
+        if not ids:
+            return {}
+        query = select(resource_profiles.c.resource_id, resource_profiles.c.profile_url).where(
+            resource_profiles.c.resource_id.in_(ids)
+        )
+        return {row.resource_id: row.profile_url for row in await self._session.execute(query)}
+
+    async def forget(self, resource_id: uuid.UUID) -> None:
+        await self._session.execute(delete(resource_profiles).where(resource_profiles.c.resource_id == resource_id))
+
+
+class Preferences:
+    """Each coordinator's choice of alerts (immediate or a daily digest) and language, by address."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def of(self, email: str) -> CoordinatorPreference | None:
+        query = select(coordinator_preferences).where(coordinator_preferences.c.email == address_key(email))
+        row = (await self._session.execute(query)).first()
+        return from_row(CoordinatorPreference, row._asdict()) if row else None
+
+    async def by_id(self, preference_id: uuid.UUID) -> CoordinatorPreference | None:
+        query = select(coordinator_preferences).where(coordinator_preferences.c.id == preference_id)
+        row = (await self._session.execute(query)).first()
+        return from_row(CoordinatorPreference, row._asdict()) if row else None
+
+    async def of_many(self, emails: Iterable[str]) -> dict[str, CoordinatorPreference]:
+        """Stored preferences by lower-case address (coordinators without one are left out)."""
+        wanted = sorted({address_key(email) for email in emails})
+        if not wanted:
+            return {}
+        query = select(coordinator_preferences).where(coordinator_preferences.c.email.in_(wanted))
+        rows = await self._session.execute(query)
+        return {row.email: from_row(CoordinatorPreference, row._asdict()) for row in rows}
+
+    async def set(self, email: str, mode: AlertMode, language: str | None, now: datetime) -> CoordinatorPreference:
+        address = address_key(email)
+        values = {"id": uuid.uuid4(), "email": address, "alert_mode": mode.value, "language": language}
+        await self._session.execute(
+            upsert(
+                self._session,
+                coordinator_preferences,
+                values | {"updated_at": now},
+                key=["email"],
+                update={"alert_mode": mode.value, "language": language, "updated_at": now},
+            )
+        )
+        found = await self.of(address)
+        assert found is not None
+        return found
+
+    async def switch_to_immediate(self, preference_id: uuid.UUID, now: datetime) -> bool:
+        result = await self._session.execute(
+            update(coordinator_preferences)
+            .where(coordinator_preferences.c.id == preference_id)
+            .values(alert_mode=AlertMode.IMMEDIATE.value, updated_at=now)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]

@@ -1,0 +1,95 @@
+"""Notifications's tables.
+
+deliveries is the delivery log: one row per (event, recipient, template), so a redelivered event
+queues nothing twice. delivery_mentions names the resources whose personal data a delivery's text
+shows, so that erasing a person also clears other people's copies of it. resource_profiles keeps
+each resource's private profile link for the footer of later emails. coordinator_preferences keeps
+how each coordinator wants their alerts (one by one, or a daily digest) and in which language; a
+digest is a delivery of its own, and each alert it carried points to it (digest_id).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
+from shared.db import Timestamp
+from shared.inbox import define_processed_events_table
+from shared.outbox import define_outbox_table
+
+metadata = MetaData()
+outbox = define_outbox_table(metadata)
+processed_events = define_processed_events_table(metadata)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("event_id", Uuid, nullable=False),
+    Column("event_type", String(100), nullable=False),
+    Column("template", String(60), nullable=False),
+    Column("recipient", String(320), nullable=True),  # NULL once erased
+    Column("recipient_role", String(20), nullable=False),
+    Column("language", String(5), nullable=False),
+    Column("resource_id", Uuid, nullable=True),
+    Column("initiative_id", Uuid, nullable=True),
+    Column("subject", Text, nullable=False),
+    Column("body_text", Text, nullable=True),
+    Column("body_html", Text, nullable=True),
+    Column("message_id", String(255), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("next_attempt_at", Timestamp(), nullable=True),
+    Column("sent_at", Timestamp(), nullable=True),
+    Column("erase_content_when_done", Boolean, nullable=False),
+    Column("erase_recipient_when_done", Boolean, nullable=False),
+    Column("list_unsubscribe", Text, nullable=True),
+    Column("digest_id", Uuid, nullable=True),
+    Column("created_at", Timestamp(), nullable=False),
+    Column("updated_at", Timestamp(), nullable=False),
+    UniqueConstraint("event_id", "recipient", "template", name="uq_deliveries_event_recipient_template"),
+)
+Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
+Index("ix_deliveries_created_at", deliveries.c.created_at)
+Index("ix_deliveries_resource_id", deliveries.c.resource_id)
+Index("ix_deliveries_initiative_id", deliveries.c.initiative_id)
+Index("ix_deliveries_digest_id", deliveries.c.digest_id)
+
+delivery_mentions = Table(
+    "delivery_mentions",
+    metadata,
+    Column("delivery_id", Uuid, ForeignKey("deliveries.id", ondelete="CASCADE"), primary_key=True),
+    Column("resource_id", Uuid, primary_key=True),
+)
+Index("ix_delivery_mentions_resource_id", delivery_mentions.c.resource_id)
+
+resource_profiles = Table(
+    "resource_profiles",
+    metadata,
+    Column("resource_id", Uuid, primary_key=True),
+    Column("profile_url", Text, nullable=False),
+    Column("updated_at", Timestamp(), nullable=False),
+)
+
+coordinator_preferences = Table(
+    "coordinator_preferences",
+    metadata,
+    Column("id", Uuid, primary_key=True),  # what the unsubscribe link names (never the address)
+    Column("email", String(320), nullable=False),  # lower case
+    Column("alert_mode", String(20), nullable=False),
+    Column("language", String(5), nullable=True),
+    Column("updated_at", Timestamp(), nullable=False),
+    UniqueConstraint("email", name="uq_coordinator_preferences_email"),
+)

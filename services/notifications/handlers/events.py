@@ -1,0 +1,112 @@
+"""What notifications does with the events it consumes: queue the emails they cause, keep profile
+links for footers, and forget people who asked to be forgotten.
+
+These run inside the idempotent consumer's transaction (it opens and commits the unit of work): they
+only write the delivery log. The sender job sends after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from services.notifications.adapters.rendering import Renderer
+from services.notifications.db.unit_of_work import NotificationsUnitOfWork
+from services.notifications.domain import (
+    Delivery,
+    RecipientRole,
+    address_key,
+    plan_emails,
+    preferred_language,
+    resources_to_look_up,
+)
+from shared.contracts import Envelope, Event
+from shared.contracts.initiatives import InitiativeWithdrawn
+from shared.contracts.resources import ResourceErased, ResourceProfileLinkRequested, ResourceRegistered, ResourceUpdated
+from shared.db import Clock
+
+
+async def queue_emails(
+    event: Event,
+    uow: NotificationsUnitOfWork,
+    envelope: Envelope,
+    renderer: Renderer,
+    coordinators: Sequence[str],
+    message_id_domain: str,
+    clock: Clock,
+) -> None:
+    """Queue each email the event causes; a coordinator who chose the daily digest has their alert held for it."""
+    profile_links = await uow.profile_links.of(resources_to_look_up(event))
+    planned = plan_emails(event, coordinators, profile_links)
+    preferences = await uow.preferences.of_many(e.recipient for e in planned if e.role is RecipientRole.COORDINATOR)
+    now = clock()
+    for email in planned:
+        preference = preferences.get(address_key(email.recipient))
+        language = preferred_language(preference, email.language.value)
+        held = preference is not None and preference.wants_digest
+        render = renderer.render_body if held else renderer.render
+        delivery = Delivery.queue(
+            event_id=envelope.event_id,
+            event_type=envelope.event_type,
+            template=email.template.value,
+            recipient=email.recipient,
+            role=email.role,
+            language=language,
+            rendered=render(email.template.value, language, email.context),
+            message_id_domain=message_id_domain,
+            now=now,
+            resource_id=email.resource_id,
+            initiative_id=email.initiative_id,
+            mentions=email.mentions,
+        )
+        if held:
+            delivery.hold_for_digest()
+        if await uow.deliveries.add(delivery) and not held:
+            uow.deliveries_queued = True
+
+
+async def remember_profile_link_and_queue_emails(
+    event: ResourceRegistered | ResourceProfileLinkRequested,
+    uow: NotificationsUnitOfWork,
+    envelope: Envelope,
+    renderer: Renderer,
+    coordinators: Sequence[str],
+    message_id_domain: str,
+    clock: Clock,
+) -> None:
+    """Keep the person's newest profile link for the footer of later emails, then write to them."""
+    await uow.profile_links.remember(event.resource_id, event.profile_url, clock())
+    await queue_emails(event, uow, envelope, renderer, coordinators, message_id_domain, clock)
+
+
+async def remember_profile_link(
+    event: ResourceUpdated, uow: NotificationsUnitOfWork, envelope: Envelope, clock: Clock
+) -> None:
+    await uow.profile_links.remember(event.resource_id, event.profile_url, clock())
+
+
+async def forget_resource(
+    event: ResourceErased, uow: NotificationsUnitOfWork, envelope: Envelope, clock: Clock
+) -> None:
+    """The person asked to be erased: their address, the texts to them and the texts about them go."""
+    now = clock()
+    await uow.profile_links.forget(event.resource_id)
+    to_them, about_them = await uow.deliveries.to_or_about_resource(event.resource_id)
+    for delivery in to_them:
+        delivery.forget_recipient(now)
+        await uow.deliveries.save(delivery)
+    for delivery in about_them:
+        delivery.forget_content_when_done(now)
+        await uow.deliveries.save(delivery)
+
+
+async def forget_withdrawn_initiative(
+    event: InitiativeWithdrawn, uow: NotificationsUnitOfWork, envelope: Envelope, clock: Clock
+) -> None:
+    """The originator's address and every text about the initiative go once nothing is left to send."""
+    now = clock()
+    for delivery in await uow.deliveries.about_initiative(event.initiative_id):
+        if delivery.recipient_role is RecipientRole.ORIGINATOR:
+            delivery.forget_recipient_when_done(now)
+        else:
+            delivery.forget_content_when_done(now)
+        await uow.deliveries.save(delivery)
