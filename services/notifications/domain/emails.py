@@ -119,14 +119,14 @@ def plan_emails(
             )
         case GroupProposed():
             absolute(event.review_url)
-            planned += _group_to_coordinators(event, coordinators, Template.COORDINATOR_GROUP_PROPOSED, event.members)
+            planned += _to_coordinators(event, coordinators, Template.COORDINATOR_GROUP_PROPOSED, event.members)
         case MemberReplaced():
             members = (event.previous, event.replacement)
-            planned += _group_to_coordinators(event, coordinators, Template.COORDINATOR_MEMBER_REPLACED, members)
+            planned += _to_coordinators(event, coordinators, Template.COORDINATOR_MEMBER_REPLACED, members)
         case MemberInvited():
             planned.append(_invitation(event, profile_links))
         case GroupFormed():
-            planned += _group_to_coordinators(event, coordinators, Template.COORDINATOR_GROUP_FORMED, event.members)
+            planned += _to_coordinators(event, coordinators, Template.COORDINATOR_GROUP_FORMED, event.members)
             planned += _group_formed_to_members(event, profile_links)
     return _once_each(planned)
 
@@ -145,15 +145,23 @@ def _to_originator(event: InitiativeEvent, template: Template) -> list[PlannedEm
     ]
 
 
-def _to_coordinators(event: InitiativeEvent, coordinators: Sequence[str], template: Template) -> list[PlannedEmail]:
+def _to_coordinators(
+    event: InitiativeEvent | GroupEvent,
+    coordinators: Sequence[str],
+    template: Template,
+    members: Sequence[GroupMember] = (),
+) -> list[PlannedEmail]:
+    """An alert to each coordinator; a group's names the `members` whose personal data it shows."""
+    context = {"group": event} if isinstance(event, GroupEvent) else {"initiative": event}
     return [
         PlannedEmail(
             template,
             address,
             RecipientRole.COORDINATOR,
             COORDINATOR_LANGUAGE,
-            {"initiative": event},
+            context,
             initiative_id=event.initiative_id,
+            mentions=_mentioned(members),
         )
         for address in coordinators
     ]
@@ -167,23 +175,6 @@ def _to_resource(
 
 def _mentioned(members: Iterable[GroupMember]) -> frozenset[uuid.UUID]:
     return frozenset(m.resource_id for m in members if m.resource_id)
-
-
-def _group_to_coordinators(
-    event: GroupEvent, coordinators: Sequence[str], template: Template, members: Sequence[GroupMember]
-) -> list[PlannedEmail]:
-    return [
-        PlannedEmail(
-            template,
-            address,
-            RecipientRole.COORDINATOR,
-            COORDINATOR_LANGUAGE,
-            {"group": event},
-            initiative_id=event.initiative_id,
-            mentions=_mentioned(members),
-        )
-        for address in coordinators
-    ]
 
 
 def _invitation(event: MemberInvited, profile_links: Mapping[uuid.UUID, str]) -> PlannedEmail:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,18 +22,12 @@ from shared.auth import issue_local_token
 from shared.contracts import Envelope, Event
 from shared.messagebus import MessageBus
 from shared.settings import PlatformSettings
-from shared.testing import eventually, execute, query
+from shared.testing import eventually, execute, free_port, query
 
 from .factories import COORDINATORS
 
 SECRET = "notifications-tests-secret-of-32-characters"
 UNREACHABLE_KAFKA = "127.0.0.1:1"  # the relay then keeps NotificationSent/Failed in the outbox to look at
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -1,0 +1,215 @@
+"""Notifications over fakes: in-memory repositories behind a unit of work, a mailer that records,
+and the message bus wired as bootstrap wires it, with a clock the test moves."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from types import TracebackType
+
+from services.notifications.adapters.rendering import Renderer
+from services.notifications.consumers import SUBSCRIPTIONS
+from services.notifications.db.repositories import DeliveryRepository, Preferences, ProfileLinks
+from services.notifications.db.unit_of_work import NotificationsUnitOfWork
+from services.notifications.domain import (
+    AlertMode,
+    CoordinatorPreference,
+    Delivery,
+    DeliveryFilter,
+    Outage,
+    OutgoingEmail,
+    RetryPolicy,
+    ServerUnavailable,
+    Status,
+    address_key,
+)
+from services.notifications.handlers import HANDLERS
+from services.notifications.links import UnsubscribeLinks
+from shared.contracts import Envelope, Event
+from shared.messagebus import MessageBus
+
+from ..factories import COORDINATORS
+
+NOW = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)  # 14:00 in Malmö, after the digest hour
+
+
+class FakeDeliveries(DeliveryRepository):
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, Delivery] = {}
+
+    async def add(self, delivery: Delivery) -> bool:
+        if delivery.id in self.rows or await self.exists(
+            delivery.event_id, delivery.recipient or "", delivery.template
+        ):
+            return False
+        self.rows[delivery.id] = dataclasses.replace(delivery)
+        return True
+
+    async def get(self, delivery_id: uuid.UUID, *, for_update: bool = False) -> Delivery | None:
+        found = self.rows.get(delivery_id)
+        return dataclasses.replace(found) if found else None
+
+    async def save(self, delivery: Delivery) -> None:
+        self.rows[delivery.id] = dataclasses.replace(delivery)
+
+    async def due(self, now: datetime, limit: int) -> list[uuid.UUID]:
+        due = [
+            d
+            for d in self.rows.values()
+            if d.status is Status.QUEUED and d.next_attempt_at and d.next_attempt_at <= now
+        ]
+        return [d.id for d in sorted(due, key=lambda d: (d.next_attempt_at or now, d.created_at))][:limit]
+
+    async def claim(self, delivery_id: uuid.UUID, now: datetime, lease_until: datetime) -> bool:
+        found = self.rows[delivery_id]
+        if found.status is not Status.QUEUED or found.next_attempt_at is None or found.next_attempt_at > now:
+            return False
+        found.next_attempt_at, found.attempts, found.updated_at = lease_until, found.attempts + 1, now
+        return True
+
+    async def to_or_about_resource(self, resource_id: uuid.UUID) -> tuple[list[Delivery], list[Delivery]]:
+        to_them = [d for d in self.rows.values() if d.resource_id == resource_id]
+        about_them = [d for d in self.rows.values() if d.resource_id != resource_id and resource_id in d.mentions]
+        return [dataclasses.replace(d) for d in to_them], [dataclasses.replace(d) for d in about_them]
+
+    async def about_initiative(self, initiative_id: uuid.UUID) -> list[Delivery]:
+        digests = {d.digest_id for d in self.rows.values() if d.initiative_id == initiative_id and d.digest_id}
+        return [
+            dataclasses.replace(d) for d in self.rows.values() if d.initiative_id == initiative_id or d.id in digests
+        ]
+
+    async def held(self) -> list[Delivery]:
+        return [dataclasses.replace(d) for d in self.rows.values() if d.status is Status.HELD]
+
+    async def exists(self, event_id: uuid.UUID, recipient: str, template: str) -> bool:
+        return any((d.event_id, d.recipient, d.template) == (event_id, recipient, template) for d in self.rows.values())
+
+    async def page(self, filters: DeliveryFilter, limit: int, offset: int) -> tuple[list[Delivery], int]:
+        found = sorted(self.rows.values(), key=lambda d: d.created_at, reverse=True)
+        return found[offset : offset + limit], len(found)
+
+    def to(self, recipient: str | None) -> list[Delivery]:
+        return [d for d in self.rows.values() if d.recipient == recipient]
+
+
+class FakeProfileLinks(ProfileLinks):
+    def __init__(self) -> None:
+        self.links: dict[uuid.UUID, str] = {}
+
+    async def remember(self, resource_id: uuid.UUID, profile_url: str, now: datetime) -> None:
+        self.links[resource_id] = profile_url
+
+    async def of(self, resource_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        return {rid: self.links[rid] for rid in resource_ids if rid in self.links}
+
+    async def forget(self, resource_id: uuid.UUID) -> None:
+        self.links.pop(resource_id, None)
+
+
+class FakePreferences(Preferences):
+    def __init__(self) -> None:
+        self.by_email: dict[str, CoordinatorPreference] = {}
+
+    async def of(self, email: str) -> CoordinatorPreference | None:
+        return self.by_email.get(address_key(email))
+
+    async def by_id(self, preference_id: uuid.UUID) -> CoordinatorPreference | None:
+        return next((p for p in self.by_email.values() if p.id == preference_id), None)
+
+    async def of_many(self, emails: Iterable[str]) -> dict[str, CoordinatorPreference]:
+        return {address_key(e): self.by_email[address_key(e)] for e in emails if address_key(e) in self.by_email}
+
+    async def set(self, email: str, mode: AlertMode, language: str | None, now: datetime) -> CoordinatorPreference:
+        known = self.by_email.get(address_key(email))
+        preference = CoordinatorPreference(known.id if known else uuid.uuid4(), address_key(email), mode, language)
+        self.by_email[preference.email] = preference
+        return preference
+
+    async def switch_to_immediate(self, preference_id: uuid.UUID, now: datetime) -> bool:
+        found = await self.by_id(preference_id)
+        if found is None:
+            return False
+        self.by_email[found.email] = dataclasses.replace(found, alert_mode=AlertMode.IMMEDIATE)
+        return True
+
+
+class FakeUnitOfWork(NotificationsUnitOfWork):
+    """The same instance for every use case, so a test sees what the last one left behind."""
+
+    def __init__(self) -> None:
+        self.deliveries = FakeDeliveries()
+        self.profile_links = FakeProfileLinks()
+        self.preferences = FakePreferences()
+        self.deliveries_queued = False
+        self.events: list[Event] = []
+        self.commits = 0
+        self.sender_woken = 0
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+    async def emit(self, event: Event) -> Envelope:
+        self.events.append(event)
+        return Envelope.wrap(event, producer="notifications")
+
+    async def commit(self) -> None:
+        self.commits += 1
+        if self.deliveries_queued:
+            self.deliveries_queued = False
+            self.sender_woken += 1
+
+
+class FakeMailer:
+    def __init__(self) -> None:
+        self.sent: list[OutgoingEmail] = []
+        self.away = False
+
+    async def send(self, email: OutgoingEmail) -> None:
+        if self.away:
+            raise ServerUnavailable("ConnectionRefusedError: nobody listens")
+        self.sent.append(email)
+
+
+class Harness:
+    def __init__(self, coordinators: tuple[str, ...] = COORDINATORS) -> None:
+        self.uow = FakeUnitOfWork()
+        self.mailer = FakeMailer()
+        self.now = NOW
+        self.links = UnsubscribeLinks("http://notifications.test", "handler-tests-secret-of-32-characters")
+        self.bus = MessageBus(
+            lambda: self.uow,
+            HANDLERS,
+            {
+                "clock": lambda: self.now,
+                "links": self.links,
+                "renderer": Renderer(),
+                "mailer": self.mailer,
+                "policy": RetryPolicy(max_attempts=3, base_seconds=2, max_seconds=10),
+                "outage": Outage(),
+                "coordinators": coordinators,
+                "message_id_domain": "meetmalmo.se",
+                "digest_hour": 7,
+            },
+        )
+        self._handlers = {t: self.bus.bind(h) for by_type in SUBSCRIPTIONS.values() for t, h in by_type.items()}
+
+    async def consume(self, event: Event, envelope: Envelope | None = None) -> Envelope:
+        """What the idempotent consumer does with an event it has not seen: the handler, then commit."""
+        envelope = envelope or Envelope.wrap(event, producer="tests")
+        await self._handlers[type(event)](event, self.uow, envelope)
+        await self.uow.commit()
+        return envelope
+
+    @property
+    def deliveries(self) -> FakeDeliveries:
+        return self.uow.deliveries  # type: ignore[return-value]
+
+    def statuses(self) -> dict[tuple[str | None, str], Status]:
+        return {(d.recipient, d.template): d.status for d in self.deliveries.rows.values()}

@@ -1,0 +1,171 @@
+"""The use cases over a fake unit of work with in-memory repositories (no database, no broker, no SMTP):
+what each handler changes in the delivery log and which events it emits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from services.notifications.consumers import SUBSCRIPTIONS
+from services.notifications.domain import AlertMode, Status
+from services.notifications.handlers import (
+    QueueDigests,
+    RetryDelivery,
+    SendDueEmails,
+    SetCoordinatorPreference,
+    Unsubscribe,
+)
+from shared.errors import InvalidTransition, NotFound
+
+from .. import factories
+from ..factories import COORDINATORS
+from .fakes import NOW, Harness
+
+ORIGINATOR = "karin.lind@example.org"
+EVA = COORDINATORS[0]
+
+
+async def test_a_submitted_initiative_queues_the_receipt_and_one_alert_per_coordinator_and_wakes_the_sender() -> None:
+    app = Harness()
+    await app.consume(factories.submitted())
+
+    assert app.statuses() == {
+        (ORIGINATOR, "originator_receipt"): Status.QUEUED,
+        (COORDINATORS[0], "coordinator_initiative_submitted"): Status.QUEUED,
+        (COORDINATORS[1], "coordinator_initiative_submitted"): Status.QUEUED,
+    }
+    assert all(d.next_attempt_at == NOW and d.body_text for d in app.deliveries.rows.values())
+    assert app.uow.sender_woken == 1
+
+
+async def test_the_same_event_consumed_twice_queues_nothing_more_and_wakes_nobody() -> None:
+    app = Harness()
+    envelope = await app.consume(factories.submitted())
+    await app.consume(factories.submitted(), envelope=envelope)
+
+    assert len(app.deliveries.rows) == 3
+    assert app.uow.sender_woken == 1
+
+
+async def test_an_alert_for_a_coordinator_who_chose_the_digest_is_held_in_their_language() -> None:
+    app = Harness()
+    await app.bus.handle(SetCoordinatorPreference(EVA.upper(), AlertMode.DAILY_DIGEST, "en"))
+    await app.consume(factories.submitted())
+
+    [held] = app.deliveries.to(EVA)
+    assert (held.status, held.language, held.next_attempt_at) == (Status.HELD, "en", None)
+    assert [d.status for d in app.deliveries.to(COORDINATORS[1])] == [Status.QUEUED]
+
+
+async def test_an_erasure_clears_the_persons_address_and_every_text_that_shows_them() -> None:
+    app = Harness()
+    registered = factories.registered()
+    ali = factories.member("Ali Hassan", "ali.hassan@example.org", resource_id=registered.resource_id)
+    await app.consume(registered)
+    await app.consume(factories.formed(group_members=(factories.members()[0], ali)))
+    assert app.uow.profile_links.links  # type: ignore[attr-defined]
+
+    await app.consume(factories.erased(registered.resource_id))
+
+    to_ali = [d for d in app.deliveries.rows.values() if d.resource_id == registered.resource_id]
+    assert len(to_ali) == 2
+    assert all((d.recipient, d.body_text, d.status) == (None, None, Status.CANCELLED) for d in to_ali)
+    others = [d for d in app.deliveries.rows.values() if d.resource_id != registered.resource_id]
+    assert others and all(d.recipient and d.erase_content_when_done for d in others)  # once they are sent
+    assert app.uow.profile_links.links == {}  # type: ignore[attr-defined]
+
+
+async def test_a_withdrawn_initiative_forgets_the_originator_once_their_email_is_out() -> None:
+    app = Harness(coordinators=())
+    submitted = factories.submitted()
+    await app.consume(submitted)
+    await app.bus.handle(SendDueEmails())
+
+    await app.consume(factories.withdrawn(submitted.initiative_id))
+
+    [receipt] = app.deliveries.rows.values()
+    assert (receipt.status, receipt.recipient, receipt.body_text) == (Status.SENT, None, None)
+
+
+async def test_the_sender_sends_what_is_due_and_records_each_outcome_as_an_event() -> None:
+    app = Harness()
+    await app.consume(factories.submitted())
+
+    assert await app.bus.handle(SendDueEmails()) is None  # the batch was not full: wait for a wake-up
+    assert sorted(e.recipient for e in app.mailer.sent) == sorted([ORIGINATOR, *COORDINATORS])
+    assert set(app.statuses().values()) == {Status.SENT}
+    assert {type(e).__name__ for e in app.uow.events} == {"NotificationSent"}
+    assert len(app.uow.events) == 3
+    assert await app.bus.handle(SendDueEmails(batch_size=1)) is None  # nothing left
+
+
+async def test_a_full_batch_asks_for_the_next_round_at_once() -> None:
+    app = Harness()
+    await app.consume(factories.submitted())
+    assert await app.bus.handle(SendDueEmails(batch_size=2)) == 0
+    assert len(app.mailer.sent) == 2
+
+
+async def test_while_the_server_is_away_the_sender_probes_with_one_delivery_waiting_longer_each_round() -> None:
+    app = Harness(coordinators=())
+    await app.consume(factories.submitted())
+    await app.consume(factories.accepted())
+    app.mailer.away = True
+
+    first = await app.bus.handle(SendDueEmails())
+    tried = [d for d in app.deliveries.rows.values() if d.attempts]
+    assert first == 2.0 and len(tried) == 1 and tried[0].last_error
+    assert tried[0].status is Status.QUEUED  # not failed: the server, not the email, is the problem
+    second = await app.bus.handle(SendDueEmails())
+    assert second == 4.0
+
+    app.mailer.away = False
+    app.now += timedelta(seconds=10)
+    assert await app.bus.handle(SendDueEmails()) is None
+    assert set(app.statuses().values()) == {Status.SENT}
+
+
+async def test_staff_retry_queues_a_failed_delivery_again_and_refuse_anything_else() -> None:
+    app = Harness(coordinators=())
+    await app.consume(factories.submitted())
+    [delivery] = app.deliveries.rows.values()
+    with pytest.raises(InvalidTransition):
+        await app.bus.handle(RetryDelivery(delivery.id))
+    delivery.record_permanent_failure("550 no such user", NOW)
+
+    retried = await app.bus.handle(RetryDelivery(delivery.id))
+
+    assert (retried.status, retried.attempts) == (Status.QUEUED, 0)
+    assert app.uow.sender_woken == 2  # once for the event, once for the retry
+    with pytest.raises(NotFound):
+        await app.bus.handle(RetryDelivery(uuid.uuid4()))
+
+
+async def test_the_day_s_digest_takes_every_held_alert_once_and_its_link_switches_back_to_immediate() -> None:
+    app = Harness(coordinators=(EVA,))
+    await app.bus.handle(SetCoordinatorPreference(EVA, AlertMode.DAILY_DIGEST, None))
+    await app.consume(factories.submitted())
+    await app.consume(factories.updated())
+
+    assert await app.bus.handle(QueueDigests(NOW)) == 1
+    assert await app.bus.handle(QueueDigests(NOW + timedelta(hours=1))) == 0
+
+    [digest] = [d for d in app.deliveries.to(EVA) if d.template == "coordinator_digest"]
+    alerts = [d for d in app.deliveries.to(EVA) if d.template != "coordinator_digest"]
+    assert digest.status is Status.QUEUED and digest.list_unsubscribe
+    assert digest.subject.startswith("Dagens sammanfattning: 2 aviseringar")
+    assert {(a.status, a.digest_id) for a in alerts} == {(Status.IN_DIGEST, digest.id)}
+
+    token = digest.list_unsubscribe.rpartition("/")[2]
+    await app.bus.handle(Unsubscribe(token))
+    preference = await app.uow.preferences.of(EVA)
+    assert preference is not None and preference.alert_mode is AlertMode.IMMEDIATE
+
+
+def test_every_consumed_event_type_has_one_handler() -> None:
+    handled: list[Any] = [t for by_type in SUBSCRIPTIONS.values() for t in by_type]
+    assert len(handled) == len(set(handled)) == 15
+    assert all(t.topic == topic for topic, by_type in SUBSCRIPTIONS.items() for t in by_type)
