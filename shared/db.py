@@ -77,7 +77,7 @@ def _adapter(cls: type[Any]) -> TypeAdapter[Any]:
     return TypeAdapter(cls)
 
 
-def from_row(cls: type[T], row: Mapping[str, Any], **overrides: Any) -> T:
+def from_row(cls: type[T], row: Mapping[Any, Any], **overrides: Any) -> T:
     """A domain dataclass from a table row: columns matched to fields by name and coerced to the
     fields' types (str to enum, JSON list to tuple of enums), SQLite's naive datetimes read as UTC.
     `overrides` supply the fields that are not one column (a nested value object, a child table)."""

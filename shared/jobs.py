@@ -50,9 +50,16 @@ async def retry_until_done(
             await asyncio.sleep(delay)
 
 
-Step = Callable[[], Awaitable[float | None]]
-"""One round of a job; returns when to run again: None = after the interval or when woken, whichever
-comes first; 0 = at once; a number = after that many seconds (a wake-up does not shorten it)."""
+@dataclass(frozen=True)
+class Pause:
+    """What a round returns to choose its own wait before the next round (a wake-up does not shorten it).
+    Whatever else a round returns (None, a count) means: after the interval, or when woken."""
+
+    seconds: float
+
+
+AT_ONCE = Pause(0.0)
+Step = Callable[[], Awaitable[object]]
 
 
 class PeriodicJob:
@@ -84,17 +91,17 @@ class PeriodicJob:
         while True:
             self._wake.clear()
             try:
-                again_in = await self._step()
+                again = await self._step()
             except Exception as exc:  # what the step needs is away (database, broker): try again later
                 delay = next(delays)
                 log.warning("job.failed", job=self.name, error_type=type(exc).__name__, retry_in=delay)
                 await asyncio.sleep(delay)
                 continue
             delays = self._backoff.delays()
-            if again_in is None:
+            if not isinstance(again, Pause):
                 await self._pause(self._interval)
-            elif again_in > 0:
-                await asyncio.sleep(again_in)
+            elif again.seconds > 0:
+                await asyncio.sleep(again.seconds)
 
     async def _pause(self, seconds: float) -> None:
         """Wait `seconds`, or less if woken."""

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import Envelope, Event
 from shared.db import BigId, Timestamp, utcnow
-from shared.jobs import Backoff, PeriodicJob
+from shared.jobs import AT_ONCE, Backoff, Pause, PeriodicJob
 from shared.tracing import inject_trace_headers
 
 log = structlog.get_logger(__name__)
@@ -103,12 +103,12 @@ class OutboxRelay:
         """Publish forever; cancel the task to stop."""
         await self._job.run()
 
-    async def _round(self) -> float | None:
+    async def _round(self) -> Pause | None:
         published = await self.publish_pending()
         if utcnow() - self._last_purge > timedelta(hours=1):
             await self.purge_published()
             self._last_purge = utcnow()
-        return 0 if published == self._batch_size else None  # a full batch: more are waiting
+        return AT_ONCE if published == self._batch_size else None  # a full batch: more are waiting
 
     async def publish_pending(self) -> int:
         """Publish one batch in id order and mark it sent; returns how many rows went out."""

@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Uuid, sel
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from shared.db import Timestamp, create_engine, from_row, insert_ignore, to_row, upsert
-from shared.jobs import Backoff, PeriodicJob, retry_until_done
+from shared.jobs import AT_ONCE, Backoff, Pause, PeriodicJob, retry_until_done
 from shared.messagebus import MessageBus, retry_once_on
 from shared.testing import create_database, drop_database, eventually
 
@@ -87,11 +87,11 @@ async def test_waking_a_job_starts_its_next_round_before_the_interval() -> None:
         task.cancel()
 
 
-async def test_a_round_that_says_zero_runs_again_at_once_and_one_with_seconds_waits_them() -> None:
+async def test_a_round_that_asks_runs_again_at_once_or_after_its_pause_and_a_count_means_the_interval() -> None:
     rounds: list[float] = []
-    answers = [0.0, 0.0, 30.0]
+    answers: list[object] = [AT_ONCE, AT_ONCE, Pause(30.0)]
 
-    async def step() -> float | None:
+    async def step() -> object:
         rounds.append(asyncio.get_running_loop().time())
         return answers[len(rounds) - 1] if len(rounds) <= len(answers) else None
 
@@ -244,3 +244,20 @@ async def test_insert_ignore_skips_an_existing_key_and_upsert_updates_it(databas
     inserted, ignored, litres, stored = await with_session(database_url, work)
     assert (inserted, ignored, litres) == (1, 0, 2)
     assert stored.litres == 2 and stored.colour is Colour.RED
+
+
+async def test_a_round_that_returns_a_count_waits_for_the_interval_instead_of_spinning() -> None:
+    rounds = 0
+
+    async def step() -> int:
+        nonlocal rounds
+        rounds += 1
+        return 0  # "nothing purged": a count, not a wish to run again at once
+
+    task = asyncio.create_task(PeriodicJob("probe", step, interval=60.0).run())
+    try:
+        await eventually(lambda: rounds == 1, timeout=5)
+        await asyncio.sleep(0.1)
+        assert rounds == 1
+    finally:
+        task.cancel()

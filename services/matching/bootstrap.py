@@ -51,10 +51,13 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     )
     consumers.subscribe(infra, bus, settings.consumer_group)
 
-    async def sweep() -> None:  # the sweep's counts are for tests and the log; the job only waits
-        await bus.handle(SweepGroups())
-
-    infra.run(PeriodicJob("matching-sweep", sweep, interval=settings.sweep_seconds, first_after=settings.sweep_seconds))
+    sweep = PeriodicJob(
+        "matching-sweep",
+        lambda: bus.handle(SweepGroups()),
+        interval=settings.sweep_seconds,
+        first_after=settings.sweep_seconds,
+    )
+    infra.run(sweep)
     app = create_service_app(
         infra,
         bus=bus,

@@ -51,6 +51,7 @@ from services.notifications.domain import (
 from services.notifications.links import UnsubscribeLinks
 from shared.db import Clock
 from shared.errors import InvalidTransition
+from shared.jobs import AT_ONCE, Pause
 
 log = structlog.get_logger(__name__)
 Change = Callable[[Delivery, datetime], Outcome | None]
@@ -83,18 +84,18 @@ async def send_due_emails(
     policy: RetryPolicy,
     outage: Outage,
     clock: Clock,
-) -> float | None:
-    """Try one batch of due deliveries: None (wait for a wake or the poll) when it was not full, 0
-    (again at once) when it was, the seconds until the next probe when the server is away."""
+) -> Pause | None:
+    """Try one batch of due deliveries: None (wait for a wake or the poll) when it was not full, at
+    once again when it was, a pause until the next probe when the server is away."""
     async with uow:
         due = await uow.deliveries.due(clock(), command.batch_size)
     for delivery_id in due:
         if not await _attempt(delivery_id, uow, mailer, policy, clock, command.lease):
             pause = outage.continues(policy)
             log.warning("sender.smtp_unavailable", retry_in=pause)
-            return pause
+            return Pause(pause)
     outage.ended()
-    return 0 if len(due) >= command.batch_size else None
+    return AT_ONCE if len(due) >= command.batch_size else None
 
 
 async def _attempt(
@@ -227,7 +228,7 @@ async def queue_due_digests(
     message_id_domain: str,
     digest_hour: int,
     clock: Clock,
-) -> float:
+) -> Pause:
     """Queue the digests due now (catching up a day whose hour passed), then sleep until the next hour."""
     await queue_digests(QueueDigests(clock()), uow, renderer, links, message_id_domain, digest_hour)
-    return seconds_until_next_digest(clock(), digest_hour)
+    return Pause(seconds_until_next_digest(clock(), digest_hour))

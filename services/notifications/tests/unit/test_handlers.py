@@ -19,6 +19,7 @@ from services.notifications.handlers import (
     Unsubscribe,
 )
 from shared.errors import InvalidTransition, NotFound
+from shared.jobs import Pause
 
 from .. import factories
 from ..factories import COORDINATORS
@@ -117,10 +118,10 @@ async def test_while_the_server_is_away_the_sender_probes_with_one_delivery_wait
 
     first = await app.bus.handle(SendDueEmails())
     tried = [d for d in app.deliveries.rows.values() if d.attempts]
-    assert first == 2.0 and len(tried) == 1 and tried[0].last_error
+    assert first == Pause(2.0) and len(tried) == 1 and tried[0].last_error
     assert tried[0].status is Status.QUEUED  # not failed: the server, not the email, is the problem
     second = await app.bus.handle(SendDueEmails())
-    assert second == 4.0
+    assert second == Pause(4.0)
 
     app.mailer.away = False
     app.now += timedelta(seconds=10)
