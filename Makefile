@@ -20,8 +20,8 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed ## create .venv and install the platform with its dev tools
 
-run: install kafka-up ## start Kafka, migrate, start the mailbox and the four services (Ctrl-C stops)
-	$(BIN)/meetmalmo run
+run: install ## start Kafka, Mailpit, migrate and the four services (Ctrl-C stops all it started)
+	@bash deploy/run.sh
 
 test: install kafka-up postgres-up lint typecheck imports pytest ## lint, types, independence, unit + integration tests
 
@@ -50,7 +50,7 @@ postgres-up: ## start a local PostgreSQL for tests on MEETMALMO_PG_PORT
 postgres-down: ## stop the local PostgreSQL started by postgres-up
 	bash deploy/postgres/down.sh
 
-docs: install ## write docs/asyncapi.json (every topic and event)
+docs: install ## write docs/asyncapi.json (every topic and event; generated, not committed)
 	$(BIN)/meetmalmo docs --output docs/asyncapi.json
 
 clean: ## remove local data (databases, mail, Kafka storage) after stopping Kafka

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
@@ -32,6 +33,7 @@ def create_broker(bootstrap: str, client_id: str) -> KafkaBroker:
         request_timeout_ms=15_000,
         graceful_timeout=10.0,
         logger=structlog.get_logger("faststream"),
+        log_level=logging.DEBUG,  # "Received"/"Processed" per message: DEBUG, not INFO
     )
 
 

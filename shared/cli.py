@@ -5,21 +5,30 @@ from __future__ import annotations
 import importlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Annotated, Any
 
+import httpx
 import typer
 
 from shared.auth import Role, issue_local_token
-from shared.settings import ConfigError, PlatformSettings
+from shared.settings import PROJECT_ROOT, ConfigError, PlatformSettings, load_settings
 
 SERVICES = ("intake", "resources", "matching", "notifications")
 
-app = typer.Typer(help="Meet Malmö collaboration platform.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Meet Malmö collaboration platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+MAILPIT = PROJECT_ROOT / "deploy" / "mailpit" / "bin" / "mailpit"  # built by deploy/mailpit/build.sh
 
 
 def _bootstrap(service: str) -> ModuleType:
@@ -33,6 +42,15 @@ def _settings(service: str) -> Any:
         return _bootstrap(service).get_settings()
     except ConfigError as exc:
         typer.echo(f"{service}: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _platform() -> PlatformSettings:
+    """The platform's settings, or a clean exit naming every bad MEETMALMO_ variable."""
+    try:
+        return load_settings(PlatformSettings)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
 
 
@@ -71,10 +89,10 @@ def migrate(
 def token(
     role: Annotated[list[Role], typer.Option(help="role(s) to grant")],
     email: Annotated[str, typer.Option(help="the staff member's email")],
-    hours: Annotated[int, typer.Option(help="validity in hours")] = 12,
+    hours: Annotated[int, typer.Option(min=1, help="validity in hours (at least 1)")] = 12,
 ) -> None:
     """Print a locally signed staff token (HS256 with MEETMALMO_AUTH_JWT_SECRET)."""
-    typer.echo(issue_local_token(PlatformSettings(), email=email, roles=[r.value for r in role], hours=hours))
+    typer.echo(issue_local_token(_platform(), email=email, roles=[r.value for r in role], hours=hours))
 
 
 @app.command()
@@ -97,7 +115,7 @@ def mailbox(
     """Run only the local mailbox: SMTP on 127.0.0.1 storing each message as .eml."""
     from shared.mailbox import start_mailbox
 
-    target = directory or PlatformSettings().var_dir / "mail"
+    target = directory or _platform().var_dir / "mail"
     controller = start_mailbox(target, port=port)
     typer.echo(f"mailbox: smtp://127.0.0.1:{port} -> {target}")
     try:
@@ -106,22 +124,61 @@ def mailbox(
         controller.stop()
 
 
+def _answering(url: str, path: str) -> int | None:
+    """The HTTP status `url + path` answers with, or None when nothing listens there."""
+    try:
+        return httpx.get(url.rstrip("/") + path, timeout=2.0).status_code
+    except httpx.HTTPError:
+        return None
+
+
+def _port_taken(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) == 0
+
+
+def _start_mailbox(mail_dir: Path, smtp_port: int) -> tuple[Callable[[], None], str]:
+    """Mailpit when it was built (deploy/mailpit/build.sh), else the plain-file mailbox; (stop, where to read)."""
+    if MAILPIT.exists():
+        mailpit = subprocess.Popen(
+            [str(MAILPIT), "--smtp", f"127.0.0.1:{smtp_port}", "--listen", "127.0.0.1:8025", "--quiet",
+             "--disable-version-check", "--smtp-disable-rdns",
+             "--database", str(mail_dir.parent / "mailpit.db")],
+            start_new_session=True,
+        )  # fmt: skip
+
+        def stop_mailpit() -> None:
+            mailpit.terminate()
+            mailpit.wait(timeout=10)
+
+        return stop_mailpit, "http://127.0.0.1:8025 (Mailpit)"
+    from shared.mailbox import start_mailbox
+
+    controller = start_mailbox(mail_dir, port=smtp_port)
+    return controller.stop, f"{mail_dir}/ (one readable .txt beside each .eml)"
+
+
 @app.command()
 def run(
     mailbox_port: Annotated[int, typer.Option(help="SMTP port of the local mailbox")] = 1025,
 ) -> None:
     """Run everything: migrations, the local mailbox and the four services, until Ctrl-C."""
-    from shared.mailbox import start_mailbox
-
-    platform = PlatformSettings()
+    platform = _platform()
+    services = {name: _settings(name) for name in SERVICES}
+    for name, settings in services.items():
+        if _port_taken(settings.host, settings.port):
+            if _answering(str(settings.public_url), "/healthz") == 200:
+                typer.echo(f"Meet Malmö is already running here ({name} answers on {settings.public_url}).", err=True)
+            else:
+                typer.echo(f"port {settings.port} is taken by another program: set {name.upper()}_PORT.", err=True)
+            raise typer.Exit(1)
     migrate(None)
-    mail_dir = platform.var_dir / "mail"
-    controller = start_mailbox(mail_dir, port=mailbox_port)
+    stop_mailbox, mail_at = _start_mailbox(platform.var_dir / "mail", mailbox_port)
     env = {
         **os.environ,
         "NOTIFICATIONS_SMTP_HOST": os.environ.get("NOTIFICATIONS_SMTP_HOST", "127.0.0.1"),
         "NOTIFICATIONS_SMTP_PORT": os.environ.get("NOTIFICATIONS_SMTP_PORT", str(mailbox_port)),
-        # Locally, coordinators' alerts land in var/mail for a sample coordinator.
+        # Locally, coordinators' alerts land in the mailbox for a sample coordinator.
         "NOTIFICATIONS_COORDINATOR_EMAILS": os.environ.get(
             "NOTIFICATIONS_COORDINATOR_EMAILS", "eva.coordinator@malmo.se"
         ),
@@ -133,15 +190,14 @@ def run(
         for name in SERVICES
     }
     typer.echo("\nMeet Malmö is starting:")
-    for name in SERVICES:
-        settings = _settings(name)
+    for name, settings in services.items():
         typer.echo(f"  {name:<14} {settings.public_url}  (API docs: {settings.public_url}docs)")
-    typer.echo(f"  {'mailbox':<14} smtp://127.0.0.1:{mailbox_port} -> {mail_dir}")
+    typer.echo(f"  {'emails':<14} {mail_at}")
     typer.echo(f"  {'kafka':<14} {platform.kafka_bootstrap}")
-    typer.echo("Press Ctrl-C to stop.\n")
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        _announce_when_ready(services, children, mail_at)
         while all(child.poll() is None for child in children.values()):
             time.sleep(0.5)
         failed = [name for name, child in children.items() if child.poll() is not None]
@@ -157,7 +213,26 @@ def run(
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 child.kill()
-        controller.stop()
+        stop_mailbox()
+
+
+def _announce_when_ready(services: dict[str, Any], children: dict[str, subprocess.Popen[bytes]], mail_at: str) -> None:
+    """One line once every service's /readyz answers 200 (database and broker reached)."""
+    waiting = dict(services)
+    deadline = time.monotonic() + 120
+    while waiting and time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children.values()):
+            return
+        waiting = {n: s for n, s in waiting.items() if _answering(str(s.public_url), "/readyz") != 200}
+        time.sleep(0.5)
+    if waiting:
+        typer.echo(f"still not ready after 2 minutes: {', '.join(waiting)} (see the lines above)", err=True)
+        return
+    intake = services["intake"].public_url
+    typer.echo(
+        f"\nMeet Malmö is ready. Open {intake}docs to submit an initiative; emails arrive at {mail_at}. "
+        "Ctrl-C stops everything.\n"
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ class InvalidTransition(DomainError):
     """The move is illegal from the current state; nothing changed."""
 
     def __init__(self, entity: str, current_status: str, action: str) -> None:
-        super().__init__(f"cannot {action} a {entity} that is {current_status}")
+        article = "an" if entity[:1].lower() in "aeiou" else "a"
+        super().__init__(f"cannot {action} {article} {entity} that is {current_status}")
         self.entity = entity
         self.current_status = current_status
         self.action = action

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -59,6 +60,31 @@ def add_context_ids(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mu
     return event_dict
 
 
+# Lines aiokafka logs at ERROR while a freshly started broker elects its group coordinator: they mean
+# "not yet", not "broken", so for the first minute they are told as INFO.
+STARTUP_NOISE = ("GroupCoordinatorNotAvailable", "CoordinatorNotAvailable", "NotCoordinatorForGroup")
+STARTUP_SECONDS = 60.0
+
+
+class StartupNoise(logging.Filter):
+    """Downgrades the broker's cold-start coordinator errors to INFO during the first minute."""
+
+    def __init__(self, window_seconds: float = STARTUP_SECONDS) -> None:
+        super().__init__()
+        self._until = time.monotonic() + window_seconds
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.levelno >= logging.WARNING
+            and record.name.startswith("aiokafka")
+            and time.monotonic() < self._until
+            and any(noise in record.getMessage() for noise in STARTUP_NOISE)
+        ):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "broker still starting: %s", (record.getMessage(),)
+        return True
+
+
 def configure_logging(service: str, fmt: str = "json", level: str = "INFO") -> None:
     """Route structlog and the standard library's logging through the same processors."""
     shared_processors: list[Any] = [
@@ -70,9 +96,18 @@ def configure_logging(service: str, fmt: str = "json", level: str = "INFO") -> N
         structlog.processors.format_exc_info,
         redact_personal_data,
     ]
-    renderer: Any = structlog.dev.ConsoleRenderer() if fmt == "console" else structlog.processors.JSONRenderer()
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        if fmt == "console"
+        else structlog.processors.JSONRenderer()
+    )
     structlog.configure(
-        processors=[*shared_processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # filter_by_level first: a DEBUG line below the level costs no processing.
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared_processors,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
@@ -84,9 +119,15 @@ def configure_logging(service: str, fmt: str = "json", level: str = "INFO") -> N
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
+    handler.addFilter(StartupNoise())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # FastStream gives its logger a colourised handler of its own; its lines go through ours instead.
+    faststream = logging.getLogger("faststream")
+    faststream.handlers.clear()
+    faststream.propagate = True
+    faststream.setLevel(logging.NOTSET)
     for noisy in ("aiokafka", "kafka", "uvicorn.access", "aiosqlite", "mail.log"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     structlog.contextvars.bind_contextvars(service=service)

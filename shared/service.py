@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from faststream.kafka import KafkaBroker
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy import MetaData
@@ -29,6 +30,7 @@ from shared.inbox import IdempotentConsumer
 from shared.jobs import PeriodicJob
 from shared.logs import configure_logging
 from shared.messagebus import Handler, MessageBus
+from shared.openapi import document_errors
 from shared.outbox import Outbox, OutboxRelay
 from shared.settings import ServiceSettings
 from shared.tracing import configure_tracing
@@ -157,7 +159,9 @@ def create_app(
             log.info("service.started", url=str(settings.public_url))
             yield
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    # Swagger UI and ReDoc from the service itself (fastapi-offline bundles them): /docs works offline.
+    app = FastAPIOffline(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    document_errors(app)
     app.state.infra = infra
     app.state.bus = bus
     app.state.settings = settings
@@ -229,8 +233,11 @@ def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors: list[Mapping[str, Any]] = [
-            {"field": _field_name(err["loc"]), "reason": err["msg"], "type": err["type"]} for err in exc.errors()
-        ]
+            # Malformed JSON is located by a character offset: the field a person can act on is the body.
+            {"field": "body" if err["type"] == "json_invalid" else _field_name(err["loc"]), "reason": err["msg"],
+             "type": err["type"]}
+            for err in exc.errors()
+        ]  # fmt: skip
         return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
 
     @app.exception_handler(InvalidTransition)
