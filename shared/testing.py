@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import inspect
 import json
 import socket
@@ -21,7 +22,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from shared.auth import issue_local_token
 from shared.migrations import upgrade
+from shared.settings import PlatformSettings
 
 _namespaces: set[str] = set()
 
@@ -149,6 +152,31 @@ def serve_in_thread(app: Any, port: int) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@contextlib.contextmanager
+def served(service: str, postgres_server: str, kafka_bootstrap: str, *, secret: str, **overrides: Any) -> Iterator[str]:
+    """The service under uvicorn on a fresh migrated PostgreSQL database and a topic namespace of its own,
+    its links and staff tokens signed with `secret`, no rate limit in the way; yields its base URL."""
+    bootstrap = importlib.import_module(f"services.{service}.bootstrap")  # by name: shared imports no service
+    database_url = asyncio.run(migrated_database(postgres_server, service))
+    platform = PlatformSettings(
+        kafka_bootstrap=kafka_bootstrap, topic_namespace=new_namespace(), auth_jwt_secret=secret
+    )
+    settings = bootstrap.Settings(
+        database_url=database_url, link_secret=secret, public_rate_limit="100000/minute", platform=platform, **overrides
+    )
+    try:
+        with serve_in_thread(bootstrap.create_app(settings), free_port()) as url:
+            yield url
+    finally:
+        asyncio.run(drop_database(database_url))
+
+
+def staff_headers(secret: str, role: str = "coordinator", email: str = "staff@malmo.se") -> dict[str, str]:
+    """The Authorization header of a local staff token with `role`."""
+    token = issue_local_token(PlatformSettings(auth_jwt_secret=secret), email=email, roles=[role])
+    return {"Authorization": f"Bearer {token}"}
 
 
 def free_port() -> int:

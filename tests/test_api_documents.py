@@ -3,6 +3,7 @@ error status a route answers documented, and each documented error body is the o
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -80,7 +81,7 @@ async def running(tmp_path: Path) -> AsyncIterator[dict[str, tuple[httpx.AsyncCl
     clients: dict[str, tuple[httpx.AsyncClient, dict[str, Any]]] = {}
     for service in SERVICES:
         database = tmp_path / f"{service}.db"
-        upgrade(service, f"sqlite+aiosqlite:///{database}")
+        await asyncio.to_thread(upgrade, service, f"sqlite+aiosqlite:///{database}")
         app = app_of(service, database)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
         clients[service] = (client, app.openapi())

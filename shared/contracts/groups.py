@@ -90,3 +90,20 @@ class GroupDissolved(GroupEvent):
     """The group will not form or is ended (e.g. the initiative was withdrawn)."""
 
     reason: str
+
+
+class GroupFormationBlocked(Event):
+    """No working group can be proposed for an accepted initiative yet: coordinators are told once what
+    is missing. Matching tries again as soon as someone becomes available (and on its sweep)."""
+
+    topic: ClassVar[Topic] = Topic.GROUPS
+    key_field: ClassVar[str] = "initiative_id"
+
+    initiative_id: uuid.UUID
+    initiative_reference: str
+    initiative_title: str
+    missing: tuple[str, ...]  # municipality_representative | people | competences
+    people_needed: int  # the group's minimum size
+    people_free: int  # people who could take part (confirmed, below capacity, not the originator's organisation)
+    missing_competences: tuple[str, ...] = ()  # needed competences nobody free brings
+    review_url: str  # the coordinator's view of the initiative in matching

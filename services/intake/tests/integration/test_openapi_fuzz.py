@@ -1,49 +1,13 @@
 """Schemathesis over intake's OpenAPI, against the service running under uvicorn: no 5xx, ever."""
 
-from __future__ import annotations
-
-import asyncio
-from collections.abc import Iterator
-
 import pytest
 
-from services.intake.bootstrap import create_app
-from services.intake.settings import Settings
 from services.intake.tests.conftest import SECRET
-from shared.auth import issue_local_token
-from shared.settings import PlatformSettings
-from shared.testing import (
-    assert_no_server_errors,
-    drop_database,
-    free_port,
-    migrated_database,
-    new_namespace,
-    serve_in_thread,
-)
+from shared.testing import assert_no_server_errors, served, staff_headers
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def intake_url(postgres_server: str, kafka_bootstrap: str) -> Iterator[str]:
-    database_url = asyncio.run(migrated_database(postgres_server, "intake"))
-    settings = Settings(
-        database_url=database_url,
-        link_secret=SECRET,
-        public_rate_limit="100000/minute",
-        platform=PlatformSettings(
-            kafka_bootstrap=kafka_bootstrap, topic_namespace=new_namespace(), auth_jwt_secret=SECRET
-        ),
-    )
-    with serve_in_thread(create_app(settings), free_port()) as url:
-        yield url
-    asyncio.run(drop_database(database_url))
-
-
-COORDINATOR = {"Authorization": "Bearer " + issue_local_token(
-    PlatformSettings(auth_jwt_secret=SECRET), email="fuzz@malmo.se", roles=["coordinator"]
-)}  # fmt: skip
-
-
-def test_no_generated_request_gets_a_server_error(intake_url: str) -> None:
-    assert assert_no_server_errors(intake_url, COORDINATOR) >= 12
+def test_no_generated_request_gets_a_server_error(postgres_server: str, kafka_bootstrap: str) -> None:
+    with served("intake", postgres_server, kafka_bootstrap, secret=SECRET) as url:
+        assert assert_no_server_errors(url, staff_headers(SECRET)) >= 12

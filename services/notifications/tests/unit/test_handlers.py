@@ -19,7 +19,7 @@ from services.notifications.handlers import (
     Unsubscribe,
 )
 from shared.errors import InvalidTransition, NotFound
-from shared.jobs import Pause
+from shared.jobs import AT_ONCE, Pause
 
 from .. import factories
 from ..factories import COORDINATORS
@@ -106,7 +106,7 @@ async def test_the_sender_sends_what_is_due_and_records_each_outcome_as_an_event
 async def test_a_full_batch_asks_for_the_next_round_at_once() -> None:
     app = Harness()
     await app.consume(factories.submitted())
-    assert await app.bus.handle(SendDueEmails(batch_size=2)) == 0
+    assert await app.bus.handle(SendDueEmails(batch_size=2)) == AT_ONCE
     assert len(app.mailer.sent) == 2
 
 

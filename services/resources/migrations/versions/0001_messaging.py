@@ -1,23 +1,7 @@
-"""messaging tables: outbox and processed events
+"""Messaging tables (outbox, processed_events): the same first revision in every service."""
 
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-27
-"""
+from shared.migrations_ops import create_messaging_tables as upgrade
+from shared.migrations_ops import drop_messaging_tables as downgrade
 
-from collections.abc import Sequence
-
-from shared.migrations_ops import create_messaging_tables, drop_messaging_tables
-
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-
-def upgrade() -> None:
-    create_messaging_tables()
-
-
-def downgrade() -> None:
-    drop_messaging_tables()
+revision, down_revision = "0001", None
+__all__ = ["downgrade", "upgrade"]
