@@ -95,12 +95,21 @@ async def record_probe(infra: Infrastructure, probe_id: uuid.UUID, value: int) -
         return format(span.get_span_context().trace_id, "032x")
 
 
-async def test_an_event_delivered_twice_is_applied_once(
+@pytest.fixture
+def kit(
     databases: tuple[str, str], kafka_bootstrap: str, topic_namespace: str
-) -> None:
+) -> tuple[Infrastructure, Infrastructure]:
+    """A producing service and a consuming one, each on its own database, on this test's topics."""
     producer = infrastructure("kit-producer", databases[0], kafka_bootstrap, topic_namespace)
     consumer = infrastructure("kit-consumer", databases[1], kafka_bootstrap, topic_namespace)
     consumer.consume("kit-consumer", {Topic.NOTIFICATIONS: {ProbeRecorded: apply_probe}}, bus(consumer))
+    return producer, consumer
+
+
+async def test_an_event_delivered_twice_is_applied_once(
+    kit: tuple[Infrastructure, Infrastructure], kafka_bootstrap: str, topic_namespace: str
+) -> None:
+    producer, consumer = kit
     probe = uuid.uuid4()
 
     async with producer.running(), consumer.running():
@@ -128,11 +137,9 @@ async def test_an_event_delivered_twice_is_applied_once(
 
 
 async def test_poison_messages_go_to_the_dead_letter_topic_and_the_next_message_is_processed(
-    databases: tuple[str, str], kafka_bootstrap: str, topic_namespace: str
+    kit: tuple[Infrastructure, Infrastructure], kafka_bootstrap: str, topic_namespace: str
 ) -> None:
-    producer = infrastructure("kit-producer", databases[0], kafka_bootstrap, topic_namespace)
-    consumer = infrastructure("kit-consumer", databases[1], kafka_bootstrap, topic_namespace)
-    consumer.consume("kit-consumer", {Topic.NOTIFICATIONS: {ProbeRecorded: apply_probe}}, bus(consumer))
+    producer, consumer = kit
     probe = uuid.uuid4()
     topic = topic_namespace + Topic.NOTIFICATIONS
 
