@@ -38,8 +38,8 @@ SUBSCRIPTIONS: Subscriptions = {
     },
     Topic.RESOURCES: {
         ResourceConfirmationRequested: events.queue_emails,
-        ResourceRegistered: events.remember_profile_link_and_queue_emails,
-        ResourceProfileLinkRequested: events.remember_profile_link_and_queue_emails,
+        ResourceRegistered: events.queue_emails,
+        ResourceProfileLinkRequested: events.queue_emails,
         ResourceUpdated: events.remember_profile_link,
         ResourceErased: events.forget_resource,
     },

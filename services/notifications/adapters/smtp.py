@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -44,45 +45,34 @@ def _by_code(code: int, text: str) -> TemporaryFailure | PermanentFailure:
     return PermanentFailure(_reply(code, text)) if 500 <= code < 600 else TemporaryFailure(_reply(code, text))
 
 
+@dataclass(frozen=True, kw_only=True)
 class SmtpMailer:
     """The Mailer of the running service: one SMTP connection per email."""
 
-    def __init__(
-        self,
-        *,
-        host: str,
-        port: int,
-        sender: str,
-        username: str | None = None,
-        password: str | None = None,
-        starttls: bool = False,
-        timeout_seconds: float = 10.0,
-        clock: Clock,
-    ) -> None:
-        self._host = host
-        self._port = port
-        self._sender = sender
-        self._username = username
-        self._password = password
-        self._starttls = starttls
-        self._timeout = timeout_seconds
-        self._clock = clock
+    host: str
+    port: int
+    sender: str
+    clock: Clock
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    starttls: bool = False
+    timeout_seconds: float = 10.0
 
     async def send(self, email: OutgoingEmail) -> None:
         """Hand the email to the server; raise PermanentFailure, TemporaryFailure or ServerUnavailable."""
         try:
-            message = build_message(email, self._sender, self._clock())
+            message = build_message(email, self.sender, self.clock())
         except (ValueError, TypeError) as exc:  # e.g. an address with a line break: no server will take it
             raise PermanentFailure(f"the message cannot be built: {type(exc).__name__}") from None
         try:
             await aiosmtplib.send(
                 message,
-                hostname=self._host,
-                port=self._port,
-                username=self._username,
-                password=self._password,
-                start_tls=self._starttls,
-                timeout=self._timeout,
+                hostname=self.host,
+                port=self.port,
+                username=self.username,
+                password=self.password,
+                start_tls=self.starttls,
+                timeout=self.timeout_seconds,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             worst = max(exc.recipients, key=lambda refused: refused.code)

@@ -34,7 +34,10 @@ async def queue_emails(
     message_id_domain: str,
     clock: Clock,
 ) -> None:
-    """Queue each email the event causes; a coordinator who chose the daily digest has their alert held for it."""
+    """Queue each email the event causes; a coordinator who chose the daily digest has their alert held for it.
+    An event that hands a person their profile link also keeps it for the footer of later emails."""
+    if isinstance(event, ResourceRegistered | ResourceProfileLinkRequested):
+        await remember_profile_link(event, uow, envelope, clock)
     profile_links = await uow.profile_links.of(resources_to_look_up(event))
     planned = plan_emails(event, coordinators, profile_links)
     preferences = await uow.preferences.of_many(e.recipient for e in planned if e.role is RecipientRole.COORDINATOR)
@@ -64,23 +67,13 @@ async def queue_emails(
             uow.deliveries_queued = True
 
 
-async def remember_profile_link_and_queue_emails(
-    event: ResourceRegistered | ResourceProfileLinkRequested,
+async def remember_profile_link(
+    event: ResourceRegistered | ResourceProfileLinkRequested | ResourceUpdated,
     uow: NotificationsUnitOfWork,
     envelope: Envelope,
-    renderer: Renderer,
-    coordinators: Sequence[str],
-    message_id_domain: str,
     clock: Clock,
 ) -> None:
-    """Keep the person's newest profile link for the footer of later emails, then write to them."""
-    await uow.profile_links.remember(event.resource_id, event.profile_url, clock())
-    await queue_emails(event, uow, envelope, renderer, coordinators, message_id_domain, clock)
-
-
-async def remember_profile_link(
-    event: ResourceUpdated, uow: NotificationsUnitOfWork, envelope: Envelope, clock: Clock
-) -> None:
+    """Keep the person's newest profile link for the footer of later emails."""
     await uow.profile_links.remember(event.resource_id, event.profile_url, clock())
 
 

@@ -200,3 +200,9 @@ async def notifications(service_database: Callable[[str], Awaitable[str]]) -> As
     yield start
     for service in reversed(services):
         await service.stop()
+
+
+@pytest.fixture
+async def service(notifications: ServiceFactory, smtp: SmtpServer) -> Service:
+    """The service on a fresh database, sending to the running SMTP server."""
+    return await notifications(smtp.port)

@@ -26,6 +26,7 @@ from shared.contracts.resources import (
 from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
 
 COORDINATORS = ("eva.coordinator@malmo.se", "olle.coordinator@malmo.se")
+ORIGINATOR = "karin.lind@example.org"  # the contact of every sample initiative
 INTAKE = "http://127.0.0.1:8001"
 RESOURCES = "http://127.0.0.1:8002"
 MATCHING = "http://127.0.0.1:8003"
@@ -50,7 +51,7 @@ def initiative_fields(language: Language = Language.SV, **changes: Any) -> dict[
             organisation_name="Sofielunds Fastighetsägare",
             organisation_type=OrganisationType.BUSINESS,
             contact_name="Karin Lind",
-            contact_email="karin.lind@example.org",
+            contact_email=ORIGINATOR,
             contact_phone="+46 70 123 45 67",
         ),
         "status_url": f"{INTAKE}/status/{initiative_id}?token=abc.def",
@@ -90,14 +91,16 @@ def withdrawn(initiative_id: uuid.UUID) -> InitiativeWithdrawn:
     )
 
 
+def ali(language: Language = Language.SV) -> dict[str, Any]:
+    """The person a resources event is about and writes to, with a fresh id."""
+    return {"resource_id": uuid.uuid4(), "name": "Ali Hassan", "email": "ali.hassan@example.org", "language": language}
+
+
 def confirmation_requested(language: Language = Language.SV) -> ResourceConfirmationRequested:
-    resource_id = uuid.uuid4()
+    person = ali(language)
     return ResourceConfirmationRequested(
-        resource_id=resource_id,
-        name="Ali Hassan",
-        email="ali.hassan@example.org",
-        language=language,
-        confirm_url=f"{RESOURCES}/confirm/{resource_id}?token=xyz",
+        **person,
+        confirm_url=f"{RESOURCES}/confirm/{person['resource_id']}?token=xyz",
         expires_at=NOW + timedelta(days=2),
     )
 
@@ -130,14 +133,9 @@ def registered(
 
 
 def profile_link_requested(language: Language = Language.SV) -> ResourceProfileLinkRequested:
-    resource_id = uuid.uuid4()
-    return ResourceProfileLinkRequested(
-        resource_id=resource_id,
-        name="Ali Hassan",
-        email="ali.hassan@example.org",
-        language=language,
-        profile_url=f"{RESOURCES}/profile/{resource_id}?token=prof2",
-    )
+    person = ali(language)
+    profile_url = f"{RESOURCES}/profile/{person['resource_id']}?token=prof2"
+    return ResourceProfileLinkRequested(**person, profile_url=profile_url)
 
 
 def erased(resource_id: uuid.UUID) -> ResourceErased:
@@ -174,7 +172,7 @@ def group_fields(initiative_id: uuid.UUID | None = None) -> dict[str, Any]:
 
 def members(language: Language = Language.SV) -> tuple[GroupMember, ...]:
     return (
-        member("Karin Lind", "karin.lind@example.org", "originator_contact", language),
+        member("Karin Lind", ORIGINATOR, "originator_contact", language),
         member("Ali Hassan", "ali.hassan@example.org", "resource", language),
         member("Sara Berg", "sara.berg@malmo.se", "municipality_representative", language),
     )

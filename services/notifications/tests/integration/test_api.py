@@ -10,18 +10,15 @@ import pytest
 from shared.db import utcnow
 
 from .. import factories
-from ..conftest import ServiceFactory, SmtpServer
-from ..factories import COORDINATORS
+from ..conftest import Service, ServiceFactory, SmtpServer
+from ..factories import COORDINATORS, ORIGINATOR
 
 pytestmark = pytest.mark.integration
 
-ORIGINATOR = "karin.lind@example.org"
-
 
 async def test_staff_list_deliveries_newest_first_with_addresses_masked_and_no_texts(
-    notifications: ServiceFactory, smtp: SmtpServer
+    service: Service, smtp: SmtpServer
 ) -> None:
-    service = await notifications(smtp.port)
     await service.deliver(factories.submitted())
     await service.settled(3)
 
@@ -36,11 +33,8 @@ async def test_staff_list_deliveries_newest_first_with_addresses_masked_and_no_t
     assert item["status"] == "sent" and item["attempts"] == 1 and item["message_id"].endswith("@meetmalmo.se>")
 
 
-async def test_the_list_filters_by_status_template_and_date_and_pages(
-    notifications: ServiceFactory, smtp: SmtpServer
-) -> None:
+async def test_the_list_filters_by_status_template_and_date_and_pages(service: Service, smtp: SmtpServer) -> None:
     smtp.handler.refuse_always(ORIGINATOR, "550 5.1.1 no such user")
-    service = await notifications(smtp.port)
     await service.deliver(factories.submitted())
     await service.deliver(factories.updated())
     await service.settled(5)
@@ -68,10 +62,9 @@ async def test_the_list_filters_by_status_template_and_date_and_pages(
 
 
 async def test_a_failed_delivery_retried_by_staff_is_sent_once_the_address_works(
-    notifications: ServiceFactory, smtp: SmtpServer
+    service: Service, smtp: SmtpServer
 ) -> None:
     smtp.handler.refuse_always(ORIGINATOR, "550 5.1.1 mailbox unavailable")
-    service = await notifications(smtp.port)
     await service.deliver(factories.submitted())
     rows = await service.settled(3)
     failed_id = next(r["id"] for r in rows if r["status"] == "failed")
@@ -89,9 +82,8 @@ async def test_a_failed_delivery_retried_by_staff_is_sent_once_the_address_works
 
 
 async def test_the_staff_api_needs_a_staff_token_and_answers_404_for_an_unknown_delivery(
-    notifications: ServiceFactory, smtp: SmtpServer
+    service: Service, smtp: SmtpServer
 ) -> None:
-    service = await notifications(smtp.port)
     assert (await service.client.get("/api/v1/deliveries")).status_code == 401
     unknown = f"/api/v1/deliveries/{uuid.uuid4()}"
     assert (await service.client.post(unknown + "/retry")).status_code == 401

@@ -11,18 +11,15 @@ from shared.taxonomy import Language
 from shared.testing import eventually
 
 from .. import factories
-from ..conftest import ServiceFactory, SmtpServer
-from ..factories import COORDINATORS
+from ..conftest import Service, ServiceFactory, SmtpServer
+from ..factories import COORDINATORS, ORIGINATOR
 
 pytestmark = pytest.mark.integration
 
-ORIGINATOR = "karin.lind@example.org"
-
 
 async def test_a_submitted_initiative_sends_a_receipt_and_an_alert_to_each_coordinator(
-    notifications: ServiceFactory, smtp: SmtpServer
+    service: Service, smtp: SmtpServer
 ) -> None:
-    service = await notifications(smtp.port)
     event = factories.submitted(Language.EN)
     envelope = await service.deliver(event)
 
@@ -52,10 +49,7 @@ async def test_a_submitted_initiative_sends_a_receipt_and_an_alert_to_each_coord
     assert all(e.payload["message_id"] and e.payload["status"] == "sent" for e in sent)
 
 
-async def test_an_event_delivered_twice_sends_one_email_per_recipient(
-    notifications: ServiceFactory, smtp: SmtpServer
-) -> None:
-    service = await notifications(smtp.port)
+async def test_an_event_delivered_twice_sends_one_email_per_recipient(service: Service, smtp: SmtpServer) -> None:
     envelope = await service.deliver(factories.submitted())
     await service.deliver(factories.submitted(), envelope=envelope)  # Kafka redelivers the same record
     await service.settled(3)
@@ -93,10 +87,9 @@ async def test_while_smtp_is_down_nothing_is_lost_and_when_it_returns_everything
 
 
 async def test_a_550_marks_the_delivery_failed_and_emits_notification_failed_without_the_address(
-    notifications: ServiceFactory, smtp: SmtpServer
+    service: Service, smtp: SmtpServer
 ) -> None:
     smtp.handler.refuse_always(ORIGINATOR, f"550 5.1.1 <{ORIGINATOR}>: Recipient address rejected")
-    service = await notifications(smtp.port)
     await service.deliver(factories.submitted())
 
     rows = await service.settled(3)
@@ -135,10 +128,7 @@ async def test_a_4xx_is_retried_until_the_server_takes_the_email(
     assert len(smtp.handler.to(ORIGINATOR)) == 1
 
 
-async def test_an_erased_resource_leaves_no_address_and_no_text_about_them(
-    notifications: ServiceFactory, smtp: SmtpServer
-) -> None:
-    service = await notifications(smtp.port)
+async def test_an_erased_resource_leaves_no_address_and_no_text_about_them(service: Service, smtp: SmtpServer) -> None:
     registered = factories.registered(Language.EN)
     ali = factories.member("Ali Hassan", "ali.hassan@example.org", resource_id=registered.resource_id)
     others = factories.members()[0], factories.members()[2]
@@ -186,9 +176,8 @@ async def test_an_email_still_queued_for_a_person_who_is_erased_is_never_sent(
 
 
 async def test_a_withdrawn_initiative_leaves_no_originator_address_and_no_text_about_it(
-    notifications: ServiceFactory, smtp: SmtpServer
+    service: Service, smtp: SmtpServer
 ) -> None:
-    service = await notifications(smtp.port)
     submitted = factories.submitted()
     await service.deliver(submitted)
     await service.settled(3)
@@ -202,9 +191,8 @@ async def test_a_withdrawn_initiative_leaves_no_originator_address_and_no_text_a
 
 
 async def test_an_address_that_cannot_be_mailed_fails_at_once_and_the_others_go_out(
-    notifications: ServiceFactory, smtp: SmtpServer
+    service: Service, smtp: SmtpServer
 ) -> None:
-    service = await notifications(smtp.port)
     event = factories.submitted()
     broken = event.originator.model_copy(update={"contact_email": "karin@example.org\nBcc: someone@example.org"})
     await service.deliver(event.model_copy(update={"originator": broken}))

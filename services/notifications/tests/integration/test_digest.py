@@ -20,7 +20,6 @@ from ..factories import COORDINATORS
 pytestmark = pytest.mark.integration
 
 EVA, OLLE = COORDINATORS  # the staff token's email is Eva's
-ORIGINATOR = "karin.lind@example.org"
 MALMO = ZoneInfo("Europe/Stockholm")
 # A day that has passed, so the digests its run queues are due for the sender at once.
 DAY = (utcnow() - timedelta(days=3)).astimezone(MALMO).date()
@@ -37,6 +36,14 @@ async def choose_digest(service: Service, language: str | None = None) -> None:
     assert answer.status_code == 200, answer.text
 
 
+@pytest.fixture
+async def digest_service(notifications: ServiceFactory, smtp: SmtpServer) -> Service:
+    """The service with Eva as its one coordinator, who chose the daily digest."""
+    service = await notifications(smtp.port, coordinator_emails=[EVA])
+    await choose_digest(service)
+    return service
+
+
 def unsubscribe_path(service: Service, url: str) -> str:
     base = str(service.settings.public_url).rstrip("/")
     assert url.startswith(f"{base}/unsubscribe/"), url
@@ -44,9 +51,8 @@ def unsubscribe_path(service: Service, url: str) -> str:
 
 
 async def test_a_coordinator_who_chose_the_digest_gets_no_single_alerts_but_one_digest_at_the_digest_hour(
-    notifications: ServiceFactory, smtp: SmtpServer
+    service: Service, smtp: SmtpServer
 ) -> None:
-    service = await notifications(smtp.port)
     await choose_digest(service, "en")
     submitted, proposed = factories.submitted(), factories.proposed()
     await service.deliver(submitted)
@@ -81,78 +87,69 @@ async def test_a_coordinator_who_chose_the_digest_gets_no_single_alerts_but_one_
     unsubscribe_path(service, url)
 
 
-async def test_the_digest_is_sent_once_a_day_however_often_it_runs(
-    notifications: ServiceFactory, smtp: SmtpServer
-) -> None:
-    service = await notifications(smtp.port, coordinator_emails=[EVA])
-    await choose_digest(service)
-    await service.deliver(factories.submitted())
-    await service.settled(2)
+async def test_the_digest_is_sent_once_a_day_however_often_it_runs(digest_service: Service, smtp: SmtpServer) -> None:
+    await digest_service.deliver(factories.submitted())
+    await digest_service.settled(2)
 
-    runs = await asyncio.gather(*(service.bus.handle(QueueDigests(AT_SEVEN)) for _ in range(3)))
+    runs = await asyncio.gather(*(digest_service.bus.handle(QueueDigests(AT_SEVEN)) for _ in range(3)))
     assert sorted(runs) == [0, 0, 1]
-    assert await service.bus.handle(QueueDigests(AT_SEVEN.replace(hour=22))) == 0
-    await service.settled(3)
+    assert await digest_service.bus.handle(QueueDigests(AT_SEVEN.replace(hour=22))) == 0
+    await digest_service.settled(3)
     [digest] = smtp.handler.to(EVA)
     assert digest["Subject"] == f"Dagens sammanfattning: 1 avisering ({DAY})"  # Swedish unless chosen
 
     # An alert after the day's digest waits for the next day's, even when the run repeats that day.
-    await service.deliver(factories.info_requested())
-    await service.deliver(factories.updated())
-    await service.settled(5)
-    assert await service.bus.handle(QueueDigests(AT_SEVEN.replace(hour=23))) == 0
+    await digest_service.deliver(factories.info_requested())
+    await digest_service.deliver(factories.updated())
+    await digest_service.settled(5)
+    assert await digest_service.bus.handle(QueueDigests(AT_SEVEN.replace(hour=23))) == 0
     assert [
         r["status"]
-        for r in await service.rows(
+        for r in await digest_service.rows(
             "SELECT status FROM deliveries WHERE template LIKE 'coordinator_initiative_updated'"
         )
     ] == ["held"]
-    assert await service.bus.handle(QueueDigests(AT_SEVEN + timedelta(days=1))) == 1
-    await service.settled(6)
+    assert await digest_service.bus.handle(QueueDigests(AT_SEVEN + timedelta(days=1))) == 1
+    await digest_service.settled(6)
     assert [m["Subject"] for m in smtp.handler.to(EVA)][1] == f"Dagens sammanfattning: 1 avisering ({NEXT_DAY})"
 
 
 async def test_the_unsubscribe_link_shows_a_button_on_get_and_switches_back_to_immediate_on_post(
-    notifications: ServiceFactory, smtp: SmtpServer
+    digest_service: Service, smtp: SmtpServer
 ) -> None:
-    service = await notifications(smtp.port, coordinator_emails=[EVA])
-    await choose_digest(service)
-    await service.deliver(factories.submitted())
-    await service.settled(2)
-    await service.bus.handle(QueueDigests(AT_SEVEN))
-    await service.settled(3)
-    path = unsubscribe_path(service, smtp.handler.to(EVA)[0]["List-Unsubscribe"].strip("<>"))
+    await digest_service.deliver(factories.submitted())
+    await digest_service.settled(2)
+    await digest_service.bus.handle(QueueDigests(AT_SEVEN))
+    await digest_service.settled(3)
+    path = unsubscribe_path(digest_service, smtp.handler.to(EVA)[0]["List-Unsubscribe"].strip("<>"))
 
     for _ in range(2):  # a mail scanner opening the link changes nothing
-        page = await service.client.get(path)
+        page = await digest_service.client.get(path)
         assert page.status_code == 200
         assert f'action="{path}"' in page.text and 'method="post"' in page.text.lower()
-    mine = await service.client.get("/api/v1/preferences/me", headers=service.token("coordinator"))
+    mine = await digest_service.client.get("/api/v1/preferences/me", headers=digest_service.token("coordinator"))
     assert mine.json()["alert_mode"] == "daily_digest"
 
-    assert (await service.client.get(path[:-3] + "xyz")).status_code == 404
-    assert (await service.client.post(path[:-3] + "xyz")).status_code == 404
+    assert (await digest_service.client.get(path[:-3] + "xyz")).status_code == 404
+    assert (await digest_service.client.post(path[:-3] + "xyz")).status_code == 404
 
-    one_click = await service.client.post(
+    one_click = await digest_service.client.post(
         path,
         content="List-Unsubscribe=One-Click",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert one_click.status_code == 200
-    mine = await service.client.get("/api/v1/preferences/me", headers=service.token("coordinator"))
+    mine = await digest_service.client.get("/api/v1/preferences/me", headers=digest_service.token("coordinator"))
     assert mine.json()["alert_mode"] == "immediate"
-    assert "Du får redan varje avisering direkt" in (await service.client.get(path)).text
+    assert "Du får redan varje avisering direkt" in (await digest_service.client.get(path)).text
 
-    await service.deliver(factories.updated())
-    rows = await service.settled(4)
+    await digest_service.deliver(factories.updated())
+    rows = await digest_service.settled(4)
     assert [r["status"] for r in rows if r["template"] == "coordinator_initiative_updated"] == ["sent"]
     assert [m["Subject"] for m in smtp.handler.to(EVA)][1] == "Initiativtagaren har svarat: MM-2026-0042"
 
 
-async def test_transactional_emails_carry_no_unsubscribe_headers(
-    notifications: ServiceFactory, smtp: SmtpServer
-) -> None:
-    service = await notifications(smtp.port)
+async def test_transactional_emails_carry_no_unsubscribe_headers(service: Service, smtp: SmtpServer) -> None:
     await service.deliver(factories.submitted())
     await service.settled(3)
     assert len(smtp.messages) == 3
@@ -160,9 +157,8 @@ async def test_transactional_emails_carry_no_unsubscribe_headers(
 
 
 async def test_a_coordinator_sets_only_their_own_preference_and_a_bad_value_is_refused(
-    notifications: ServiceFactory, smtp: SmtpServer
+    service: Service, smtp: SmtpServer
 ) -> None:
-    service = await notifications(smtp.port)
     mine = await service.client.get("/api/v1/preferences/me", headers=service.token("coordinator"))
     assert mine.json() == {"alert_mode": "immediate", "language": None}
 
@@ -192,10 +188,8 @@ async def test_a_coordinator_sets_only_their_own_preference_and_a_bad_value_is_r
 
 
 async def test_erasure_reaches_the_alerts_held_for_a_digest_and_the_digest_itself(
-    notifications: ServiceFactory, smtp: SmtpServer
+    digest_service: Service, smtp: SmtpServer
 ) -> None:
-    service = await notifications(smtp.port, coordinator_emails=[EVA])
-    await choose_digest(service)
     ali, sara = (
         factories.member("Ali Hassan", "ali.hassan@example.org"),
         factories.member("Sara Berg", "sara.berg@malmo.se"),
@@ -203,27 +197,27 @@ async def test_erasure_reaches_the_alerts_held_for_a_digest_and_the_digest_itsel
     nils = factories.member("Nils Ek", "nils.ek@malmo.se")
     assert ali.resource_id and sara.resource_id and nils.resource_id
     group = factories.formed(group_members=(factories.members()[0], ali, sara))
-    await service.deliver(group, producer="matching")
+    await digest_service.deliver(group, producer="matching")
     submitted = factories.submitted()
-    await service.deliver(submitted)
-    await service.settled(3 + 1 + 2)  # three members, the originator's receipt; Eva's two alerts held
+    await digest_service.deliver(submitted)
+    await digest_service.settled(3 + 1 + 2)  # three members, the originator's receipt; Eva's two alerts held
 
-    await service.bus.handle(QueueDigests(AT_SEVEN))
-    await service.settled(7)
+    await digest_service.bus.handle(QueueDigests(AT_SEVEN))
+    await digest_service.settled(7)
     assert "Ali Hassan" in smtp.handler.to(EVA)[0].get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
     # Held, then erased before any digest: it is cancelled and never shown.
     replaced = factories.replaced()
     replaced = replaced.model_copy(update={"previous": nils})
-    await service.deliver(replaced, producer="matching")
-    await service.deliver(factories.erased(nils.resource_id), producer="resources")
-    await service.deliver(factories.erased(ali.resource_id), producer="resources")
-    await service.deliver(factories.withdrawn(submitted.initiative_id))
+    await digest_service.deliver(replaced, producer="matching")
+    await digest_service.deliver(factories.erased(nils.resource_id), producer="resources")
+    await digest_service.deliver(factories.erased(ali.resource_id), producer="resources")
+    await digest_service.deliver(factories.withdrawn(submitted.initiative_id))
 
-    rows = await service.rows("SELECT * FROM deliveries")
+    rows = await digest_service.rows("SELECT * FROM deliveries")
     [cancelled] = [r for r in rows if r["template"] == "coordinator_member_replaced"]
     assert (cancelled["status"], cancelled["body_text"]) == ("cancelled", None)
-    assert await service.bus.handle(QueueDigests(AT_SEVEN + timedelta(days=1))) == 0
+    assert await digest_service.bus.handle(QueueDigests(AT_SEVEN + timedelta(days=1))) == 0
     [digest] = [r for r in rows if r["template"] == "coordinator_digest"]
     assert (digest["body_text"], digest["body_html"], digest["recipient"]) == (None, None, EVA)
     dumped = json.dumps([list(r.values()) for r in rows], default=str)
@@ -234,17 +228,15 @@ async def test_erasure_reaches_the_alerts_held_for_a_digest_and_the_digest_itsel
 
 
 async def test_an_initiative_withdrawn_after_the_digest_clears_the_digest_that_showed_it(
-    notifications: ServiceFactory, smtp: SmtpServer
+    digest_service: Service, smtp: SmtpServer
 ) -> None:
-    service = await notifications(smtp.port, coordinator_emails=[EVA])
-    await choose_digest(service)
     submitted = factories.submitted(Language.EN)
-    await service.deliver(submitted)
-    await service.settled(2)
-    await service.bus.handle(QueueDigests(AT_SEVEN))
-    await service.settled(3)
+    await digest_service.deliver(submitted)
+    await digest_service.settled(2)
+    await digest_service.bus.handle(QueueDigests(AT_SEVEN))
+    await digest_service.settled(3)
 
-    await service.deliver(factories.withdrawn(submitted.initiative_id))
+    await digest_service.deliver(factories.withdrawn(submitted.initiative_id))
 
-    rows = await service.rows("SELECT template, body_text, body_html FROM deliveries")
+    rows = await digest_service.rows("SELECT template, body_text, body_html FROM deliveries")
     assert all(r["body_text"] is None and r["body_html"] is None for r in rows), rows

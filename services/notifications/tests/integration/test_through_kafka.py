@@ -20,11 +20,10 @@ from shared.unit_of_work import UnitOfWork
 
 from .. import factories
 from ..conftest import ServiceFactory, SmtpServer
-from ..factories import COORDINATORS
+from ..factories import COORDINATORS, ORIGINATOR
 
 pytestmark = pytest.mark.integration
 
-ORIGINATOR = "karin.lind@example.org"
 stand_in_metadata = MetaData()
 stand_in_outbox = define_outbox_table(stand_in_metadata)
 

@@ -22,10 +22,9 @@ from shared.errors import InvalidTransition, NotFound
 from shared.jobs import AT_ONCE, Pause
 
 from .. import factories
-from ..factories import COORDINATORS
+from ..factories import COORDINATORS, ORIGINATOR
 from .fakes import NOW, Harness
 
-ORIGINATOR = "karin.lind@example.org"
 EVA = COORDINATORS[0]
 
 
