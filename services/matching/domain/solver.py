@@ -166,6 +166,9 @@ def cp_sat_group(
         model.add_hint(x[i], i in chosen_hint)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
+    # CP-SAT would take SIGINT over during a solve and leave it at the default action afterwards:
+    # Ctrl-C would then kill the service instead of running its shutdown.
+    solver.parameters.catch_sigint_signal = False
     solver.parameters.random_seed = 0
     solver.parameters.max_time_in_seconds = settings.time_limit_seconds
     solver.parameters.max_deterministic_time = settings.deterministic_limit
