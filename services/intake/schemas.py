@@ -12,7 +12,7 @@ from fastapi import Depends, Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, model_validator
 
 from services.intake.db import Filters
-from services.intake.domain import Action, Initiative, Originator, Receipt, Status
+from services.intake.domain import Action, Initiative, Originator, Proposal, Receipt, Status
 from services.intake.handlers import (
     AnswerInformationRequest,
     InitiativeDetails,
@@ -93,7 +93,7 @@ class InitiativeCreate(Strict):
 
     def to_command(self, idempotency_key: str | None) -> SubmitInitiative:
         fingerprint = hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
-        return SubmitInitiative(
+        proposal = Proposal(
             title=self.title,
             summary=self.summary,
             description=self.description,
@@ -104,9 +104,8 @@ class InitiativeCreate(Strict):
             group_size_min=self.group_size.min,
             group_size_max=self.group_size.max,
             language=self.language,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
         )
+        return SubmitInitiative(proposal, idempotency_key, fingerprint)
 
 
 class InitiativeReceipt(BaseModel):

@@ -85,9 +85,9 @@ class Receipt:
 
 
 @dataclass
-class Initiative:
-    id: uuid.UUID
-    reference: str
+class Proposal:
+    """What the originator proposes through the portal: the idea, who stands behind it, what it needs."""
+
     title: str
     summary: str
     description: str
@@ -98,6 +98,14 @@ class Initiative:
     group_size_min: int
     group_size_max: int
     language: Language
+
+
+@dataclass
+class Initiative(Proposal):
+    """A proposal on its way: numbered, moved through its statuses, each step kept in its history."""
+
+    id: uuid.UUID
+    reference: str
     submitted_at: datetime
     status: Status = Status.SUBMITTED
     updated_at: datetime | None = None
@@ -105,8 +113,19 @@ class Initiative:
     history: list[StatusChange] = field(default_factory=list)
 
     @classmethod
-    def submit(cls, *, at: datetime, **details: object) -> Initiative:
-        initiative = cls(submitted_at=at, updated_at=at, **details)  # type: ignore[arg-type]
+    def submit(
+        cls,
+        proposal: Proposal,
+        *,
+        id: uuid.UUID,
+        reference: str,
+        at: datetime,
+        possible_duplicates: tuple[uuid.UUID, ...] = (),
+    ) -> Initiative:
+        """The new initiative from the originator's proposal, with its id, its reference and the open
+        initiatives that looked like the same idea."""
+        initiative = cls(**vars(proposal), id=id, reference=reference, submitted_at=at, updated_at=at)
+        initiative.possible_duplicates = possible_duplicates
         initiative.history.append(StatusChange(at, "originator", Action.SUBMIT, None, Status.SUBMITTED))
         return initiative
 

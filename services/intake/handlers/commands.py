@@ -7,19 +7,19 @@ a race with a concurrent writer runs once more on fresh state (`retry_once_on`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
 from services.intake.db import ConcurrentSubmission, ConcurrentUpdate, IntakeUnitOfWork
-from services.intake.domain import Initiative, Originator, Receipt, format_reference, likely_duplicates
+from services.intake.domain import Initiative, Proposal, Receipt, format_reference, likely_duplicates
 from services.intake.links import StatusLinks
 from shared.contracts.initiatives import (
     InitiativeAccepted,
     InitiativeClosed,
+    InitiativeEvent,
     InitiativeInfoRequested,
     InitiativeRejected,
     InitiativeSubmitted,
@@ -29,7 +29,6 @@ from shared.contracts.initiatives import (
 from shared.contracts.initiatives import Originator as OriginatorContract
 from shared.db import Clock
 from shared.messagebus import retry_once_on
-from shared.taxonomy import Competence, Language, Seeking, Theme
 
 log = structlog.get_logger(__name__)
 
@@ -40,37 +39,33 @@ class IdempotencyKeyReused(Exception):
 
 @dataclass(frozen=True)
 class SubmitInitiative:
-    title: str
-    summary: str
-    description: str
-    originator: Originator
-    themes: tuple[Theme, ...]
-    seeking: tuple[Seeking, ...]
-    competences_needed: tuple[Competence, ...]
-    group_size_min: int
-    group_size_max: int
-    language: Language
+    """The portal's submission; a retry carries the same Idempotency-Key and request fingerprint."""
+
+    proposal: Proposal
     idempotency_key: str | None = None
     fingerprint: str = ""
 
 
 @dataclass(frozen=True)
-class AcceptInitiative:
+class Decision:
+    """A step someone takes on one initiative: a coordinator's email, or "originator"."""
+
     initiative_id: uuid.UUID
     by: str
 
 
 @dataclass(frozen=True)
-class RejectInitiative:
-    initiative_id: uuid.UUID
-    by: str
+class AcceptInitiative(Decision):
+    """A coordinator accepts: matching starts forming a group."""
+
+
+@dataclass(frozen=True)
+class RejectInitiative(Decision):
     reason: str
 
 
 @dataclass(frozen=True)
-class RequestInformation:
-    initiative_id: uuid.UUID
-    by: str
+class RequestInformation(Decision):
     message: str
 
 
@@ -85,16 +80,13 @@ class AnswerInformationRequest:
 
 
 @dataclass(frozen=True)
-class WithdrawInitiative:
-    initiative_id: uuid.UUID
-    by: str
+class WithdrawInitiative(Decision):
     reason: str | None = None
 
 
 @dataclass(frozen=True)
-class CloseInitiative:
-    initiative_id: uuid.UUID
-    by: str
+class CloseInitiative(Decision):
+    """A coordinator closes the initiative once its group has done its work."""
 
 
 def _snapshot(initiative: Initiative, links: StatusLinks) -> dict[str, Any]:
@@ -126,25 +118,15 @@ async def submit_initiative(
             return earlier, False
         now = clock()
         number = await uow.initiatives.next_reference_number(now.year)
+        proposal = command.proposal
+        candidates = await uow.initiatives.open_candidates()
         initiative = Initiative.submit(
-            at=now,
+            proposal,
             id=uuid.uuid4(),
             reference=format_reference(now.year, number),
-            title=command.title,
-            summary=command.summary,
-            description=command.description,
-            originator=command.originator,
-            themes=command.themes,
-            seeking=command.seeking,
-            competences_needed=command.competences_needed,
-            group_size_min=command.group_size_min,
-            group_size_max=command.group_size_max,
-            language=command.language,
+            at=now,
             possible_duplicates=likely_duplicates(
-                command.title,
-                command.summary,
-                command.originator.organisation_number,
-                await uow.initiatives.open_candidates(),
+                proposal.title, proposal.summary, proposal.originator.organisation_number, candidates
             ),
         )
         await uow.initiatives.add(initiative)
@@ -169,75 +151,84 @@ async def _earlier_receipt(uow: IntakeUnitOfWork, command: SubmitInitiative) -> 
     return receipt
 
 
-@asynccontextmanager
-async def _changing(uow: IntakeUnitOfWork, initiative_id: uuid.UUID) -> AsyncIterator[Initiative]:
-    """The initiative loaded with a row lock; saved and committed when the block ends without an error.
-    Raises ConcurrentUpdate when another writer slipped in (SQLite has no row locks)."""
+async def _change(
+    uow: IntakeUnitOfWork,
+    links: StatusLinks,
+    initiative_id: uuid.UUID,
+    step: Callable[[Initiative], None],
+    event: type[InitiativeEvent],
+    **facts: Any,
+) -> Initiative:
+    """Take `step` on the initiative loaded with a row lock, emit `event` with its snapshot after the step
+    and `facts`, save and commit. Raises ConcurrentUpdate when another writer slipped in (SQLite has no
+    row locks): the handlers run once more on fresh state."""
     async with uow:
         initiative = await uow.initiatives.get(initiative_id, for_update=True)
-        yield initiative
+        step(initiative)
+        await uow.emit(event(**_snapshot(initiative, links), **facts))
         await uow.initiatives.save(initiative)
         await uow.commit()
+    return initiative
 
 
 @retry_once_on(ConcurrentUpdate)
 async def accept_initiative(
     command: AcceptInitiative, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks
 ) -> Initiative:
-    async with _changing(uow, command.initiative_id) as initiative:
+    def accept(initiative: Initiative) -> None:
         initiative.accept(command.by, clock())
-        await uow.emit(InitiativeAccepted(**_snapshot(initiative, links), decided_by=command.by))
-    return initiative
+
+    return await _change(uow, links, command.initiative_id, accept, InitiativeAccepted, decided_by=command.by)
 
 
 @retry_once_on(ConcurrentUpdate)
 async def reject_initiative(
     command: RejectInitiative, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks
 ) -> Initiative:
-    async with _changing(uow, command.initiative_id) as initiative:
+    def reject(initiative: Initiative) -> None:
         initiative.reject(command.by, command.reason, clock())
-        event = InitiativeRejected(**_snapshot(initiative, links), decided_by=command.by, reason=command.reason)
-        await uow.emit(event)
-    return initiative
+
+    facts = {"decided_by": command.by, "reason": command.reason}
+    return await _change(uow, links, command.initiative_id, reject, InitiativeRejected, **facts)
 
 
 @retry_once_on(ConcurrentUpdate)
 async def request_information(
     command: RequestInformation, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks
 ) -> Initiative:
-    async with _changing(uow, command.initiative_id) as initiative:
+    def ask(initiative: Initiative) -> None:
         initiative.request_info(command.by, command.message, clock())
-        event = InitiativeInfoRequested(**_snapshot(initiative, links), decided_by=command.by, message=command.message)
-        await uow.emit(event)
-    return initiative
+
+    facts = {"decided_by": command.by, "message": command.message}
+    return await _change(uow, links, command.initiative_id, ask, InitiativeInfoRequested, **facts)
 
 
 @retry_once_on(ConcurrentUpdate)
 async def answer_information_request(
     command: AnswerInformationRequest, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks
 ) -> Initiative:
-    async with _changing(uow, command.initiative_id) as initiative:
+    def answer(initiative: Initiative) -> None:
         initiative.answer(command.answer, clock(), summary=command.summary, description=command.description)
-        await uow.emit(InitiativeUpdated(**_snapshot(initiative, links), answer=command.answer))
-    return initiative
+
+    return await _change(uow, links, command.initiative_id, answer, InitiativeUpdated, answer=command.answer)
 
 
 @retry_once_on(ConcurrentUpdate)
 async def withdraw_initiative(
     command: WithdrawInitiative, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks
 ) -> Initiative:
-    async with _changing(uow, command.initiative_id) as initiative:
+    def withdraw(initiative: Initiative) -> None:
         initiative.withdraw(command.by, clock(), command.reason)
-        event = InitiativeWithdrawn(**_snapshot(initiative, links), withdrawn_by=command.by, reason=command.reason)
-        await uow.emit(event)
-    return initiative
+
+    facts = {"withdrawn_by": command.by, "reason": command.reason}
+    return await _change(uow, links, command.initiative_id, withdraw, InitiativeWithdrawn, **facts)
 
 
 @retry_once_on(ConcurrentUpdate)
 async def close_initiative(
     command: CloseInitiative, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks
 ) -> Initiative:
-    async with _changing(uow, command.initiative_id) as initiative:
+    def close(initiative: Initiative) -> None:
         initiative.close(command.by, clock())
-        await uow.emit(InitiativeClosed(**_snapshot(initiative, links), decided_by=command.by))
-    return initiative
+
+    return await _change(uow, links, command.initiative_id, close, InitiativeClosed, decided_by=command.by)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,23 +13,37 @@ import pytest
 from services.intake.bootstrap import create_app
 from services.intake.settings import Settings
 from services.intake.tests.factories import valid_initiative
-from shared.auth import issue_local_token
 from shared.settings import PlatformSettings
-from shared.testing import query, query_value
+from shared.testing import query, query_value, staff_headers
 
 SECRET = "intake-tests-secret-of-at-least-32-characters"
+
+
+def intake_settings(database_url: str, kafka: str, namespace: str, rate_limit: str = "1000/minute") -> Settings:
+    """Links and staff tokens signed with SECRET, topics in the test's own namespace."""
+    platform = PlatformSettings(kafka_bootstrap=kafka, topic_namespace=namespace, auth_jwt_secret=SECRET)
+    return Settings(database_url=database_url, link_secret=SECRET, public_rate_limit=rate_limit, platform=platform)
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """Intake's app started (relay, consumer) with a client in front of it."""
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake.test") as client,
+    ):
+        yield client
 
 
 @dataclass
 class Intake:
     client: httpx.AsyncClient
-    settings: Settings
     namespace: str
     database_url: str
 
-    def token(self, *roles: str, email: str = "eva.coordinator@malmo.se") -> dict[str, str]:
-        token = issue_local_token(self.settings.platform, email=email, roles=list(roles))
-        return {"Authorization": f"Bearer {token}"}
+    def token(self, role: str, email: str = "eva.coordinator@malmo.se") -> dict[str, str]:
+        return staff_headers(SECRET, role, email)
 
     @property
     def coordinator(self) -> dict[str, str]:
@@ -51,17 +66,5 @@ async def intake(
     service_database: Callable[[str], Awaitable[str]], kafka_bootstrap: str, topic_namespace: str
 ) -> AsyncIterator[Intake]:
     url = await service_database("intake")
-    settings = Settings(
-        database_url=url,
-        link_secret=SECRET,
-        public_rate_limit="1000/minute",
-        platform=PlatformSettings(
-            kafka_bootstrap=kafka_bootstrap, topic_namespace=topic_namespace, auth_jwt_secret=SECRET
-        ),
-    )
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake.test") as client,
-    ):
-        yield Intake(client, settings, topic_namespace, url)
+    async with running(intake_settings(url, kafka_bootstrap, topic_namespace)) as client:
+        yield Intake(client, topic_namespace, url)

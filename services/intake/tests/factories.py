@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from services.intake.domain import Initiative, Originator
+from services.intake.domain import Initiative, Originator, Proposal
 from shared.taxonomy import Language, OrganisationType, Seeking, Theme
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -37,10 +37,7 @@ def valid_initiative(**changes: Any) -> dict[str, Any]:
 
 
 def new_initiative(at: datetime = NOW) -> Initiative:
-    return Initiative.submit(
-        at=at,
-        id=uuid.uuid4(),
-        reference="MM-2026-0001",
+    proposal = Proposal(
         title="Sommarjobb för unga i Rosengård",
         summary="Companies offer summer jobs",
         description="",
@@ -52,3 +49,4 @@ def new_initiative(at: datetime = NOW) -> Initiative:
         group_size_max=6,
         language=Language.SV,
     )
+    return Initiative.submit(proposal, id=uuid.uuid4(), reference="MM-2026-0001", at=at)

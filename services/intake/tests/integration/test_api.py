@@ -9,14 +9,10 @@ import re
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 
-from services.intake.bootstrap import create_app
-from services.intake.settings import Settings
-from services.intake.tests.conftest import Intake
+from services.intake.tests.conftest import Intake, intake_settings, running
 from services.intake.tests.factories import valid_initiative
-from shared.settings import PlatformSettings
 
 pytestmark = pytest.mark.integration
 
@@ -283,16 +279,9 @@ async def test_the_taxonomy_is_served_with_swedish_and_english_labels(intake: In
 async def test_a_client_over_the_rate_limit_gets_429_with_retry_after(
     service_database: Any, kafka_bootstrap: str, topic_namespace: str
 ) -> None:
-    settings = Settings(
-        database_url=await service_database("intake"),
-        public_rate_limit="2/minute",
-        platform=PlatformSettings(kafka_bootstrap=kafka_bootstrap, topic_namespace=topic_namespace),
-    )
-    app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake.test") as client,
-    ):
+    database_url = await service_database("intake")
+    settings = intake_settings(database_url, kafka_bootstrap, topic_namespace, rate_limit="2/minute")
+    async with running(settings) as client:
         answers = [await client.post("/api/v1/initiatives", json=valid_initiative()) for _ in range(3)]
     assert [a.status_code for a in answers] == [201, 201, 429]
     assert 0 < int(answers[2].headers["Retry-After"]) <= 60
