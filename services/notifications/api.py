@@ -4,7 +4,7 @@ coordinator's choice of immediate alerts or a daily digest."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
@@ -12,10 +12,16 @@ from services.notifications.domain import DeliveryFilter, Status, Template
 from services.notifications.handlers import FindDeliveries, GetDelivery, GetPreference, RetryDelivery
 from services.notifications.schemas import LARGEST_OFFSET, DeliveryOut, PreferenceIn, PreferenceOut, UtcMoment
 from shared.auth import CoordinatorDep, Staff, StaffReaderDep
+from shared.openapi import CONFLICT, NOT_FOUND, TOO_LARGE
 from shared.service import BusDep
 from shared.web import Page
 
 router = APIRouter()
+
+
+def errors(*documented: dict[int, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """The shared error responses (shared.openapi) in the type FastAPI's `responses=` asks for."""
+    return {status: response for part in documented for status, response in part.items()}
 
 
 def _own_address(staff: Staff) -> str:
@@ -30,17 +36,19 @@ def _own_address(staff: Staff) -> str:
 async def list_deliveries(
     _: StaffReaderDep,
     bus: BusDep,
-    status: Status | None = None,
-    template: Template | None = None,
+    status: Annotated[Status | None, Query(description="only deliveries in this state")] = None,
+    template: Annotated[Template | None, Query(description="only emails made from this template")] = None,
     created_from: Annotated[
         UtcMoment | None, Query(alias="from", description="created at or after (ISO 8601; UTC if no zone)")
     ] = None,
     created_until: Annotated[
         UtcMoment | None, Query(alias="until", description="created before (ISO 8601; UTC if no zone)")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=LARGEST_OFFSET)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200, description="at most this many deliveries")] = 50,
+    offset: Annotated[int, Query(ge=0, le=LARGEST_OFFSET, description="skip this many (for the next page)")] = 0,
 ) -> Page[DeliveryOut]:
+    """Every email the platform queued, newest first, with what became of it (queued, sent, failed, held
+    for a digest ...). For a coordinator or an operator; addresses are masked and texts never shown."""
     filters = DeliveryFilter(
         status=status,
         template=template.value if template else None,
@@ -51,8 +59,15 @@ async def list_deliveries(
     return Page(items=[DeliveryOut.from_domain(d) for d in found], total=total, limit=limit, offset=offset)
 
 
-@router.get("/api/v1/deliveries/{delivery_id}", tags=["deliveries"], summary="One delivery (coordinator or operator)")
+@router.get(
+    "/api/v1/deliveries/{delivery_id}",
+    tags=["deliveries"],
+    summary="One delivery (coordinator or operator)",
+    responses=errors(NOT_FOUND),
+)
 async def get_delivery(_: StaffReaderDep, bus: BusDep, delivery_id: uuid.UUID) -> DeliveryOut:
+    """One email of the log: its state, attempts and last error, with the address masked (null once the
+    person was erased). For a coordinator or an operator."""
     return DeliveryOut.from_domain(await bus.handle(GetDelivery(delivery_id)))
 
 
@@ -60,16 +75,30 @@ async def get_delivery(_: StaffReaderDep, bus: BusDep, delivery_id: uuid.UUID) -
     "/api/v1/deliveries/{delivery_id}/retry",
     tags=["deliveries"],
     summary="Queue a failed delivery again (coordinator or operator); 409 unless it failed",
+    responses=errors(NOT_FOUND, CONFLICT),
 )
 async def retry_delivery(_: StaffReaderDep, bus: BusDep, delivery_id: uuid.UUID) -> DeliveryOut:
+    """A failed email goes into the queue again with a fresh budget of attempts, and the sender tries it
+    at once (e.g. after the recipient's mailbox was fixed). Only a failed delivery whose address and text
+    are still kept can be retried; anything else is 409. For a coordinator or an operator."""
     return DeliveryOut.from_domain(await bus.handle(RetryDelivery(delivery_id)))
 
 
 @router.get("/api/v1/preferences/me", tags=["preferences"], summary="My alerts: immediate or a daily digest")
 async def my_preference(staff: CoordinatorDep, bus: BusDep) -> PreferenceOut:
+    """How the calling coordinator gets their alerts (by the email address in their token): each one
+    straight away (the default) or the day's in one digest, and in which language."""
     return PreferenceOut.from_domain(await bus.handle(GetPreference(_own_address(staff))))
 
 
-@router.put("/api/v1/preferences/me", tags=["preferences"], summary="Choose immediate alerts or a daily digest")
+@router.put(
+    "/api/v1/preferences/me",
+    tags=["preferences"],
+    summary="Choose immediate alerts or a daily digest",
+    responses=errors(TOO_LARGE),
+)
 async def set_my_preference(staff: CoordinatorDep, bus: BusDep, body: PreferenceIn) -> PreferenceOut:
+    """The calling coordinator chooses each alert straight away, or all of a day's alerts in one digest
+    at the digest hour (Malmö time), and the language of their emails. From the next alert on, a digest
+    holds them; the digest's unsubscribe link switches back to immediate alerts."""
     return PreferenceOut.from_domain(await bus.handle(body.to_command(_own_address(staff))))

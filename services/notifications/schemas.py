@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.notifications.domain import AlertMode, CoordinatorPreference, Delivery, Status, mask_address
 from services.notifications.handlers import SetCoordinatorPreference
@@ -28,21 +28,31 @@ UtcMoment = Annotated[datetime, AfterValidator(in_utc)]
 
 
 class DeliveryOut(BaseModel):
+    """One email of the delivery log as staff see it: what became of it, never what it said."""
+
     id: uuid.UUID
-    event_id: uuid.UUID
-    event_type: str
-    template: str
-    recipient: str | None  # masked; null once erased
-    recipient_role: str
-    language: str
+    event_id: uuid.UUID = Field(description="the event that caused it (one email per event, recipient and template)")
+    event_type: str = Field(examples=["InitiativeSubmitted", "CoordinatorDigest"])
+    template: str = Field(description="which email it is", examples=["originator_receipt"])
+    recipient: str | None = Field(description="the address, masked; null once erased", examples=["k***@example.org"])
+    recipient_role: str = Field(examples=["originator", "resource", "coordinator"])
+    language: str = Field(description="the language it was written in", examples=["sv"])
     subject: str
-    status: Status
-    attempts: int
-    last_error: str | None
-    next_attempt_at: datetime | None
+    status: Status = Field(
+        description="queued (waiting or being retried), sent, failed (given up: may be retried), "
+        "held (waiting for the coordinator's daily digest), in_digest (sent as part of a digest), "
+        "cancelled (the recipient was erased first)"
+    )
+    attempts: int = Field(description="how often the SMTP server was tried")
+    last_error: str | None = Field(
+        description="the server's last refusal, without addresses", examples=["550 5.1.1 no such user"]
+    )
+    next_attempt_at: datetime | None = Field(description="when the sender tries next; null unless queued")
     sent_at: datetime | None
-    message_id: str
-    erased: bool
+    message_id: str = Field(
+        description="the email's Message-ID header", examples=["<0b7c3f9e-5d1a-4c8e-9f2b-6a1d2e3f4a5b@meetmalmo.se>"]
+    )
+    erased: bool = Field(description="the address or the text is no longer kept (erasure, withdrawal)")
     created_at: datetime
     updated_at: datetime
 
@@ -58,17 +68,27 @@ class DeliveryOut(BaseModel):
         )
 
 
+ALERT_MODE = "immediate: each alert straight away; daily_digest: the day's alerts in one email at the digest hour"
+EMAIL_LANGUAGE = "the language of the coordinator's emails; Swedish when not chosen"
+
+
 class PreferenceIn(BaseModel):
-    alert_mode: AlertMode
-    language: Literal["sv", "en"] | None = None  # of coordinator emails; Swedish when not chosen
+    """How the calling coordinator wants their alerts."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"alert_mode": "daily_digest", "language": "en"}]})
+
+    alert_mode: AlertMode = Field(description=ALERT_MODE)
+    language: Literal["sv", "en"] | None = Field(default=None, description=EMAIL_LANGUAGE)
 
     def to_command(self, email: str) -> SetCoordinatorPreference:
         return SetCoordinatorPreference(email, self.alert_mode, self.language)
 
 
 class PreferenceOut(BaseModel):
-    alert_mode: AlertMode
-    language: Literal["sv", "en"] | None
+    """The calling coordinator's choice (immediate alerts in Swedish until they chose otherwise)."""
+
+    alert_mode: AlertMode = Field(description=ALERT_MODE, examples=["immediate"])
+    language: Literal["sv", "en"] | None = Field(description=EMAIL_LANGUAGE, examples=[None])
 
     @classmethod
     def from_domain(cls, preference: CoordinatorPreference | None) -> PreferenceOut:
