@@ -60,14 +60,19 @@ def add_context_ids(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mu
     return event_dict
 
 
-# Lines aiokafka logs at ERROR while a freshly started broker elects its group coordinator: they mean
-# "not yet", not "broken", so for the first minute they are told as INFO.
-STARTUP_NOISE = ("GroupCoordinatorNotAvailable", "CoordinatorNotAvailable", "NotCoordinatorForGroup")
+# Lines aiokafka logs at ERROR or WARNING while a freshly started broker elects its group coordinator:
+# they mean "not yet", not "broken", so for the first minute they are DEBUG lines.
+STARTUP_NOISE = (
+    "GroupCoordinatorNotAvailable",
+    "CoordinatorNotAvailable",
+    "NotCoordinatorForGroup",
+    "Marking the coordinator dead",
+)
 STARTUP_SECONDS = 60.0
 
 
 class StartupNoise(logging.Filter):
-    """Downgrades the broker's cold-start coordinator errors to INFO during the first minute."""
+    """Downgrades the broker's cold-start coordinator errors to DEBUG during the first minute."""
 
     def __init__(self, window_seconds: float = STARTUP_SECONDS) -> None:
         super().__init__()
@@ -80,9 +85,9 @@ class StartupNoise(logging.Filter):
             and time.monotonic() < self._until
             and any(noise in record.getMessage() for noise in STARTUP_NOISE)
         ):
-            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             record.msg, record.args = "broker still starting: %s", (record.getMessage(),)
-        return True
+        return record.levelno >= logging.getLogger().getEffectiveLevel()
 
 
 def configure_logging(service: str, fmt: str = "json", level: str = "INFO") -> None:
