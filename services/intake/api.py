@@ -32,12 +32,22 @@ from services.intake.schemas import (
 )
 from shared.auth import CoordinatorDep, StaffReaderDep
 from shared.links import InvalidLink
+from shared.openapi import CONFLICT, NOT_FOUND, RATE_LIMITED, TOO_LARGE, Problem
 from shared.service import BusDep, from_state
 from shared.web import Page, RateLimit, csv_response
 
 router = APIRouter()
 
 LinksDep = Annotated[StatusLinks, Depends(from_state("links"))]
+
+
+def errors(*documented: dict[int, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """shared.openapi's error responses merged, in the type FastAPI's `responses=` takes."""
+    return {code: response for part in documented for code, response in part.items()}
+
+
+KEY_REUSED = {409: {"model": Problem, "description": "The Idempotency-Key was used before for a different initiative"}}
+DECISION = errors(NOT_FOUND, CONFLICT)
 
 
 def initiative_from_link(links: StatusLinks, token: str) -> uuid.UUID:
@@ -56,15 +66,25 @@ def initiative_from_link(links: StatusLinks, token: str) -> uuid.UUID:
     status_code=status.HTTP_201_CREATED,
     response_model=InitiativeReceipt,
     dependencies=[Depends(RateLimit("intake:submit"))],
-    responses={409: {"description": "Idempotency-Key reused for a different request"}, 429: {}},
+    responses=errors(KEY_REUSED, TOO_LARGE, RATE_LIMITED),
     summary="Submit an initiative",
 )
 async def submit(
     body: InitiativeCreate,
     response: Response,
     bus: BusDep,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="Any unique string per submission; send the same one when retrying after a timeout "
+            "and the first receipt comes back (`Idempotent-Replayed: true`) instead of a second initiative.",
+        ),
+    ] = None,
 ) -> InitiativeReceipt:
+    """The portal submits an initiative for anyone, without login. It is stored as `submitted` with a
+    reference; the contact person gets a receipt by email with their private status link, and the
+    coordinators are alerted to review it."""
     try:
         receipt, created = await bus.handle(body.to_command(idempotency_key))
     except IdempotencyKeyReused as exc:
@@ -78,18 +98,40 @@ async def submit(
 # Public: the originator's private link ------------------------------------------------------------
 
 
-@router.get("/api/v1/my/initiatives/{token}", tags=["originator"], summary="Status seen through the private link")
+@router.get(
+    "/api/v1/my/initiatives/{token}",
+    tags=["originator"],
+    summary="Status seen through the private link",
+    responses=errors(NOT_FOUND),
+)
 async def my_initiative(token: str, bus: BusDep, links: LinksDep) -> OriginatorView:
+    """The originator's view behind the token of the private link in their emails (no login): the status,
+    the coordinator's open question and whether they can answer or withdraw. A changed token is 404."""
     return OriginatorView.from_domain(await bus.handle(GetInitiative(initiative_from_link(links, token))))
 
 
-@router.post("/api/v1/my/initiatives/{token}/answer", tags=["originator"], summary="Answer an information request")
+@router.post(
+    "/api/v1/my/initiatives/{token}/answer",
+    tags=["originator"],
+    summary="Answer an information request",
+    responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE),
+)
 async def my_answer(token: str, body: Answer, bus: BusDep, links: LinksDep) -> OriginatorView:
+    """The originator answers the coordinator's question through the private link, optionally improving the
+    summary and the description. The initiative is `submitted` again and the coordinators get the answer by
+    email. 409 when no question is open."""
     return OriginatorView.from_domain(await bus.handle(body.to_command(initiative_from_link(links, token))))
 
 
-@router.post("/api/v1/my/initiatives/{token}/withdraw", tags=["originator"], summary="Withdraw the initiative")
+@router.post(
+    "/api/v1/my/initiatives/{token}/withdraw",
+    tags=["originator"],
+    summary="Withdraw the initiative",
+    responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE),
+)
 async def my_withdraw(token: str, body: Withdrawal, bus: BusDep, links: LinksDep) -> OriginatorView:
+    """The originator withdraws through the private link, any time until the working group is formed;
+    matching dissolves a group being formed. 409 when it is too late or the initiative has already ended."""
     command = body.to_command(initiative_from_link(links, token), "originator")
     return OriginatorView.from_domain(await bus.handle(command))
 
@@ -106,47 +148,91 @@ async def list_initiatives(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,  # found by schemathesis: 2**63 gave 500
 ) -> Page[InitiativeSummary]:
+    """Coordinators and operators page through the initiatives, newest first unless `sort` says otherwise;
+    the filters combine (`status` may be repeated, `q` searches title, texts, organisation and reference)."""
     found = await bus.handle(FindInitiatives(found_by, sort, limit, offset))
     items = [InitiativeSummary.from_domain(i) for i in found.initiatives]
     return Page(items=items, total=found.total, limit=limit, offset=offset)
 
 
-@router.get("/api/v1/initiatives/export.csv", tags=["staff"], summary="The filtered list as CSV")
+@router.get(
+    "/api/v1/initiatives/export.csv",
+    tags=["staff"],
+    summary="The filtered list as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "One row per initiative, with a header row"}},
+)
 async def export_csv(_: StaffReaderDep, found_by: FiltersDep, bus: BusDep) -> Response:
+    """Every initiative the same filters find, newest first, with the originator's contact details, for a
+    spreadsheet (coordinators and operators). Lists are joined with `; `; text that a spreadsheet would read
+    as a formula is defused."""
     export = await bus.handle(ExportInitiatives(found_by))
     return csv_response("initiatives.csv", export.columns, export.rows)
 
 
-@router.get("/api/v1/initiatives/{initiative_id}", tags=["staff"], summary="Detail with the full history")
+@router.get(
+    "/api/v1/initiatives/{initiative_id}",
+    tags=["staff"],
+    summary="Detail with the full history",
+    responses=errors(NOT_FOUND),
+)
 async def detail(initiative_id: uuid.UUID, _: StaffReaderDep, bus: BusDep) -> InitiativeDetail:
+    """One initiative for coordinators and operators: all it says, its originator, its history and the open
+    initiatives that looked like the same idea when it came in."""
     return InitiativeDetail.from_details(await bus.handle(GetInitiativeDetails(initiative_id)))
 
 
-conflict: dict[int | str, dict[str, Any]] = {409: {"description": "illegal in the current status"}}
-
-
-@router.post("/api/v1/initiatives/{initiative_id}/accept", tags=["staff"], responses=conflict)
+@router.post(
+    "/api/v1/initiatives/{initiative_id}/accept", tags=["staff"], summary="Accept the initiative", responses=DECISION
+)
 async def accept(initiative_id: uuid.UUID, staff: CoordinatorDep, bus: BusDep) -> InitiativeSummary:
+    """A coordinator accepts a `submitted` initiative. The originator is told by email, and matching starts
+    proposing a working group. 409 in any other status."""
     return InitiativeSummary.from_domain(await bus.handle(AcceptInitiative(initiative_id, staff.subject)))
 
 
-@router.post("/api/v1/initiatives/{initiative_id}/reject", tags=["staff"], responses=conflict)
+@router.post(
+    "/api/v1/initiatives/{initiative_id}/reject",
+    tags=["staff"],
+    summary="Reject the initiative with a reason",
+    responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE),
+)
 async def reject(initiative_id: uuid.UUID, body: Rejection, staff: CoordinatorDep, bus: BusDep) -> InitiativeSummary:
+    """A coordinator rejects a `submitted` initiative; the originator gets the reason by email. This is final.
+    409 in any other status."""
     return InitiativeSummary.from_domain(await bus.handle(body.to_command(initiative_id, staff.subject)))
 
 
-@router.post("/api/v1/initiatives/{initiative_id}/request-info", tags=["staff"], responses=conflict)
+@router.post(
+    "/api/v1/initiatives/{initiative_id}/request-info",
+    tags=["staff"],
+    summary="Ask the originator for more information",
+    responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE),
+)
 async def request_info(
     initiative_id: uuid.UUID, body: InformationRequest, staff: CoordinatorDep, bus: BusDep
 ) -> InitiativeSummary:
+    """A coordinator asks about a `submitted` initiative: it waits in `info_requested`, and the originator gets
+    the question by email with their private link to answer. 409 in any other status."""
     return InitiativeSummary.from_domain(await bus.handle(body.to_command(initiative_id, staff.subject)))
 
 
-@router.post("/api/v1/initiatives/{initiative_id}/withdraw", tags=["staff"], responses=conflict)
+@router.post(
+    "/api/v1/initiatives/{initiative_id}/withdraw",
+    tags=["staff"],
+    summary="Withdraw the initiative for its originator",
+    responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE),
+)
 async def withdraw(initiative_id: uuid.UUID, body: Withdrawal, staff: CoordinatorDep, bus: BusDep) -> InitiativeSummary:
+    """A coordinator withdraws the initiative, e.g. when the originator asked by phone; as the originator's own
+    withdrawal, it is possible until the working group is formed. 409 when it is too late or already ended."""
     return InitiativeSummary.from_domain(await bus.handle(body.to_command(initiative_id, staff.subject)))
 
 
-@router.post("/api/v1/initiatives/{initiative_id}/close", tags=["staff"], responses=conflict)
+@router.post(
+    "/api/v1/initiatives/{initiative_id}/close", tags=["staff"], summary="Close the initiative", responses=DECISION
+)
 async def close(initiative_id: uuid.UUID, staff: CoordinatorDep, bus: BusDep) -> InitiativeSummary:
+    """A coordinator closes an initiative whose working group has formed, when the work is done; matching ends
+    the group. 409 in any other status."""
     return InitiativeSummary.from_domain(await bus.handle(CloseInitiative(initiative_id, staff.subject)))

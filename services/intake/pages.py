@@ -8,8 +8,9 @@ from fastapi import APIRouter, Form, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.intake.api import LinksDep, initiative_from_link
+from services.intake.domain import Status
 from services.intake.handlers import AnswerInformationRequest, GetInitiative, WithdrawInitiative
-from services.intake.schemas import STATUS_LABELS, OriginatorView
+from services.intake.schemas import OriginatorView
 from shared.links import InvalidLink
 from shared.service import BusDep
 from shared.validation import MultilineText
@@ -17,6 +18,17 @@ from shared.web import Form as PageForm
 from shared.web import FormField, html_page
 
 router = APIRouter()
+
+STATUS_LABELS: dict[Status, tuple[str, str]] = {
+    Status.SUBMITTED: ("Inskickat", "Submitted"),
+    Status.INFO_REQUESTED: ("Komplettering efterfrågas", "More information requested"),
+    Status.ACCEPTED: ("Antaget", "Accepted"),
+    Status.REJECTED: ("Avslaget", "Rejected"),
+    Status.WITHDRAWN: ("Tillbakadraget", "Withdrawn"),
+    Status.GROUP_FORMING: ("Arbetsgrupp bildas", "Working group forming"),
+    Status.GROUP_FORMED: ("Arbetsgrupp bildad", "Working group formed"),
+    Status.CLOSED: ("Avslutat", "Closed"),
+}
 
 
 @router.get("/my/initiatives/{token}", tags=["originator"], response_class=HTMLResponse, include_in_schema=False)

@@ -1,0 +1,136 @@
+"""What intake answers: the receipt, the staff's list and detail, the originator's view."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Self
+
+from pydantic import BaseModel, Field
+
+from services.intake.domain import Action, Initiative, Receipt, Status
+from services.intake.handlers import InitiativeDetails
+from services.intake.schemas.submission import GroupSize
+from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
+
+
+class InitiativeReceipt(BaseModel):
+    """What the portal shows after a submission; the originator's email with the private link follows."""
+
+    id: uuid.UUID = Field(description="The initiative's id in the staff API (`/api/v1/initiatives/{id}`).")
+    reference: str = Field(
+        description="The reference to quote in every contact, numbered within the year.", examples=["MM-2026-0042"]
+    )
+    status: Status = Field(description="`submitted`: waiting for a coordinator's review.")
+    submitted_at: datetime
+
+    @classmethod
+    def from_domain(cls, receipt: Receipt) -> Self:
+        return cls.model_validate(receipt, from_attributes=True)
+
+
+class HistoryEntry(BaseModel):
+    """One step of the initiative's history, oldest first."""
+
+    at: datetime
+    actor: str = Field(
+        description="Who took the step: a coordinator's email, `originator`, or `matching` for the group steps.",
+        examples=["eva.coordinator@malmo.se"],
+    )
+    action: str = Field(examples=["request_info"])
+    from_status: Status | None = Field(description="The status before the step; none for the submission.")
+    to_status: Status
+    note: str | None = Field(description="The reason, question or answer given with the step.")
+
+
+class OriginatorOut(BaseModel):
+    """The organisation behind the initiative and its contact person, as submitted."""
+
+    organisation_name: str
+    organisation_type: OrganisationType
+    organisation_number: str | None = Field(description="Normalised as NNNNNN-NNNN.", examples=["556036-0793"])
+    contact_name: str
+    contact_email: str
+    contact_phone: str | None = Field(description="In E.164.", examples=["+46701234567"])
+
+
+class InitiativeSummary(BaseModel):
+    """An initiative as the staff list shows it, and as a decision answers."""
+
+    id: uuid.UUID
+    reference: str
+    status: Status
+    title: str
+    summary: str
+    organisation_name: str
+    organisation_type: OrganisationType
+    themes: list[Theme]
+    submitted_at: datetime
+    updated_at: datetime | None = Field(description="The last step in its history.")
+
+    @classmethod
+    def from_domain(cls, initiative: Initiative, **more: Any) -> Self:
+        """The initiative's fields and its originator's under the same names; `more` for the rest."""
+        return cls.model_validate({**vars(initiative.originator), **vars(initiative), **more}, from_attributes=True)
+
+
+class DuplicateHint(BaseModel):
+    """An open initiative that looked like the same idea when this one came in: a hint, nothing is blocked."""
+
+    id: uuid.UUID
+    reference: str
+    title: str
+    status: Status
+
+
+class InitiativeDetail(InitiativeSummary):
+    """Everything about one initiative, for coordinators and operators."""
+
+    description: str
+    originator: OriginatorOut
+    seeking: list[Seeking]
+    competences_needed: list[Competence]
+    group_size: GroupSize
+    language: Language
+    history: list[HistoryEntry]
+    possible_duplicates: list[DuplicateHint] = Field(
+        description="Open initiatives with the same organisation number or similar texts at submission."
+    )
+
+    @classmethod
+    def from_details(cls, details: InitiativeDetails) -> Self:
+        initiative = details.initiative
+        return cls.from_domain(
+            initiative,
+            group_size=GroupSize(min=initiative.group_size_min, max=initiative.group_size_max),
+            possible_duplicates=details.possible_duplicates,
+        )
+
+
+class OriginatorView(BaseModel):
+    """What the originator sees through the private link: coordinators' steps, not matching's."""
+
+    reference: str
+    status: Status
+    title: str
+    summary: str
+    description: str
+    submitted_at: datetime
+    question: str | None = Field(description="The coordinator's question while information is requested.")
+    can_answer: bool = Field(description="True while a question waits for the originator's answer.")
+    can_withdraw: bool = Field(description="True until the working group is formed or the initiative has ended.")
+    history: list[HistoryEntry]
+
+    @classmethod
+    def from_domain(cls, initiative: Initiative) -> Self:
+        """Matching's steps are the platform's business, not shown to the originator."""
+        return cls.model_validate(
+            {
+                **vars(initiative),
+                "question": initiative.pending_question,
+                "can_answer": initiative.can(Action.ANSWER),
+                "can_withdraw": initiative.can(Action.WITHDRAW),
+                "history": [c for c in initiative.history if not c.actor.startswith("matching")],
+            },
+            from_attributes=True,
+        )

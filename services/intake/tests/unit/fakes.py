@@ -1,0 +1,122 @@
+"""Intake's unit of work without a database: committed state kept in memory, and a ticking clock.
+
+The fake keeps what was committed; a unit of work left without commit changes nothing and emits nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Self
+
+from services.intake.db import ConcurrentUpdate, Filters, InitiativeRepository, IntakeUnitOfWork
+from services.intake.domain import DuplicateBrief, DuplicateCandidate, Initiative, Receipt
+from services.intake.handlers import HANDLERS
+from services.intake.links import StatusLinks
+from services.intake.tests.factories import NOW
+from shared.contracts import Envelope, Event
+from shared.errors import NotFound
+from shared.messagebus import MessageBus
+
+
+@dataclass
+class Stored:
+    """What the fake database holds once committed."""
+
+    initiatives: dict[uuid.UUID, Initiative] = field(default_factory=dict)
+    receipts: dict[str, tuple[str, Receipt]] = field(default_factory=dict)
+    counters: dict[int, int] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+
+
+class InMemoryInitiatives(InitiativeRepository):
+    def __init__(self, stored: Stored) -> None:  # no session: the state lives in `stored`
+        self._stored = stored
+        self.written = Stored(
+            dict(stored.initiatives), dict(stored.receipts), dict(stored.counters), list(stored.events)
+        )
+        self.conflicts_left = 0  # saves that lose a race with a concurrent writer
+
+    async def next_reference_number(self, year: int) -> int:
+        self.written.counters[year] = self.written.counters.get(year, 0) + 1
+        return self.written.counters[year]
+
+    async def add(self, initiative: Initiative) -> None:
+        self.written.initiatives[initiative.id] = copy.deepcopy(initiative)
+
+    async def get(self, initiative_id: uuid.UUID, *, for_update: bool = False) -> Initiative:
+        if initiative_id not in self.written.initiatives:
+            raise NotFound("initiative", initiative_id)
+        return copy.deepcopy(self.written.initiatives[initiative_id])
+
+    async def save(self, initiative: Initiative) -> None:
+        if self.conflicts_left:
+            self.conflicts_left -= 1
+            raise ConcurrentUpdate(f"initiative {initiative.id} changed meanwhile")
+        self.written.initiatives[initiative.id] = copy.deepcopy(initiative)
+
+    async def open_candidates(self) -> list[DuplicateCandidate]:
+        return [
+            DuplicateCandidate(i.id, i.title, i.summary, i.originator.organisation_number)
+            for i in self.written.initiatives.values()
+        ]
+
+    async def briefs(self, ids: Sequence[uuid.UUID]) -> list[DuplicateBrief]:
+        found = (self.written.initiatives[i] for i in ids)
+        return [DuplicateBrief(i.id, i.reference, i.title, i.status) for i in found]
+
+    async def search(
+        self, filters: Filters, *, sort: str = "-submitted_at", limit: int = 50, offset: int = 0
+    ) -> tuple[list[Initiative], int]:
+        raise NotImplementedError("searching is SQL: tested on PostgreSQL")
+
+    async def remembered_receipt(self, key: str) -> tuple[str, Receipt] | None:
+        return self.written.receipts.get(key)
+
+    async def remember_receipt(self, key: str, fingerprint: str, receipt: Receipt, at: datetime) -> None:
+        self.written.receipts[key] = (fingerprint, receipt)
+
+
+class FakeUnitOfWork(IntakeUnitOfWork):
+    def __init__(self) -> None:  # no session factory, no outbox
+        self.stored = Stored()
+        self.conflicts = 0  # how many of the next saves lose a race
+        self.commits = 0
+
+    async def __aenter__(self) -> Self:
+        self.initiatives = InMemoryInitiatives(self.stored)
+        self.initiatives.conflicts_left, self.conflicts = self.conflicts, 0
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        del self.initiatives  # what was not committed is gone
+
+    async def emit(self, event: Event) -> Envelope:
+        self.initiatives.written.events.append(event)
+        return Envelope.wrap(event, producer="intake")
+
+    async def commit(self) -> None:
+        self.stored = self.initiatives.written
+        self.initiatives = InMemoryInitiatives(self.stored)
+        self.commits += 1
+
+
+class Clock:
+    def __init__(self) -> None:
+        self._ticks = itertools.count()
+
+    def __call__(self) -> datetime:
+        return NOW + timedelta(minutes=next(self._ticks))
+
+
+def fake_bus(uow: FakeUnitOfWork) -> MessageBus[FakeUnitOfWork]:
+    """Intake's handlers on the bus, each call handed `uow`."""
+    links = StatusLinks("https://intake.example/", "handler-tests-secret-of-at-least-32-characters")
+    return MessageBus(lambda: uow, HANDLERS, {"clock": Clock(), "links": links})
