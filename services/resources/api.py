@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from services.resources.domain import EmailAlreadyRegistered, Resource, SearchFilters, Status
+from services.resources.domain import EmailAlreadyRegistered, Resource, SearchFilters
 from services.resources.handlers import (
     EraseResource,
     ExportPersonalData,
@@ -22,77 +22,42 @@ from services.resources.handlers import (
 from services.resources.links import PrivateLinks
 from services.resources.schemas import (
     DataExport,
-    LanguageCode,
+    EmailTaken,
     ProfileIn,
     RegistrationIn,
     RegistrationReceipt,
     ResourceView,
-    SearchText,
     Withdrawal,
+    search_filters,
 )
 from shared.auth import CoordinatorDep, StaffReaderDep
 from shared.links import InvalidLink
 from shared.messagebus import MessageBus
+from shared.openapi import CONFLICT, NOT_FOUND, RATE_LIMITED, TOO_LARGE, Problem
 from shared.service import BusDep, from_state
-from shared.taxonomy import Competence, OrganisationType, Theme
 from shared.web import Page, RateLimit, csv_response
 
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-CSV_HEADER = (
-    "id",
-    "status",
-    "name",
-    "email",
-    "phone",
-    "organisation_name",
-    "organisation_type",
-    "organisation_number",
-    "role_title",
-    "sector",
-    "competences",
-    "tags",
-    "themes",
-    "capacity",
-    "hours_per_month",
-    "languages",
-    "language",
-    "registered_by",
-    "created_at",
-)
+# The CSV has the view's columns but the last changes (confirmed, withdrawn, updated): one row a person.
+CSV_HEADER = tuple(c for c in ResourceView.model_fields if c not in {"confirmed_at", "withdrawal_reason", "updated_at"})
 CSV_LIMIT = 10_000
 
-conflict: dict[int | str, dict[str, Any]] = {409: {"description": "Not allowed from the current status"}}
-not_found: dict[int | str, dict[str, Any]] = {404: {"description": "No such resource, or the link is not valid"}}
+
+def errors(*documented: dict[int, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """shared.openapi's error responses merged, in the type FastAPI's `responses=` takes."""
+    return {code: response for part in documented for code, response in part.items()}
 
 
-def search_filters(
-    competence: Annotated[list[Competence] | None, Query(description="Has any of these competences")] = None,
-    theme: Annotated[list[Theme] | None, Query(description="Has any of these themes")] = None,
-    organisation_type: Annotated[list[OrganisationType] | None, Query()] = None,
-    language: Annotated[list[LanguageCode] | None, Query(description="Speaks any of these (ISO 639-1)")] = None,
-    status: Annotated[list[Status] | None, Query(description="In any of these statuses (default: all)")] = None,
-    min_capacity: Annotated[
-        int | None,
-        Query(
-            ge=1,
-            le=5,
-            description=(
-                "Free capacity, read as: can be in at least this many working groups at once. The registry does "
-                "not know how many groups a person is in now; matching subtracts the current load."
-            ),
-        ),
-    ] = None,
-    q: Annotated[SearchText | None, Query(description="Free text: name, email, organisation, role, tags")] = None,
-) -> SearchFilters:
-    return SearchFilters(
-        competences=tuple(competence or ()),
-        themes=tuple(theme or ()),
-        organisation_types=tuple(organisation_type or ()),
-        languages=tuple(language or ()),
-        statuses=tuple(status or ()),
-        min_capacity=min_capacity,
-        text=q or None,
-    )
+EMAIL_TAKEN: dict[int, dict[str, Any]] = {
+    409: {"model": EmailTaken, "description": "Another resource has this email; its id is given"}
+}
+PROFILE_CONFLICT: dict[int, dict[str, Any]] = {
+    409: {
+        "model": Problem,
+        "description": "Not allowed in the current status (the body names it, as ConflictProblem), or another "
+        "resource has this email (as EmailTaken)",
+    }
+}
 
 
 FiltersDep = Annotated[SearchFilters, Depends(search_filters)]
@@ -136,22 +101,25 @@ def profile_id(links: PrivateLinks, token: str) -> uuid.UUID:
     status_code=status.HTTP_201_CREATED,
     tags=["portal"],
     summary="Register as a resource (a confirmation link is emailed)",
-    description=(
-        "Always answers 201 with an id and status pending_confirmation, also for an email already "
-        "registered: whether an email is known is told only to its owner, by email."
-    ),
     dependencies=limited,
-    responses={429: {"description": "Too many requests; see Retry-After"}},
+    responses=errors(RATE_LIMITED, TOO_LARGE),
 )
 async def register(body: RegistrationIn, bus: BusDep) -> RegistrationReceipt:
+    """The portal's registration form; anyone may send it. Always answers 201 with an id and status
+    pending_confirmation, also for an email already registered: whether an email is known is told only to its
+    owner, by email. A new (or unconfirmed, or withdrawn) email gets a confirmation link valid for 7 days, and
+    nothing counts until the person presses it; an active or paused one gets its private profile link instead.
+    A registration never confirmed is erased a week after its link expired."""
     return RegistrationReceipt(id=await bus.handle(body.to_command()))
 
 
 # --- the person, through the private profile link --------------------------------------------------
 
 
-@router.get("/api/v1/my/profile/{token}", tags=["resource"], summary="My profile", responses=not_found)
+@router.get("/api/v1/my/profile/{token}", tags=["resource"], summary="My profile", responses=errors(NOT_FOUND))
 async def my_profile(token: str, response: Response, bus: BusDep, links: LinksDep) -> ResourceView:
+    """The person's own profile, for whoever holds the private profile link from their emails (`token` is its
+    last part; no login). Never cached."""
     response.headers.update(PRIVATE)
     return ResourceView.from_domain(await bus.handle(GetResource(profile_id(links, token))))
 
@@ -161,10 +129,13 @@ async def my_profile(token: str, response: Response, bus: BusDep, links: LinksDe
     tags=["resource"],
     summary="Update my profile",
     response_model=ResourceView,
-    responses={**not_found, **conflict},
+    responses=errors(NOT_FOUND, PROFILE_CONFLICT, RATE_LIMITED, TOO_LARGE),
     dependencies=limited,
 )
 async def update_my_profile(token: str, body: ProfileIn, response: Response, bus: BusDep, links: LinksDep) -> Any:
+    """The person replaces their whole profile through the private link. Once they have confirmed, matching and
+    notifications are told (ResourceUpdated). 409 for a withdrawn profile, or for an email another resource
+    has (which one is not said)."""
     response.headers.update(PRIVATE)  # for the 200; the 409 is a response of its own
     return await profile_written(bus, UpdateProfile(profile_id(links, token), body.to_profile()), show_id=False)
 
@@ -173,16 +144,20 @@ async def update_my_profile(token: str, body: ProfileIn, response: Response, bus
     "/api/v1/my/profile/{token}/pause",
     tags=["resource"],
     summary="Pause: no invitations until I resume",
-    responses={**not_found, **conflict},
+    responses=errors(NOT_FOUND, CONFLICT),
 )
 async def pause_me(token: str, bus: BusDep, links: LinksDep) -> ResourceView:
+    """An active person takes a break: matching invites them to no new working group until they resume (it is
+    told by ResourceUpdated). Pausing a paused profile changes nothing; 409 for an unconfirmed or withdrawn one."""
     return ResourceView.from_domain(await bus.handle(PauseResource(profile_id(links, token))))
 
 
 @router.post(
-    "/api/v1/my/profile/{token}/resume", tags=["resource"], summary="Resume", responses={**not_found, **conflict}
+    "/api/v1/my/profile/{token}/resume", tags=["resource"], summary="Resume", responses=errors(NOT_FOUND, CONFLICT)
 )
 async def resume_me(token: str, bus: BusDep, links: LinksDep) -> ResourceView:
+    """A paused person is back in the pool and can be invited again (ResourceUpdated). Resuming an active profile
+    changes nothing; 409 for an unconfirmed or withdrawn one."""
     return ResourceView.from_domain(await bus.handle(ResumeResource(profile_id(links, token))))
 
 
@@ -190,9 +165,12 @@ async def resume_me(token: str, bus: BusDep, links: LinksDep) -> ResourceView:
     "/api/v1/my/profile/{token}/withdraw",
     tags=["resource"],
     summary="Leave the pool (the profile stays until erased)",
-    responses={**not_found, **conflict},
+    responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE),
 )
 async def withdraw_me(token: str, bus: BusDep, links: LinksDep, body: Withdrawal | None = None) -> ResourceView:
+    """The person leaves the pool, with an optional reason: the other services are told (ResourceWithdrawn) and
+    no more invitations come. The profile stays, readable and erasable through the link; registering again with
+    the same email starts over. 409 for an unconfirmed profile."""
     command = (body or Withdrawal()).to_command(profile_id(links, token))
     return ResourceView.from_domain(await bus.handle(command))
 
@@ -201,9 +179,11 @@ async def withdraw_me(token: str, bus: BusDep, links: LinksDep, body: Withdrawal
     "/api/v1/my/profile/{token}/export",
     tags=["resource"],
     summary="Everything this service holds about me",
-    responses=not_found,
+    responses=errors(NOT_FOUND),
 )
 async def export_me(token: str, response: Response, bus: BusDep, links: LinksDep) -> DataExport:
+    """The person's data export (GDPR article 15): the profile and the events about them still held here.
+    Never cached."""
     response.headers.update(PRIVATE)
     return DataExport.from_domain(*await bus.handle(ExportPersonalData(profile_id(links, token))))
 
@@ -213,9 +193,11 @@ async def export_me(token: str, response: Response, bus: BusDep, links: LinksDep
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["resource"],
     summary="Erase me: every personal detail is deleted here and in the other services",
-    responses=not_found,
+    responses=errors(NOT_FOUND),
 )
 async def erase_me(token: str, bus: BusDep, links: LinksDep) -> Response:
+    """Deletes the profile and the events about the person held here, and tells the other services to delete
+    theirs (ResourceErased). It cannot be undone; afterwards the link answers 404."""
     await bus.handle(EraseResource(profile_id(links, token)))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -229,18 +211,16 @@ async def erase_me(token: str, bus: BusDep, links: LinksDep) -> Response:
     tags=["staff"],
     summary="Register a municipality or other representative directly (active at once, told by email)",
     response_model=ResourceView,
-    responses={409: {"description": "A resource with this email exists (its id is given)"}},
+    responses=errors(EMAIL_TAKEN, TOO_LARGE),
 )
 async def register_directly(body: ProfileIn, staff: CoordinatorDep, bus: BusDep) -> Any:
+    """A coordinator registers someone who needs no double opt-in (e.g. a municipality employee): active at
+    once, with registered_by set to the coordinator. Matching learns of them (ResourceRegistered) and the person
+    gets a welcome email with their private profile link. 409, with that resource's id, for a known email."""
     return await profile_written(bus, RegisterResourceDirectly(body.to_profile(), by=staff.subject), show_id=True)
 
 
-@router.get(
-    "/api/v1/resources",
-    tags=["staff"],
-    summary="Search resources",
-    description="Values of one filter are alternatives; different filters must all hold. Sorted by name.",
-)
+@router.get("/api/v1/resources", tags=["staff"], summary="Search resources")
 async def search(
     _: StaffReaderDep,
     filters: FiltersDep,
@@ -248,6 +228,8 @@ async def search(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Page[ResourceView]:
+    """For coordinators and operators. Values of one filter are alternatives; different filters must all hold.
+    Sorted by name; `total` counts every match, `limit` and `offset` page through them."""
     found, total = await bus.handle(FindResources(filters, limit, offset))
     return Page(items=[ResourceView.from_domain(r) for r in found], total=total, limit=limit, offset=offset)
 
@@ -260,14 +242,17 @@ async def search(
     responses={200: {"content": {"text/csv": {}}}},
 )
 async def export_csv(_: StaffReaderDep, filters: FiltersDep, bus: BusDep) -> Response:
+    """For coordinators and operators: the resources the search filters pass, one row each, at most 10,000.
+    X-Total-Count says how many passed; when it is larger, narrow the filters."""
     found, total = await bus.handle(FindResources(filters, CSV_LIMIT))
     response = csv_response("resources.csv", CSV_HEADER, (_csv_row(r) for r in found))
     response.headers["X-Total-Count"] = str(total)  # more than CSV_LIMIT rows: narrow the filters
     return response
 
 
-@router.get("/api/v1/resources/{resource_id}", tags=["staff"], summary="One resource", responses=not_found)
+@router.get("/api/v1/resources/{resource_id}", tags=["staff"], summary="One resource", responses=errors(NOT_FOUND))
 async def detail(resource_id: uuid.UUID, _: StaffReaderDep, bus: BusDep) -> ResourceView:
+    """For coordinators and operators: one resource, in any status."""
     return ResourceView.from_domain(await bus.handle(GetResource(resource_id)))
 
 
@@ -276,9 +261,11 @@ async def detail(resource_id: uuid.UUID, _: StaffReaderDep, bus: BusDep) -> Reso
     tags=["staff"],
     summary="Update a resource's profile",
     response_model=ResourceView,
-    responses={**not_found, **conflict},
+    responses=errors(NOT_FOUND, PROFILE_CONFLICT, TOO_LARGE),
 )
 async def update(resource_id: uuid.UUID, body: ProfileIn, _: CoordinatorDep, bus: BusDep) -> Any:
+    """A coordinator replaces a resource's whole profile; once it is confirmed the other services are told
+    (ResourceUpdated). 409 for a withdrawn profile, or for an email another resource has (its id is given)."""
     return await profile_written(bus, UpdateProfile(resource_id, body.to_profile()), show_id=True)
 
 
@@ -286,9 +273,11 @@ async def update(resource_id: uuid.UUID, body: ProfileIn, _: CoordinatorDep, bus
     "/api/v1/resources/{resource_id}/deactivate",
     tags=["staff"],
     summary="Deactivate: the person leaves the pool (ResourceWithdrawn)",
-    responses={**not_found, **conflict},
+    responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE),
 )
 async def deactivate(
     resource_id: uuid.UUID, _: CoordinatorDep, bus: BusDep, body: Withdrawal | None = None
 ) -> ResourceView:
+    """A coordinator takes an active or paused person out of the pool, with an optional reason, as if they had
+    withdrawn themselves: the other services are told (ResourceWithdrawn). 409 for an unconfirmed profile."""
     return ResourceView.from_domain(await bus.handle((body or Withdrawal()).to_command(resource_id)))

@@ -45,32 +45,34 @@ class ConfirmRegistration:
 
 
 @dataclass(frozen=True)
-class UpdateProfile:
+class AboutResource:
+    """A command or query about one resource; one that needs nothing more is this with a name of its own."""
+
     resource_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class UpdateProfile(AboutResource):
     profile: Profile
 
 
-@dataclass(frozen=True)
-class PauseResource:
-    resource_id: uuid.UUID
+class PauseResource(AboutResource):
+    """No invitations until it is resumed; pausing a paused profile does nothing."""
+
+
+class ResumeResource(AboutResource):
+    """Back in the pool; resuming an active profile does nothing."""
 
 
 @dataclass(frozen=True)
-class ResumeResource:
-    resource_id: uuid.UUID
+class WithdrawResource(AboutResource):
+    """Leave the pool; the profile stays until it is erased."""
 
-
-@dataclass(frozen=True)
-class WithdrawResource:
-    resource_id: uuid.UUID
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class EraseResource:
+class EraseResource(AboutResource):
     """Forget the person: their row and every event about them still held here; tell the others."""
-
-    resource_id: uuid.UUID
 
 
 def new_confirmation_secret() -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from services.resources.db import ResourcesUnitOfWork
 from services.resources.domain import LinkState, Resource, SearchFilters
+from services.resources.handlers.commands import AboutResource
 from services.resources.links import PrivateLinks
 from shared.db import Clock
 
@@ -21,16 +21,12 @@ class FindResources:
     offset: int = 0
 
 
-@dataclass(frozen=True)
-class GetResource:
-    resource_id: uuid.UUID
+class GetResource(AboutResource):
+    """The resource with its profile."""
 
 
-@dataclass(frozen=True)
-class ExportPersonalData:
+class ExportPersonalData(AboutResource):
     """Everything this service holds about the person: the profile and the events about them."""
-
-    resource_id: uuid.UUID
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from services.resources.domain import (
     RegistrationOutcome,
     Resource,
     Status,
+)
+from services.resources.domain.profile import (
     normalise_email,
     normalise_language_code,
     normalise_sector,
