@@ -5,7 +5,7 @@ from __future__ import annotations
 from services.notifications.db.unit_of_work import NotificationsUnitOfWork
 from services.notifications.handlers import events
 from shared.contracts import Topic
-from shared.contracts.groups import GroupFormed, GroupProposed, MemberInvited, MemberReplaced
+from shared.contracts.groups import GroupFormationBlocked, GroupFormed, GroupProposed, MemberInvited, MemberReplaced
 from shared.contracts.initiatives import (
     InitiativeAccepted,
     InitiativeInfoRequested,
@@ -48,6 +48,7 @@ SUBSCRIPTIONS: Subscriptions = {
         MemberReplaced: events.queue_emails,
         MemberInvited: events.queue_emails,
         GroupFormed: events.queue_emails,
+        GroupFormationBlocked: events.queue_emails,
     },
 }
 

@@ -15,7 +15,15 @@ from urllib.parse import urlsplit
 
 from services.notifications.domain.deliveries import RecipientRole
 from shared.contracts import Event
-from shared.contracts.groups import GroupEvent, GroupFormed, GroupMember, GroupProposed, MemberInvited, MemberReplaced
+from shared.contracts.groups import (
+    GroupEvent,
+    GroupFormationBlocked,
+    GroupFormed,
+    GroupMember,
+    GroupProposed,
+    MemberInvited,
+    MemberReplaced,
+)
 from shared.contracts.initiatives import (
     InitiativeAccepted,
     InitiativeEvent,
@@ -38,6 +46,7 @@ class Template(StrEnum):
     COORDINATOR_GROUP_PROPOSED = "coordinator_group_proposed"
     COORDINATOR_MEMBER_REPLACED = "coordinator_member_replaced"
     COORDINATOR_GROUP_FORMED = "coordinator_group_formed"
+    COORDINATOR_FORMATION_BLOCKED = "coordinator_formation_blocked"  # no group can be proposed yet: what is missing
     ORIGINATOR_RECEIPT = "originator_receipt"
     ORIGINATOR_ACCEPTED = "originator_accepted"
     ORIGINATOR_REJECTED = "originator_rejected"
@@ -128,6 +137,9 @@ def plan_emails(
         case GroupFormed():
             planned += _to_coordinators(event, coordinators, Template.COORDINATOR_GROUP_FORMED, event.members)
             planned += _group_formed_to_members(event, profile_links)
+        case GroupFormationBlocked():
+            absolute(event.review_url)
+            planned += _to_coordinators(event, coordinators, Template.COORDINATOR_FORMATION_BLOCKED)
     return _once_each(planned)
 
 
@@ -146,13 +158,20 @@ def _to_originator(event: InitiativeEvent, template: Template) -> list[PlannedEm
 
 
 def _to_coordinators(
-    event: InitiativeEvent | GroupEvent,
+    event: InitiativeEvent | GroupEvent | GroupFormationBlocked,
     coordinators: Sequence[str],
     template: Template,
     members: Sequence[GroupMember] = (),
 ) -> list[PlannedEmail]:
     """An alert to each coordinator; a group's names the `members` whose personal data it shows."""
-    context = {"group": event} if isinstance(event, GroupEvent) else {"initiative": event}
+    context: dict[str, Any]
+    match event:
+        case GroupEvent():
+            context = {"group": event}
+        case GroupFormationBlocked():
+            context = {"blocked": event, "people_short": max(event.people_needed - event.people_free, 0)}
+        case _:
+            context = {"initiative": event}
     return [
         PlannedEmail(
             template,

@@ -6,7 +6,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.contracts.groups import GroupFormed, GroupMember, GroupProposed, MemberInvited, MemberReplaced
+from shared.contracts.groups import (
+    GroupFormationBlocked,
+    GroupFormed,
+    GroupMember,
+    GroupProposed,
+    MemberInvited,
+    MemberReplaced,
+)
 from shared.contracts.initiatives import (
     InitiativeAccepted,
     InitiativeInfoRequested,
@@ -197,10 +204,13 @@ def replaced(initiative_id: uuid.UUID | None = None) -> MemberReplaced:
 
 
 def invited(
-    language: Language = Language.SV, resource_id: uuid.UUID | None = None, initiative_id: uuid.UUID | None = None
+    language: Language = Language.SV,
+    resource_id: uuid.UUID | None = None,
+    initiative_id: uuid.UUID | None = None,
+    seat: GroupMember | None = None,
 ) -> MemberInvited:
     fields = group_fields(initiative_id)
-    seat = member("Ali Hassan", "ali.hassan@example.org", "resource", language, resource_id)
+    seat = seat or member("Ali Hassan", "ali.hassan@example.org", "resource", language, resource_id)
     return MemberInvited(
         **fields,
         member=seat,
@@ -217,3 +227,19 @@ def formed(
     group_members: tuple[GroupMember, ...] | None = None,
 ) -> GroupFormed:
     return GroupFormed(**group_fields(initiative_id), members=group_members or members(language))
+
+
+def formation_blocked(initiative_id: uuid.UUID | None = None, **changes: Any) -> GroupFormationBlocked:
+    """Nothing can be proposed: no municipality representative, two people short, two competences uncovered."""
+    initiative_id = initiative_id or uuid.uuid4()
+    fields: dict[str, Any] = {
+        "initiative_id": initiative_id,
+        "initiative_reference": "MM-2026-0001",
+        "initiative_title": "Sommarjobb för unga i Sofielund",
+        "missing": ("municipality_representative", "people", "competences"),
+        "people_needed": 4,
+        "people_free": 2,
+        "missing_competences": (Competence.PROJECT_MANAGEMENT.value, Competence.RECRUITMENT.value),
+        "review_url": f"{MATCHING}/initiatives/{initiative_id}",
+    }
+    return GroupFormationBlocked(**{**fields, **changes})

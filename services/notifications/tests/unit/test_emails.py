@@ -45,6 +45,7 @@ EVENTS: dict[str, Callable[[Language], Event]] = {
     "MemberReplaced": lambda _: factories.replaced(),
     "MemberInvited": lambda language: factories.invited(language),
     "GroupFormed": lambda language: factories.formed(language),
+    "GroupFormationBlocked": lambda _: factories.formation_blocked(),
 }
 
 
@@ -218,3 +219,31 @@ def test_events_that_send_nothing_plan_nothing() -> None:
 
 def test_without_coordinators_configured_only_the_originator_is_written_to() -> None:
     assert [e.role for e in plan_emails(factories.submitted(), [], {})] == [RecipientRole.ORIGINATOR]
+
+
+@pytest.mark.parametrize(
+    ("language", "explanation", "why"),
+    [
+        (
+            Language.SV,
+            "Kommunens representant. Delar teman: Sysselsättning. Belastning: i ingen annan grupp, kapacitet 2.",
+            "Därför har vi valt dig:",
+        ),
+        (
+            Language.EN,
+            "Municipality representative. Shares themes: Employment. Load: in no other group, capacity 2.",
+            "Why we chose you:",
+        ),
+    ],
+)
+def test_a_municipality_representative_is_told_the_role_she_fills_in_matchings_words(
+    language: Language, explanation: str, why: str
+) -> None:
+    seat = factories.member("Sara Berg", "sara.berg@malmo.se", "municipality_representative", language)
+    event = factories.invited(language, seat=seat.model_copy(update={"explanation": explanation}))
+    email = plan_emails(event, COORDINATORS, {})[0]
+    rendered = renderer.render(email.template, email.language, email.context)
+    assert f"{why} {explanation}" in rendered.text
+    assert f"<strong>{why}</strong> {explanation}</p>" in rendered.html
+    for added in ("none of the needed competences", "någon av de kompetenser", "Covers none", "Bidrar inte"):
+        assert added not in rendered.text and added not in rendered.html

@@ -18,6 +18,7 @@ from services.notifications.handlers import (
     SetCoordinatorPreference,
     Unsubscribe,
 )
+from shared.contracts import Event
 from shared.errors import InvalidTransition, NotFound
 from shared.jobs import AT_ONCE, Pause
 
@@ -41,23 +42,45 @@ async def test_a_submitted_initiative_queues_the_receipt_and_one_alert_per_coord
     assert app.uow.sender_woken == 1
 
 
-async def test_the_same_event_consumed_twice_queues_nothing_more_and_wakes_nobody() -> None:
+@pytest.mark.parametrize(("event", "emails"), [(factories.submitted(), 3), (factories.formation_blocked(), 2)])
+async def test_the_same_event_consumed_twice_queues_nothing_more_and_wakes_nobody(event: Event, emails: int) -> None:
     app = Harness()
-    envelope = await app.consume(factories.submitted())
-    await app.consume(factories.submitted(), envelope=envelope)
+    envelope = await app.consume(event)
+    await app.consume(event, envelope=envelope)
 
-    assert len(app.deliveries.rows) == 3
+    assert len(app.deliveries.rows) == emails
     assert app.uow.sender_woken == 1
 
 
-async def test_an_alert_for_a_coordinator_who_chose_the_digest_is_held_in_their_language() -> None:
+@pytest.mark.parametrize("event", [factories.submitted(), factories.formation_blocked()])
+async def test_an_alert_for_a_coordinator_who_chose_the_digest_is_held_in_their_language(event: Event) -> None:
     app = Harness()
     await app.bus.handle(SetCoordinatorPreference(EVA.upper(), AlertMode.DAILY_DIGEST, "en"))
-    await app.consume(factories.submitted())
+    await app.consume(event)
 
     [held] = app.deliveries.to(EVA)
     assert (held.status, held.language, held.next_attempt_at) == (Status.HELD, "en", None)
     assert [d.status for d in app.deliveries.to(COORDINATORS[1])] == [Status.QUEUED]
+
+
+async def test_no_group_yet_queues_one_alert_per_coordinator_naming_what_is_missing_in_their_language() -> None:
+    app = Harness()
+    await app.bus.handle(SetCoordinatorPreference(EVA, AlertMode.IMMEDIATE, "en"))
+    blocked = factories.formation_blocked()
+    await app.consume(blocked)
+
+    eva, olle = (d for address in COORDINATORS for d in app.deliveries.to(address))
+    assert {(d.template, d.status) for d in (eva, olle)} == {("coordinator_formation_blocked", Status.QUEUED)}
+    assert len(app.deliveries.rows) == 2 and app.uow.sender_woken == 1
+    assert (eva.language, eva.subject) == ("en", "No working group yet for MM-2026-0001")
+    assert (olle.language, olle.subject) == ("sv", "Ingen arbetsgrupp ännu för MM-2026-0001")
+    for delivery, missing in [
+        (eva, ["A municipality representative", "2 more people", "Project management, Recruitment"]),
+        (olle, ["En representant för kommunen", "2 personer till", "Projektledning, Rekrytering"]),
+    ]:
+        assert delivery.body_text and delivery.body_html
+        assert all(words in delivery.body_text and words in delivery.body_html for words in missing), missing
+        assert blocked.review_url in delivery.body_text
 
 
 async def test_an_erasure_clears_the_persons_address_and_every_text_that_shows_them() -> None:
@@ -167,5 +190,5 @@ async def test_the_day_s_digest_takes_every_held_alert_once_and_its_link_switche
 
 def test_every_consumed_event_type_has_one_handler() -> None:
     handled: list[Any] = [t for by_type in SUBSCRIPTIONS.values() for t in by_type]
-    assert len(handled) == len(set(handled)) == 15
+    assert len(handled) == len(set(handled)) == 16
     assert all(t.topic == topic for topic, by_type in SUBSCRIPTIONS.items() for t in by_type)
