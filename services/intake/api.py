@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Annotated, Any
 
@@ -47,7 +48,10 @@ def errors(*documented: dict[int, dict[str, Any]]) -> dict[int | str, dict[str, 
 
 
 KEY_REUSED = {409: {"model": Problem, "description": "The Idempotency-Key was used before for a different initiative"}}
-DECISION = errors(NOT_FOUND, CONFLICT)
+
+# A step on one initiative: unknown (or a changed link) is 404, not allowed in its status 409.
+originator_step = functools.partial(router.post, tags=["originator"], responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE))
+decision = functools.partial(router.post, tags=["staff"], responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE))
 
 
 def initiative_from_link(links: StatusLinks, token: str) -> uuid.UUID:
@@ -110,12 +114,7 @@ async def my_initiative(token: str, bus: BusDep, links: LinksDep) -> OriginatorV
     return OriginatorView.from_domain(await bus.handle(GetInitiative(initiative_from_link(links, token))))
 
 
-@router.post(
-    "/api/v1/my/initiatives/{token}/answer",
-    tags=["originator"],
-    summary="Answer an information request",
-    responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE),
-)
+@originator_step("/api/v1/my/initiatives/{token}/answer", summary="Answer an information request")
 async def my_answer(token: str, body: Answer, bus: BusDep, links: LinksDep) -> OriginatorView:
     """The originator answers the coordinator's question through the private link, optionally improving the
     summary and the description. The initiative is `submitted` again and the coordinators get the answer by
@@ -123,12 +122,7 @@ async def my_answer(token: str, body: Answer, bus: BusDep, links: LinksDep) -> O
     return OriginatorView.from_domain(await bus.handle(body.to_command(initiative_from_link(links, token))))
 
 
-@router.post(
-    "/api/v1/my/initiatives/{token}/withdraw",
-    tags=["originator"],
-    summary="Withdraw the initiative",
-    responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE),
-)
+@originator_step("/api/v1/my/initiatives/{token}/withdraw", summary="Withdraw the initiative")
 async def my_withdraw(token: str, body: Withdrawal, bus: BusDep, links: LinksDep) -> OriginatorView:
     """The originator withdraws through the private link, any time until the working group is formed;
     matching dissolves a group being formed. 409 when it is too late or the initiative has already ended."""
@@ -182,33 +176,21 @@ async def detail(initiative_id: uuid.UUID, _: StaffReaderDep, bus: BusDep) -> In
     return InitiativeDetail.from_details(await bus.handle(GetInitiativeDetails(initiative_id)))
 
 
-@router.post(
-    "/api/v1/initiatives/{initiative_id}/accept", tags=["staff"], summary="Accept the initiative", responses=DECISION
-)
+@decision("/api/v1/initiatives/{initiative_id}/accept", summary="Accept the initiative")
 async def accept(initiative_id: uuid.UUID, staff: CoordinatorDep, bus: BusDep) -> InitiativeSummary:
     """A coordinator accepts a `submitted` initiative. The originator is told by email, and matching starts
     proposing a working group. 409 in any other status."""
     return InitiativeSummary.from_domain(await bus.handle(AcceptInitiative(initiative_id, staff.subject)))
 
 
-@router.post(
-    "/api/v1/initiatives/{initiative_id}/reject",
-    tags=["staff"],
-    summary="Reject the initiative with a reason",
-    responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE),
-)
+@decision("/api/v1/initiatives/{initiative_id}/reject", summary="Reject the initiative with a reason")
 async def reject(initiative_id: uuid.UUID, body: Rejection, staff: CoordinatorDep, bus: BusDep) -> InitiativeSummary:
     """A coordinator rejects a `submitted` initiative; the originator gets the reason by email. This is final.
     409 in any other status."""
     return InitiativeSummary.from_domain(await bus.handle(body.to_command(initiative_id, staff.subject)))
 
 
-@router.post(
-    "/api/v1/initiatives/{initiative_id}/request-info",
-    tags=["staff"],
-    summary="Ask the originator for more information",
-    responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE),
-)
+@decision("/api/v1/initiatives/{initiative_id}/request-info", summary="Ask the originator for more information")
 async def request_info(
     initiative_id: uuid.UUID, body: InformationRequest, staff: CoordinatorDep, bus: BusDep
 ) -> InitiativeSummary:
@@ -217,21 +199,14 @@ async def request_info(
     return InitiativeSummary.from_domain(await bus.handle(body.to_command(initiative_id, staff.subject)))
 
 
-@router.post(
-    "/api/v1/initiatives/{initiative_id}/withdraw",
-    tags=["staff"],
-    summary="Withdraw the initiative for its originator",
-    responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE),
-)
+@decision("/api/v1/initiatives/{initiative_id}/withdraw", summary="Withdraw the initiative for its originator")
 async def withdraw(initiative_id: uuid.UUID, body: Withdrawal, staff: CoordinatorDep, bus: BusDep) -> InitiativeSummary:
     """A coordinator withdraws the initiative, e.g. when the originator asked by phone; as the originator's own
     withdrawal, it is possible until the working group is formed. 409 when it is too late or already ended."""
     return InitiativeSummary.from_domain(await bus.handle(body.to_command(initiative_id, staff.subject)))
 
 
-@router.post(
-    "/api/v1/initiatives/{initiative_id}/close", tags=["staff"], summary="Close the initiative", responses=DECISION
-)
+@decision("/api/v1/initiatives/{initiative_id}/close", summary="Close the initiative")
 async def close(initiative_id: uuid.UUID, staff: CoordinatorDep, bus: BusDep) -> InitiativeSummary:
     """A coordinator closes an initiative whose working group has formed, when the work is done; matching ends
     the group. 409 in any other status."""

@@ -151,6 +151,7 @@ async def _earlier_receipt(uow: IntakeUnitOfWork, command: SubmitInitiative) -> 
     return receipt
 
 
+@retry_once_on(ConcurrentUpdate)
 async def _change(
     uow: IntakeUnitOfWork,
     links: StatusLinks,
@@ -160,8 +161,8 @@ async def _change(
     **facts: Any,
 ) -> Initiative:
     """Take `step` on the initiative loaded with a row lock, emit `event` with its snapshot after the step
-    and `facts`, save and commit. Raises ConcurrentUpdate when another writer slipped in (SQLite has no
-    row locks): the handlers run once more on fresh state."""
+    and `facts`, save and commit. When another writer slipped in meanwhile (SQLite has no row locks), the
+    step is taken once more on fresh state."""
     async with uow:
         initiative = await uow.initiatives.get(initiative_id, for_update=True)
         step(initiative)
@@ -171,7 +172,6 @@ async def _change(
     return initiative
 
 
-@retry_once_on(ConcurrentUpdate)
 async def accept_initiative(
     command: AcceptInitiative, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks
 ) -> Initiative:
@@ -181,7 +181,6 @@ async def accept_initiative(
     return await _change(uow, links, command.initiative_id, accept, InitiativeAccepted, decided_by=command.by)
 
 
-@retry_once_on(ConcurrentUpdate)
 async def reject_initiative(
     command: RejectInitiative, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks
 ) -> Initiative:
@@ -192,7 +191,6 @@ async def reject_initiative(
     return await _change(uow, links, command.initiative_id, reject, InitiativeRejected, **facts)
 
 
-@retry_once_on(ConcurrentUpdate)
 async def request_information(
     command: RequestInformation, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks
 ) -> Initiative:
@@ -203,7 +201,6 @@ async def request_information(
     return await _change(uow, links, command.initiative_id, ask, InitiativeInfoRequested, **facts)
 
 
-@retry_once_on(ConcurrentUpdate)
 async def answer_information_request(
     command: AnswerInformationRequest, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks
 ) -> Initiative:
@@ -213,7 +210,6 @@ async def answer_information_request(
     return await _change(uow, links, command.initiative_id, answer, InitiativeUpdated, answer=command.answer)
 
 
-@retry_once_on(ConcurrentUpdate)
 async def withdraw_initiative(
     command: WithdrawInitiative, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks
 ) -> Initiative:
@@ -224,7 +220,6 @@ async def withdraw_initiative(
     return await _change(uow, links, command.initiative_id, withdraw, InitiativeWithdrawn, **facts)
 
 
-@retry_once_on(ConcurrentUpdate)
 async def close_initiative(
     command: CloseInitiative, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks
 ) -> Initiative:

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.integration
 
 
 async def test_a_valid_initiative_gets_201_with_a_reference_and_the_submitted_status(intake: Intake) -> None:
-    answer = await intake.client.post("/api/v1/initiatives", json=valid_initiative())
+    typed = {"organisation_number": "5560360793", "contact_phone": "070-123 45 67"}  # as a person types them
+    as_typed = {**valid_initiative()["originator"], **typed}
+    answer = await intake.client.post("/api/v1/initiatives", json=valid_initiative(originator=as_typed))
     assert answer.status_code == 201
     body = answer.json()
     assert re.fullmatch(r"MM-\d{4}-\d{4,}", body["reference"])
