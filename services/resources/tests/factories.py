@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from collections.abc import Iterator
@@ -17,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.resources.db import outbox
 from services.resources.domain import Profile
+from services.resources.schemas import SELF_REGISTRATION
 from services.resources.settings import Settings
-from shared.auth import issue_local_token
 from shared.taxonomy import Competence, OrganisationType, Theme
+from shared.testing import staff_headers
 
 PUBLIC_URL = "https://resources.meetmalmo.test"
 
@@ -51,9 +53,8 @@ class Service:
     clock: Clock
     namespace: str
 
-    def staff(self, *roles: str, email: str = "eva.coordinator@malmo.se") -> dict[str, str]:
-        token = issue_local_token(self.settings.platform, email=email, roles=list(roles))
-        return {"Authorization": f"Bearer {token}"}
+    def staff(self, role: str, email: str = "eva.coordinator@malmo.se") -> dict[str, str]:
+        return staff_headers(self.settings.platform.auth_jwt_secret, role, email)
 
     @property
     def coordinator(self) -> dict[str, str]:
@@ -106,26 +107,10 @@ def unique_email(prefix: str = "anna") -> str:
 
 
 def registration(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "name": "Anna Andersson",
-        "email": unique_email(),
-        "phone": "070-123 45 67",
-        "organisation_name": "Andersson Bygg AB",
-        "organisation_type": "business",
-        "organisation_number": "5560360793",
-        "role_title": "HR-chef",
-        "sector": "f",
-        "competences": ["recruitment", "mentoring"],
-        "tags": ["lärlingar"],
-        "themes": ["competence_provision"],
-        "capacity": 2,
-        "hours_per_month": 6,
-        "languages": ["sv", "EN"],
-        "language": "sv",
-        "consent": True,
-    }
-    body.update(overrides)
-    return body
+    """The documented self-registration with a fresh email, some values as people type them (the service
+    normalises them: +46701234567, 556036-0793, F, en)."""
+    typed = {"phone": "070-123 45 67", "organisation_number": "5560360793", "sector": "f", "languages": ["sv", "EN"]}
+    return {**copy.deepcopy(SELF_REGISTRATION), "email": unique_email(), **typed, **overrides}
 
 
 def profile(**overrides: Any) -> dict[str, Any]:
