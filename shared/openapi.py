@@ -38,17 +38,21 @@ class Problem(BaseModel):
     detail: str
 
 
-def _error(model: type[BaseModel], description: str) -> dict[str, Any]:
-    return {"model": model, "description": description}
+Responses = dict[int | str, dict[str, Any]]
+"""What FastAPI's `responses=` takes: merge them, `responses={**NOT_FOUND, **CONFLICT}`."""
 
 
-UNAUTHORIZED = {401: _error(Problem, "No valid bearer token (missing, expired or forged)")}
-FORBIDDEN = {403: _error(Problem, "The token's roles do not allow this")}
-NOT_FOUND = {404: _error(Problem, "Nothing with that id, or the private link is not valid")}
-CONFLICT = {409: _error(ConflictProblem, "Not allowed in the current state; the body names it")}
-TOO_LARGE = {413: _error(Problem, "The request body is larger than the service accepts")}
-RATE_LIMITED = {429: _error(Problem, "Too many requests from this client; see Retry-After")}
-INVALID = {422: _error(ValidationProblem, "Refused: each bad field is named with the reason")}
+def _error(status: int, model: type[BaseModel], description: str) -> Responses:
+    return {status: {"model": model, "description": description}}
+
+
+UNAUTHORIZED: Responses = _error(401, Problem, "No valid bearer token (missing, expired or forged)")
+FORBIDDEN: Responses = _error(403, Problem, "The token's roles do not allow this")
+NOT_FOUND: Responses = _error(404, Problem, "Nothing with that id, or the private link is not valid")
+CONFLICT: Responses = _error(409, ConflictProblem, "Not allowed in the current state; the body names it")
+TOO_LARGE: Responses = _error(413, Problem, "The request body is larger than the service accepts")
+RATE_LIMITED: Responses = _error(429, Problem, "Too many requests from this client; see Retry-After")
+INVALID: Responses = _error(422, ValidationProblem, "Refused: each bad field is named with the reason")
 
 
 def document_errors(app: FastAPI) -> None:

@@ -194,10 +194,13 @@ def create_app(
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     async def healthz() -> dict[str, str]:
+        """Answers 200 while the process runs: for a liveness probe (restart when it stops answering)."""
         return {"status": "ok", "service": settings.service_name}
 
     @app.get("/readyz", tags=["operations"], summary="The database and the broker are reachable")
     async def readyz() -> JSONResponse:
+        """200 when the database and the broker answer, else 503 naming which does not: for a readiness
+        probe (send no traffic until it is ready)."""
         checks = await infra.readiness()
         ready = all(checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)

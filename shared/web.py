@@ -95,6 +95,8 @@ def taxonomy_router() -> APIRouter:
 
     @router.get("/api/v1/taxonomy", summary="Themes, organisation types, what can be sought, competences (sv/en)")
     async def taxonomy() -> Taxonomy:
+        """The codes the platform's forms and filters use (themes, organisation types, what an initiative
+        seeks, competences, languages), each with its Swedish and English label. Public."""
         return TAXONOMY
 
     return router
