@@ -29,6 +29,7 @@ from services.matching.schemas import (
     BatchItem,
     CandidateOut,
     GroupOut,
+    GroupPage,
     InitiativeOut,
     InvitationOut,
     SwapIn,
@@ -38,7 +39,7 @@ from shared.db import Clock
 from shared.links import InvalidLink
 from shared.messagebus import MessageBus
 from shared.service import BusDep, from_state
-from shared.web import Page, RateLimit
+from shared.web import RateLimit
 
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "illegal in the current status, or against a rule"}}
 ClockDep = Annotated[Clock, Depends(from_state("clock"))]
@@ -67,9 +68,8 @@ async def list_groups(
     status_: Annotated[GroupStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> Page[GroupOut]:
-    found, total = await bus.handle(FindGroups(initiative_id, status_, limit, offset))
-    return Page(items=[GroupOut.from_domain(d) for d in found], total=total, limit=limit, offset=offset)
+) -> GroupPage:
+    return GroupPage.from_domain(await bus.handle(FindGroups(initiative_id, status_, limit, offset)), limit, offset)
 
 
 @router.get("/api/v1/groups/{group_id}", tags=["coordinators"], summary="A group with members and reasons")

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.matching import api, consumers, pages
 from services.matching.db import MatchingUnitOfWork, PoolCache, metadata
 from services.matching.domain.solver import Infeasible, SolverSettings
-from services.matching.handlers import HANDLERS, SweepGroups
+from services.matching.handlers import HANDLERS, Forming, SweepGroups
 from services.matching.links import InvitationLinks
 from services.matching.settings import Settings
 from shared.db import Clock, utcnow
@@ -33,22 +33,18 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         return MatchingUnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake)
 
     public_url = str(settings.public_url).rstrip("/")
-    links = InvitationLinks(public_url, settings.link_secret)
-    bus = MessageBus(
-        uow_factory,
-        HANDLERS,
-        {
-            "clock": clock,
-            "pool": PoolCache(uow_factory),
-            "links": links,
-            "solver": SolverSettings(
-                time_limit_seconds=settings.solver_time_limit_seconds,
-                deterministic_limit=settings.solver_deterministic_limit,
-            ),
-            "public_url": public_url,
-            "invitation_validity": timedelta(days=settings.invitation_days),
-        },
+    forming = Forming(
+        pool=PoolCache(uow_factory),
+        clock=clock,
+        links=InvitationLinks(public_url, settings.link_secret),
+        public_url=public_url,
+        invitation_validity=timedelta(days=settings.invitation_days),
+        solver=SolverSettings(
+            time_limit_seconds=settings.solver_time_limit_seconds,
+            deterministic_limit=settings.solver_deterministic_limit,
+        ),
     )
+    bus = MessageBus(uow_factory, HANDLERS, {"forming": forming})
     consumers.subscribe(infra, bus, settings.consumer_group)
 
     sweep = PeriodicJob(

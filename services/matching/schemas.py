@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.matching.domain.blockage import Blockage, Lack
 from services.matching.domain.group import Group, GroupStatus, Role, Seat, SeatStatus
 from services.matching.domain.profiles import Initiative, InitiativeStatus, Resource
 from services.matching.domain.rules import Explanation
-from services.matching.handlers import GroupDetails, InvitationDetails, ProposeGroups, SwapMember
+from services.matching.handlers import GroupDetails, GroupsFound, InvitationDetails, ProposeGroups, SwapMember
 from services.matching.links import Answer
 from shared.taxonomy import Competence, OrganisationType, Theme
+from shared.web import Page
 
 
 class ExplanationOut(BaseModel):
@@ -139,7 +142,67 @@ class CandidateOut(BaseModel):
         )
 
 
-class InitiativeOut(BaseModel):
+class Lacking(BaseModel):
+    """What stops a group from being proposed (all empty or None while nothing does)."""
+
+    missing: list[Lack] = Field(
+        default_factory=list,
+        description="what is lacking: a free municipality (or public authority) person, enough free people "
+        "from different organisations, needed competences nobody free brings",
+        examples=[["municipality_representative", "people"]],
+    )
+    missing_competences: list[Competence] = Field(
+        default_factory=list, description="needed competences that nobody free brings", examples=[["mentoring"]]
+    )
+    people_needed: int | None = Field(default=None, description="the group's minimum size", examples=[3])
+    people_free: int | None = Field(
+        default=None,
+        description="people who could take part now: confirmed, below capacity, speaking the initiative's "
+        "language, outside the originator's organisation",
+        examples=[1],
+    )
+
+    @classmethod
+    def fields_of(cls, blockage: Blockage | None) -> dict[str, Any]:
+        if blockage is None:
+            return {}
+        return {
+            "missing": list(blockage.missing),
+            "missing_competences": list(blockage.missing_competences),
+            "people_needed": blockage.people_needed,
+            "people_free": blockage.people_free,
+        }
+
+
+class FormationProblemOut(Lacking):
+    reason: str = Field(
+        description="the reason in English",
+        examples=[
+            "no group of 3 to 5 people from different organisations can be formed from the 1 person free "
+            "for this initiative"
+        ],
+    )
+    reason_sv: str | None = Field(
+        description="the reason in Swedish",
+        examples=[
+            "ingen grupp på 3 till 5 personer från olika organisationer kan bildas av den 1 person som är "
+            "ledig för initiativet"
+        ],
+    )
+
+    @classmethod
+    def from_domain(cls, initiative: Initiative | None) -> FormationProblemOut | None:
+        if initiative is None or initiative.formation_problem is None:
+            return None
+        blockage = initiative.blockage
+        return cls(
+            reason=initiative.formation_problem,
+            reason_sv=blockage.text_in("sv") if blockage else None,
+            **cls.fields_of(blockage),
+        )
+
+
+class InitiativeOut(Lacking):
     id: uuid.UUID
     reference: str
     title: str
@@ -158,6 +221,24 @@ class InitiativeOut(BaseModel):
             formation_problem=initiative.formation_problem,
             group_id=group.id if group else None,
             group_status=group.status if group else None,
+            **cls.fields_of(initiative.blockage),
+        )
+
+
+class GroupPage(Page[GroupOut]):
+    formation_problem: FormationProblemOut | None = Field(
+        default=None,
+        description="when asked by initiative_id: why no group could be proposed for it yet (None once one was)",
+    )
+
+    @classmethod
+    def from_domain(cls, found: GroupsFound, limit: int, offset: int) -> GroupPage:
+        return cls(
+            items=[GroupOut.from_domain(d) for d in found.groups],
+            total=found.total,
+            limit=limit,
+            offset=offset,
+            formation_problem=FormationProblemOut.from_domain(found.waiting),
         )
 
 

@@ -45,6 +45,7 @@ initiatives = Table(
     Column("contact_email", String(320), nullable=False),
     Column("contact_phone", String(30), nullable=True),
     Column("formation_problem", Text, nullable=True),  # why no group could be proposed yet
+    Column("blocked_reason", JSON, nullable=True),  # what is lacking, as coordinators were last told
     Column("updated_at", Timestamp(), nullable=False),
 )
 

@@ -98,6 +98,19 @@ class Pool:
             grown[: len(speaks)] = speaks
             self._speaks[language] = grown
 
+    def copy(self) -> Pool:
+        """A copy to change without touching this pool (e.g. to see one transaction's own changes)."""
+        twin = Pool.__new__(Pool)
+        twin._size = self._size
+        twin._position = dict(self._position)
+        twin._profiles = list(self._profiles)
+        twin._number_ids = dict(self._number_ids)
+        twin._name_ids = dict(self._name_ids)
+        twin._speaks = {language: speaks.copy() for language, speaks in self._speaks.items()}
+        for name in _COLUMNS:
+            setattr(twin, name, getattr(self, name).copy())
+        return twin
+
     def __len__(self) -> int:
         return len(self._position)
 
@@ -259,9 +272,7 @@ class PoolView:
         chosen: list[int] = []
         seen: set[tuple[int, int]] = set()
         for position in positions[order].tolist():
-            organisation = (
-                (int(p.number_ids[position]), -1) if p.number_ids[position] >= 0 else (-1, int(p.name_ids[position]))
-            )
+            organisation = self._organisation(position)
             if distinct and organisation in seen:
                 continue
             seen.add(organisation)
@@ -269,6 +280,14 @@ class PoolView:
             if len(chosen) == n:
                 break
         return chosen
+
+    def _organisation(self, position: int) -> tuple[int, int]:
+        p = self.pool
+        return (int(p.number_ids[position]), -1) if p.number_ids[position] >= 0 else (-1, int(p.name_ids[position]))
+
+    def organisations(self, positions: Positions) -> int:
+        """How many organisations these people are from (a group takes at most one person of each)."""
+        return len({self._organisation(position) for position in positions.tolist()})
 
     def candidates(self, positions: Iterable[int]) -> list[Candidate]:
         return [self.pool.candidate_at(p, int(self.load[p])) for p in positions]

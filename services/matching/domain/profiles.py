@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from services.matching.domain.blockage import Blockage
 from shared.taxonomy import Competence, OrganisationType, Theme
 
 # Legal-form words that do not tell two organisations apart ("Acme Bygg AB" is "Acme Bygg").
@@ -139,7 +140,8 @@ class Initiative:
     language: str
     originator: Organisation
     contact: Contact
-    formation_problem: str | None = None
+    formation_problem: str | None = None  # why no group could be proposed yet (blockage.text)
+    blockage: Blockage | None = None  # what is lacking, as coordinators were last told
 
     @property
     def need(self) -> Need:
@@ -182,3 +184,18 @@ class Resource:
             self.load,
             self.active,
         )
+
+
+def more_available(before: Resource | None, after: Resource) -> bool:
+    """Whether the change can let someone into a group they could not join before: newly in the pool or
+    back from a pause, more capacity, new competences or languages, another organisation."""
+    if not after.active:
+        return False
+    return (
+        before is None
+        or not before.active
+        or after.capacity > before.capacity
+        or bool(after.competences - before.competences)
+        or bool(after.languages - before.languages)
+        or after.organisation != before.organisation
+    )

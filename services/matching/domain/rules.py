@@ -82,6 +82,7 @@ _SENTENCES = {
         ),
         "covers": "Covers needed competences: {}.",
         "covers_none": "Covers none of the needed competences.",
+        "represents": "Chosen as the municipality's representative in the group.",
         "shares": "Shares themes: {}.",
         "shares_none": "Shares no theme with the initiative.",
         "load_0": "Load: in no other group, capacity {capacity}.",
@@ -93,6 +94,7 @@ _SENTENCES = {
         OrganisationType.PUBLIC_AUTHORITY: "Kommunens representant (myndighet: ingen från kommunen var ledig).",
         "covers": "Bidrar med kompetenser som behövs: {}.",
         "covers_none": "Bidrar inte med någon av de kompetenser som behövs.",
+        "represents": "Vald som kommunens representant i gruppen.",
         "shares": "Delar teman: {}.",
         "shares_none": "Delar inget tema med initiativet.",
         "load_0": "Belastning: i ingen annan grupp, kapacitet {capacity}.",
@@ -122,14 +124,15 @@ class Explanation:
         sentences = _SENTENCES["sv" if sv else "en"]
         label = 0 if sv else 1
         parts = []
-        if self.representative in REPRESENTATIVE_TYPES:
+        represents = self.representative is not None and self.representative in REPRESENTATIVE_TYPES
+        if represents and self.representative is not None:
             parts.append(sentences[self.representative])
         if self.competences_covered:
             parts.append(
                 sentences["covers"].format(", ".join(COMPETENCES_SV_EN[c][label] for c in self.competences_covered))
             )
-        else:
-            parts.append(sentences["covers_none"])
+        else:  # a representative is there for the role she fills, not for a competence
+            parts.append(sentences["represents" if represents else "covers_none"])
         if self.themes_shared:
             parts.append(sentences["shares"].format(", ".join(THEMES_SV_EN[t][label] for t in self.themes_shared)))
         else:

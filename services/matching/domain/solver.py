@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from services.matching.domain.pool import TYPE_CODE, PoolView, ShortlistLimits
+from services.matching.domain.blockage import Blockage, Lack
+from services.matching.domain.pool import COMPETENCE_BIT, TYPE_CODE, PoolView, Positions, ShortlistLimits
 from services.matching.domain.profiles import (
     REPRESENTATIVE_TYPES,
     Candidate,
@@ -33,7 +34,11 @@ MAX_COUNTED_LOAD = 15
 
 
 class Infeasible(DomainError):
-    """No group satisfies every hard rule with the people the pool has free."""
+    """No group satisfies every hard rule with the people the pool has free; `blockage` says what is lacking."""
+
+    def __init__(self, blockage: Blockage) -> None:
+        super().__init__(blockage.text)
+        self.blockage = blockage
 
 
 @dataclass(frozen=True)
@@ -219,30 +224,46 @@ def representative_kind(view: PoolView, need: Need, exclude: Iterable[uuid.UUID]
     return None
 
 
+def blockage(need: Need, view: PoolView, eligible: Positions, *, representative: bool) -> Blockage:
+    """What is lacking for the need, given the people free (`eligible`) and whether one of them could
+    represent the municipality: people are lacking when fewer organisations are free than the group's
+    minimum, or (with a representative free) when no combination keeps the rules."""
+    held = view.pool.competences[eligible]
+    missing_competences = tuple(c for c in need.competences if not (held & COMPETENCE_BIT[c]).any())
+    organisations = view.organisations(eligible)
+    lacking = [
+        *([] if representative else [Lack.MUNICIPALITY_REPRESENTATIVE]),
+        *([Lack.PEOPLE] if representative or organisations < need.size_min else []),
+        *([Lack.COMPETENCES] if missing_competences else []),
+    ]
+    return Blockage(
+        missing=tuple(lacking),
+        people_needed=need.size_min,
+        size_max=need.size_max,
+        people_free=len(eligible),
+        language=need.language,
+        missing_competences=missing_competences,
+    )
+
+
 def propose(
     need: Need, view: PoolView, *, exclude: Iterable[uuid.UUID] = (), settings: SolverSettings | None = None
 ) -> Proposal:
-    """The best group the pool allows for the need, or Infeasible with the reason."""
+    """The best group the pool allows for the need, or Infeasible with what is lacking."""
     settings = settings or SolverSettings()
     exclude = frozenset(exclude)
+    eligible = view.eligible(need, exclude)
     kind = representative_kind(view, need, exclude)
     if kind is None:
-        raise Infeasible(
-            f"no municipality representative or public authority is free (speaking {need.language}, "
-            "below capacity, outside the originator's organisation)"
-        )
+        raise Infeasible(blockage(need, view, eligible, representative=False))
     limits = settings.limits
-    eligible_count = len(view.eligible(need, exclude))
     for _ in range(3):
         candidates = view.shortlist(need, kind, limits, exclude)
         found = solve(need, candidates, kind, settings)
         if found is not None:
             members, solver = found
             return _arrange(need, members, kind, solver)
-        if len(candidates) >= eligible_count:
+        if len(candidates) >= len(eligible):
             break
         limits = limits.doubled()
-    raise Infeasible(
-        f"no group of {need.size_min} to {need.size_max} people from different organisations can be formed "
-        f"from the {eligible_count} people free for this initiative"
-    )
+    raise Infeasible(blockage(need, view, eligible, representative=True))

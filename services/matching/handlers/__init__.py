@@ -14,6 +14,7 @@ from services.matching.handlers.commands import (
     RemoveMember,
     SwapMember,
 )
+from services.matching.handlers.group_life import Forming
 from services.matching.handlers.jobs import SweepGroups
 from services.matching.handlers.queries import (
     FindGroups,
@@ -21,6 +22,7 @@ from services.matching.handlers.queries import (
     GetInitiative,
     GetInvitation,
     GroupDetails,
+    GroupsFound,
     InvitationDetails,
     SuggestReplacements,
 )
@@ -47,10 +49,12 @@ __all__ = [
     "BatchOutcome",
     "ConfirmGroup",
     "FindGroups",
+    "Forming",
     "GetGroup",
     "GetInitiative",
     "GetInvitation",
     "GroupDetails",
+    "GroupsFound",
     "InvitationDetails",
     "ProposeGroup",
     "ProposeGroups",

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
-from services.matching.db import MatchingUnitOfWork, PoolCache
-from services.matching.domain.formation import propose_many, remove, swap
+from services.matching.db import MatchingUnitOfWork
+from services.matching.domain.formation import remove, swap
 from services.matching.domain.group import Group, GroupStatus, SeatStatus
 from services.matching.domain.profiles import Initiative, InitiativeStatus
-from services.matching.domain.solver import Infeasible, SolverSettings, propose
+from services.matching.domain.solver import Infeasible, propose
 from services.matching.handlers.group_life import (
+    Forming,
     depart,
     ended,
     facts,
@@ -22,11 +22,12 @@ from services.matching.handlers.group_life import (
     locked_pool,
     log,
     members,
+    propose_together,
+    retry_waiting,
     store_proposal,
 )
-from services.matching.links import Answer, InvitationLinks
+from services.matching.links import Answer
 from shared.contracts.groups import GroupConfirmed, MemberAccepted
-from shared.db import Clock
 from shared.errors import InvalidTransition
 
 
@@ -76,17 +77,10 @@ BatchOutcome = list[tuple[uuid.UUID, Group | str]]
 """Per initiative asked, in the order asked: its new group, or why none was proposed."""
 
 
-async def propose_group(
-    command: ProposeGroup,
-    uow: MatchingUnitOfWork,
-    pool: PoolCache,
-    clock: Clock,
-    solver: SolverSettings,
-    public_url: str,
-) -> Group:
+async def propose_group(command: ProposeGroup, uow: MatchingUnitOfWork, forming: Forming) -> Group:
     async with uow:
-        view = (await locked_pool(uow, pool)).view()
-        at = clock()
+        view = (await locked_pool(uow, forming)).view()
+        at = forming.clock()
         initiative = await uow.initiatives.get(command.initiative_id)
         if initiative.status is not InitiativeStatus.ACCEPTED:
             raise InvalidTransition("initiative", initiative.status, "form a group for")
@@ -96,28 +90,23 @@ async def propose_group(
         if current is not None:  # superseded: its people are free for the new proposal
             for seat in current.members:
                 view.add_load(seat.resource_id, -1)
-        proposal = propose(initiative.need, view, settings=solver)
+        proposal = propose(initiative.need, view, settings=forming.solver)
         if current is not None:
             current.dissolve("superseded by a new proposal", at)
             await ended(uow, current, initiative)
-        group = await store_proposal(uow, initiative, proposal, at, public_url)
+        group = await store_proposal(uow, initiative, proposal, at, forming)
+        if current is not None:  # whom the new proposal left out is free again
+            await retry_waiting(uow, forming, at)
         await uow.commit()
     return group
 
 
-async def propose_groups(
-    command: ProposeGroups,
-    uow: MatchingUnitOfWork,
-    pool: PoolCache,
-    clock: Clock,
-    solver: SolverSettings,
-    public_url: str,
-) -> BatchOutcome:
+async def propose_groups(command: ProposeGroups, uow: MatchingUnitOfWork, forming: Forming) -> BatchOutcome:
     async with uow:
-        current_pool = await locked_pool(uow, pool)
-        at = clock()
+        current_pool = await locked_pool(uow, forming)
+        at = forming.clock()
         results: dict[uuid.UUID, Group | str] = {}
-        initiatives: dict[uuid.UUID, Initiative] = {}
+        initiatives: list[Initiative] = []
         asked = list(dict.fromkeys(command.initiative_ids))  # in the order asked, each once
         for initiative_id in asked:
             initiative = await uow.initiatives.find(initiative_id)
@@ -126,80 +115,60 @@ async def propose_groups(
             elif (current := await uow.groups.live_for(initiative_id)) is not None:
                 results[initiative_id] = f"already has a {current.status.value} group"
             else:
-                initiatives[initiative_id] = initiative
-        needs = [i.need for i in initiatives.values()]
-        for need, outcome in propose_many(needs, current_pool, settings=solver):
-            initiative = initiatives[need.initiative_id]
-            if isinstance(outcome, Infeasible):
-                await uow.initiatives.set_problem(initiative.id, str(outcome))
-                results[initiative.id] = str(outcome)
-            else:
-                results[initiative.id] = await store_proposal(uow, initiative, outcome, at, public_url)
+                initiatives.append(initiative)
+        for initiative_id, outcome in (await propose_together(uow, current_pool, initiatives, at, forming)).items():
+            results[initiative_id] = str(outcome) if isinstance(outcome, Infeasible) else outcome
         await uow.commit()
     return [(i, results[i]) for i in asked]
 
 
-async def swap_member(command: SwapMember, uow: MatchingUnitOfWork, pool: PoolCache, clock: Clock) -> Group:
+async def swap_member(command: SwapMember, uow: MatchingUnitOfWork, forming: Forming) -> Group:
     async with uow:
-        view = (await locked_pool(uow, pool)).view()
+        view = (await locked_pool(uow, forming)).view()
         group = await uow.groups.get(command.group_id)
         initiative = await uow.initiatives.get(group.initiative_id)
-        new = swap(group, initiative.need, view, command.resource_id, command.replacement_id, clock())
+        new = swap(group, initiative.need, view, command.resource_id, command.replacement_id, forming.clock())
         await uow.groups.save(group)
         await uow.resources.refresh_loads([command.resource_id, new.resource_id])
         await uow.commit()
     return group
 
 
-async def remove_member(command: RemoveMember, uow: MatchingUnitOfWork, pool: PoolCache, clock: Clock) -> Group:
+async def remove_member(command: RemoveMember, uow: MatchingUnitOfWork, forming: Forming) -> Group:
     async with uow:
-        view = (await locked_pool(uow, pool)).view()
+        view = (await locked_pool(uow, forming)).view()
         group = await uow.groups.get(command.group_id)
         initiative = await uow.initiatives.get(group.initiative_id)
-        remove(group, initiative.need, view, command.resource_id, clock())
+        remove(group, initiative.need, view, command.resource_id, forming.clock())
         await uow.groups.save(group)
         await uow.resources.refresh_loads([command.resource_id])
         await uow.commit()
     return group
 
 
-async def confirm_group(
-    command: ConfirmGroup,
-    uow: MatchingUnitOfWork,
-    pool: PoolCache,
-    clock: Clock,
-    links: InvitationLinks,
-    invitation_validity: timedelta,
-) -> Group:
+async def confirm_group(command: ConfirmGroup, uow: MatchingUnitOfWork, forming: Forming) -> Group:
     async with uow:
-        await locked_pool(uow, pool)
-        at = clock()
+        await locked_pool(uow, forming)
+        at = forming.clock()
         group = await uow.groups.get(command.group_id)
         initiative = await uow.initiatives.get(group.initiative_id)
-        invited = group.confirm(command.by, at, at + invitation_validity)
+        invited = group.confirm(command.by, at, forming.expiry(at))
         await uow.groups.save(group)
         confirmed = GroupConfirmed(
             **facts(group, initiative), members=await members(uow, group.members), confirmed_by=command.by
         )
         await uow.emit(confirmed)
-        await invite(uow, group, initiative, invited, links)
+        await invite(uow, group, initiative, invited, forming)
         log.info("group.confirmed", group_id=str(group.id))
         await uow.commit()
     return group
 
 
-async def answer_invitation(
-    command: AnswerInvitation,
-    uow: MatchingUnitOfWork,
-    pool: PoolCache,
-    clock: Clock,
-    links: InvitationLinks,
-    invitation_validity: timedelta,
-) -> None:
-    seat_id, answer = links.read(command.token)
+async def answer_invitation(command: AnswerInvitation, uow: MatchingUnitOfWork, forming: Forming) -> None:
+    seat_id, answer = forming.links.read(command.token)
     async with uow:
-        current = await locked_pool(uow, pool)
-        at = clock()
+        current = await locked_pool(uow, forming)
+        at = forming.clock()
         group = await uow.groups.of_seat(seat_id)
         seat = group.seat(seat_id)
         if seat.status is SeatStatus.INVITED and seat.expires_at is not None and seat.expires_at <= at:
@@ -207,8 +176,8 @@ async def answer_invitation(
         if answer is Answer.DECLINE:
             if group.status is not GroupStatus.CONFIRMED or seat.status is not SeatStatus.INVITED:
                 raise InvalidTransition("invitation", seat.status.value, "decline")
-            expires_at = at + invitation_validity
-            await depart(uow, current.view(), group, seat, SeatStatus.DECLINED, at, expires_at=expires_at, links=links)
+            await depart(uow, current.view(), group, seat, SeatStatus.DECLINED, at, forming)
+            await retry_waiting(uow, forming, at)  # the decliner has room again
         else:
             initiative = await uow.initiatives.get(group.initiative_id)
             group.accept(seat_id, at)

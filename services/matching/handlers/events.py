@@ -1,123 +1,107 @@
 """What matching consumes: keep the initiatives and the pool in step with intake and resources, and act
-on them. Each handler runs in the consumer's unit of work (it opens and commits it, with the event's
+on them: propose for an accepted initiative, and try the waiting ones again as soon as someone becomes
+available. Each handler runs in the consumer's unit of work (it opens and commits it, with the event's
 processed mark); like every writer, a handler takes the pool lock first."""
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from datetime import timedelta
 
-from services.matching.db import MatchingUnitOfWork, PoolCache
+from services.matching.db import MatchingUnitOfWork
 from services.matching.domain.group import GroupStatus, SeatStatus
-from services.matching.domain.profiles import InitiativeStatus
-from services.matching.domain.solver import Infeasible, SolverSettings
+from services.matching.domain.profiles import InitiativeStatus, more_available
+from services.matching.domain.solver import Infeasible
 from services.matching.handlers.contracts import initiative_of, resource_of
-from services.matching.handlers.group_life import depart, ended, locked_pool, propose_for
-from services.matching.links import InvitationLinks
+from services.matching.handlers.group_life import Forming, depart, ended, locked_pool, propose_for, retry_waiting
 from shared.contracts import Envelope
 from shared.contracts.initiatives import InitiativeAccepted, InitiativeClosed, InitiativeEvent, InitiativeWithdrawn
 from shared.contracts.resources import ResourceErased, ResourceRegistered, ResourceUpdated, ResourceWithdrawn
-from shared.db import Clock
 
 
 async def on_initiative_accepted(
-    event: InitiativeAccepted,
-    uow: MatchingUnitOfWork,
-    _: Envelope,
-    pool: PoolCache,
-    clock: Clock,
-    solver: SolverSettings,
-    public_url: str,
+    event: InitiativeAccepted, uow: MatchingUnitOfWork, _: Envelope, forming: Forming
 ) -> None:
-    current = await locked_pool(uow, pool)
-    at = clock()
-    initiative = initiative_of(event, InitiativeStatus.ACCEPTED)
-    await uow.initiatives.upsert(initiative, at)
-    if await uow.groups.live_for(initiative.id) is not None:
+    current = await locked_pool(uow, forming)
+    at = forming.clock()
+    await uow.initiatives.upsert(initiative_of(event, InitiativeStatus.ACCEPTED), at)
+    if await uow.groups.live_for(event.initiative_id) is not None:
         return  # the same acceptance again: one proposal is enough
-    with contextlib.suppress(Infeasible):  # recorded on the initiative; the sweep tries again later
-        await propose_for(uow, current, initiative, at, solver, public_url)
+    initiative = await uow.initiatives.get(event.initiative_id)  # with what coordinators were last told
+    with contextlib.suppress(Infeasible):  # recorded on the initiative; tried again when someone comes free
+        await propose_for(uow, current, initiative, at, forming)
 
 
 async def on_initiative_withdrawn(
-    event: InitiativeWithdrawn, uow: MatchingUnitOfWork, _: Envelope, clock: Clock
+    event: InitiativeWithdrawn, uow: MatchingUnitOfWork, _: Envelope, forming: Forming
 ) -> None:
-    await _initiative_ended(uow, event, InitiativeStatus.WITHDRAWN, clock)
+    await _initiative_ended(uow, event, InitiativeStatus.WITHDRAWN, forming)
 
 
-async def on_initiative_closed(event: InitiativeClosed, uow: MatchingUnitOfWork, _: Envelope, clock: Clock) -> None:
-    await _initiative_ended(uow, event, InitiativeStatus.CLOSED, clock)
+async def on_initiative_closed(event: InitiativeClosed, uow: MatchingUnitOfWork, _: Envelope, forming: Forming) -> None:
+    await _initiative_ended(uow, event, InitiativeStatus.CLOSED, forming)
 
 
 async def _initiative_ended(
-    uow: MatchingUnitOfWork, event: InitiativeEvent, status: InitiativeStatus, clock: Clock
+    uow: MatchingUnitOfWork, event: InitiativeEvent, status: InitiativeStatus, forming: Forming
 ) -> None:
-    """Its live group ends: closed (dissolved if it never formed) or, when withdrawn, dissolved."""
+    """Its live group ends: closed (dissolved if it never formed) or, when withdrawn, dissolved; the
+    people it held are free for the initiatives still waiting."""
     await uow.lock_pool()
     if await uow.initiatives.find(event.initiative_id) is None:
         return  # never accepted: matching never knew it
-    at = clock()
+    at = forming.clock()
     initiative = initiative_of(event, status)
     await uow.initiatives.upsert(initiative, at)
+    await uow.initiatives.set_problem(initiative.id, None)  # it waits for nothing any more
     group = await uow.groups.live_for(initiative.id)
     if group is None:
         return
     finished = group.close(at) if status is InitiativeStatus.CLOSED else group.dissolve(f"initiative {status}", at)
     if finished:
         await ended(uow, group, initiative)
+        await retry_waiting(uow, forming, at)
 
 
-async def on_resource_registered(event: ResourceRegistered, uow: MatchingUnitOfWork, _: Envelope, clock: Clock) -> None:
-    await uow.resources.upsert(resource_of(event, active=True), clock())
+async def on_resource_registered(
+    event: ResourceRegistered, uow: MatchingUnitOfWork, _: Envelope, forming: Forming
+) -> None:
+    await uow.lock_pool()
+    at = forming.clock()
+    await uow.resources.upsert(resource_of(event, active=True), at)
+    await retry_waiting(uow, forming, at)
 
 
-async def on_resource_updated(event: ResourceUpdated, uow: MatchingUnitOfWork, _: Envelope, clock: Clock) -> None:
-    await uow.resources.upsert(resource_of(event, active=event.active), clock())
+async def on_resource_updated(event: ResourceUpdated, uow: MatchingUnitOfWork, _: Envelope, forming: Forming) -> None:
+    await uow.lock_pool()
+    at, after = forming.clock(), resource_of(event, active=event.active)
+    before = await uow.resources.find(event.resource_id)
+    await uow.resources.upsert(after, at)
+    if more_available(before, after):
+        await retry_waiting(uow, forming, at)
 
 
 async def on_resource_withdrawn(
-    event: ResourceWithdrawn,
-    uow: MatchingUnitOfWork,
-    _: Envelope,
-    pool: PoolCache,
-    clock: Clock,
-    links: InvitationLinks,
-    invitation_validity: timedelta,
+    event: ResourceWithdrawn, uow: MatchingUnitOfWork, _: Envelope, forming: Forming
 ) -> None:
-    await _leave_everywhere(uow, event.resource_id, SeatStatus.WITHDRAWN, pool, clock, links, invitation_validity)
+    await _leave_everywhere(uow, event.resource_id, SeatStatus.WITHDRAWN, forming)
 
 
-async def on_resource_erased(
-    event: ResourceErased,
-    uow: MatchingUnitOfWork,
-    _: Envelope,
-    pool: PoolCache,
-    clock: Clock,
-    links: InvitationLinks,
-    invitation_validity: timedelta,
-) -> None:
-    await _leave_everywhere(uow, event.resource_id, SeatStatus.ERASED, pool, clock, links, invitation_validity)
+async def on_resource_erased(event: ResourceErased, uow: MatchingUnitOfWork, _: Envelope, forming: Forming) -> None:
+    await _leave_everywhere(uow, event.resource_id, SeatStatus.ERASED, forming)
     await uow.resources.erase(event.resource_id)
 
 
 async def _leave_everywhere(
-    uow: MatchingUnitOfWork,
-    resource_id: uuid.UUID,
-    reason: SeatStatus,
-    pool: PoolCache,
-    clock: Clock,
-    links: InvitationLinks,
-    invitation_validity: timedelta,
+    uow: MatchingUnitOfWork, resource_id: uuid.UUID, reason: SeatStatus, forming: Forming
 ) -> None:
     """The person leaves every group still forming; erasure takes them out of formed groups too."""
-    current = await locked_pool(uow, pool)
-    at = clock()
+    current = await locked_pool(uow, forming)
+    at = forming.clock()
     await uow.resources.deactivate(resource_id, at)
     statuses = [GroupStatus.PROPOSED, GroupStatus.CONFIRMED]
     if reason is SeatStatus.ERASED:
         statuses.append(GroupStatus.FORMED)
     view = current.view()
     for group in await uow.groups.holding(resource_id, statuses):
-        seat = group.seat_of(resource_id)
-        await depart(uow, view, group, seat, reason, at, expires_at=at + invitation_validity, links=links)
+        await depart(uow, view, group, group.seat_of(resource_id), reason, at, forming)

@@ -1,25 +1,29 @@
-"""The steps of a group's life that several use cases take: propose, invite, form, lose a member, end.
-And the one rule every writer keeps: take the pool lock first (see db/), then read the pool."""
+"""The steps of a group's life that several use cases take: propose (or tell coordinators once why no
+group can be), invite, form, lose a member, end, and try the waiting initiatives again when someone may
+have become free. And the one rule every writer keeps: take the pool lock first (see db/), then read the pool."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
 from services.matching.db import MatchingUnitOfWork, PoolCache
-from services.matching.domain.formation import group_from_proposal, replace
+from services.matching.domain.blockage import Blockage
+from services.matching.domain.formation import group_from_proposal, propose_many, replace
 from services.matching.domain.group import Group, GroupStatus, Seat, SeatStatus
 from services.matching.domain.pool import Pool, PoolView
-from services.matching.domain.profiles import Initiative
+from services.matching.domain.profiles import Initiative, InitiativeStatus
 from services.matching.domain.solver import Infeasible, Proposal, SolverSettings, propose
 from services.matching.handlers.contracts import member_of, originator_contact
 from services.matching.links import Answer, InvitationLinks
 from shared.contracts.groups import (
     GroupDissolved,
+    GroupFormationBlocked,
     GroupFormed,
     GroupMember,
     GroupProposed,
@@ -27,14 +31,45 @@ from shared.contracts.groups import (
     MemberInvited,
     MemberReplaced,
 )
+from shared.db import Clock
 
 log = structlog.get_logger("services.matching.handlers")
 
 
-async def locked_pool(uow: MatchingUnitOfWork, pool: PoolCache) -> Pool:
+@dataclass(frozen=True)
+class Forming:
+    """What the use cases that form groups work with; bootstrap builds it, the bus injects it as `forming`."""
+
+    pool: PoolCache  # the in-memory pool of this process
+    clock: Clock
+    links: InvitationLinks  # the invitations' accept and decline links
+    public_url: str  # the base of the review links in the events
+    invitation_validity: timedelta = timedelta(days=7)  # an unanswered invitation then counts as declined
+    solver: SolverSettings = field(default_factory=SolverSettings)
+
+    def expiry(self, at: datetime) -> datetime:
+        """When an invitation sent at `at` expires."""
+        return at + self.invitation_validity
+
+
+async def locked_pool(uow: MatchingUnitOfWork, forming: Forming) -> Pool:
     """Take the pool lock for this transaction; the pool then is exactly what is committed."""
     await uow.lock_pool()
-    return await pool.current()
+    return await forming.pool.current()
+
+
+async def own_pool(uow: MatchingUnitOfWork, forming: Forming) -> Pool:
+    """The pool as this transaction has changed it so far: the committed pool (the lock is held, so
+    nobody else changes it) with the people this transaction stamped applied to a copy."""
+    version = await uow.lock_pool()
+    committed = await forming.pool.current()
+    mine = await uow.resources.changed_since(version - 1)
+    if not mine:
+        return committed
+    changed = committed.copy()
+    for resource in mine:
+        changed.upsert(resource.candidate)
+    return changed
 
 
 def facts(group: Group, initiative: Initiative) -> dict[str, Any]:
@@ -54,7 +89,7 @@ async def members(uow: MatchingUnitOfWork, seats: Sequence[Seat]) -> tuple[Group
 
 
 async def store_proposal(
-    uow: MatchingUnitOfWork, initiative: Initiative, proposal: Proposal, at: datetime, public_url: str
+    uow: MatchingUnitOfWork, initiative: Initiative, proposal: Proposal, at: datetime, forming: Forming
 ) -> Group:
     group = group_from_proposal(proposal, uuid.uuid4(), at)
     await uow.groups.add(group)
@@ -65,28 +100,84 @@ async def store_proposal(
             **facts(group, initiative),
             members=await members(uow, group.members),
             uncovered_competences=tuple(c.value for c in group.uncovered),
-            review_url=f"{public_url}/api/v1/groups/{group.id}",
+            review_url=f"{forming.public_url}/api/v1/groups/{group.id}",
         )
     )
     log.info("group.proposed", group_id=str(group.id), initiative_id=str(initiative.id), solver=group.solver)
     return group
 
 
+async def blocked(uow: MatchingUnitOfWork, initiative: Initiative, blockage: Blockage, forming: Forming) -> None:
+    """Record why no group can be proposed yet; coordinators are told once per distinct reason (again
+    when what is lacking changed, or after a group was proposed in between)."""
+    await uow.initiatives.set_problem(initiative.id, blockage)
+    log.info("group.infeasible", initiative_id=str(initiative.id), reason=blockage.text)
+    if blockage.same_reason(initiative.blockage):
+        return
+    await uow.emit(
+        GroupFormationBlocked(
+            initiative_id=initiative.id,
+            initiative_reference=initiative.reference,
+            initiative_title=initiative.title,
+            missing=tuple(lack.value for lack in blockage.missing),
+            people_needed=blockage.people_needed,
+            people_free=blockage.people_free,
+            missing_competences=tuple(c.value for c in blockage.missing_competences),
+            review_url=f"{forming.public_url}/api/v1/initiatives/{initiative.id}",
+        )
+    )
+
+
 async def propose_for(
-    uow: MatchingUnitOfWork, pool: Pool, initiative: Initiative, at: datetime, solver: SolverSettings, public_url: str
+    uow: MatchingUnitOfWork, pool: Pool, initiative: Initiative, at: datetime, forming: Forming
 ) -> Group:
-    """Propose a group, or record why none can be formed yet (the sweep tries again) and raise."""
+    """Propose a group, or record why none can be formed yet (someone coming free or the sweep tries
+    again) and raise. `initiative` as stored: what coordinators were last told is on it."""
     try:
-        proposal = propose(initiative.need, pool.view(), settings=solver)
+        proposal = propose(initiative.need, pool.view(), settings=forming.solver)
     except Infeasible as refused:
-        await uow.initiatives.set_problem(initiative.id, str(refused))
-        log.info("group.infeasible", initiative_id=str(initiative.id), reason=str(refused))
+        await blocked(uow, initiative, refused.blockage, forming)
         raise
-    return await store_proposal(uow, initiative, proposal, at, public_url)
+    return await store_proposal(uow, initiative, proposal, at, forming)
+
+
+async def propose_together(
+    uow: MatchingUnitOfWork, pool: Pool, initiatives: Sequence[Initiative], at: datetime, forming: Forming
+) -> dict[uuid.UUID, Group | Infeasible]:
+    """Groups for several initiatives sharing the pool's capacity (see formation.propose_many); those the
+    pool cannot serve are recorded as blocked."""
+    by_id = {i.id: i for i in initiatives}
+    outcomes: dict[uuid.UUID, Group | Infeasible] = {}
+    for need, outcome in propose_many([i.need for i in initiatives], pool, settings=forming.solver):
+        initiative = by_id[need.initiative_id]
+        if isinstance(outcome, Infeasible):
+            await blocked(uow, initiative, outcome.blockage, forming)
+            outcomes[initiative.id] = outcome
+        else:
+            outcomes[initiative.id] = await store_proposal(uow, initiative, outcome, at, forming)
+    return outcomes
+
+
+async def retry_waiting(uow: MatchingUnitOfWork, forming: Forming, at: datetime) -> int:
+    """Someone may have come free (registered, resumed, more capacity, a seat let go): the initiatives
+    still waiting are tried again now, in this transaction, with its own changes to the pool seen. The
+    sweep stays the fallback. Returns how many groups were proposed."""
+    waiting = []
+    for initiative_id in await uow.initiatives.waiting():
+        initiative = await uow.initiatives.get(initiative_id)
+        if initiative.status is InitiativeStatus.ACCEPTED and await uow.groups.live_for(initiative_id) is None:
+            waiting.append(initiative)
+    if not waiting:
+        return 0
+    outcomes = await propose_together(uow, await own_pool(uow, forming), waiting, at, forming)
+    proposed = sum(isinstance(o, Group) for o in outcomes.values())
+    if proposed:
+        log.info("waiting.proposed", proposed=proposed, waiting=len(waiting))
+    return proposed
 
 
 async def invite(
-    uow: MatchingUnitOfWork, group: Group, initiative: Initiative, seats: list[Seat], links: InvitationLinks
+    uow: MatchingUnitOfWork, group: Group, initiative: Initiative, seats: list[Seat], forming: Forming
 ) -> None:
     for seat, member in zip(seats, await members(uow, seats), strict=True):
         assert seat.expires_at is not None
@@ -95,8 +186,8 @@ async def invite(
                 **facts(group, initiative),
                 member=member,
                 initiative_summary=initiative.summary,
-                accept_url=links.url(seat.id, Answer.ACCEPT),
-                decline_url=links.url(seat.id, Answer.DECLINE),
+                accept_url=forming.links.url(seat.id, Answer.ACCEPT),
+                decline_url=forming.links.url(seat.id, Answer.DECLINE),
                 expires_at=seat.expires_at,
             )
         )
@@ -119,12 +210,10 @@ async def depart(
     seat: Seat,
     reason: SeatStatus,
     at: datetime,
-    *,
-    expires_at: datetime,
-    links: InvitationLinks,
+    forming: Forming,
 ) -> None:
-    """A member leaves: the best replacement is invited (by `expires_at`) or proposed; the group forms if
-    it now can."""
+    """A member leaves: the best replacement is invited (until `forming.expiry(at)`) or proposed; the group
+    forms if it now can."""
     initiative = await uow.initiatives.get(group.initiative_id)
     leaving = None if reason is SeatStatus.ERASED else await uow.resources.find(seat.resource_id)
     if group.status is GroupStatus.FORMED:  # only erasure reaches a formed group: it keeps its other members
@@ -133,7 +222,7 @@ async def depart(
         await uow.resources.refresh_loads([seat.resource_id])
         return
     was_confirmed = group.status is GroupStatus.CONFIRMED
-    departure = replace(group, initiative.need, view, seat, reason, at, expires_at)
+    departure = replace(group, initiative.need, view, seat, reason, at, forming.expiry(at))
     await uow.groups.save(group)
     new = departure.replacement
     await uow.resources.refresh_loads([seat.resource_id, *([new.resource_id] if new else [])])
@@ -145,7 +234,7 @@ async def depart(
     if new is not None:
         (replacement,) = await members(uow, [new])
         await uow.emit(MemberReplaced(**facts(group, initiative), previous=previous, replacement=replacement))
-        await invite(uow, group, initiative, [new], links)
+        await invite(uow, group, initiative, [new], forming)
     await form_if_ready(uow, group, initiative, at)
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from services.matching.db import MatchingUnitOfWork, PoolCache
+from services.matching.db import MatchingUnitOfWork
 from services.matching.domain.formation import replacements
 from services.matching.domain.group import Group, GroupStatus, Seat
 from services.matching.domain.profiles import Initiative, Resource
 from services.matching.domain.rules import Explanation, explain
-from services.matching.links import Answer, InvitationLinks
+from services.matching.handlers.group_life import Forming
+from services.matching.links import Answer
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,13 @@ class GroupDetails:
     group: Group
     initiative: Initiative | None
     people: dict[uuid.UUID, Resource]
+
+
+@dataclass(frozen=True)
+class GroupsFound:
+    groups: list[GroupDetails]
+    total: int
+    waiting: Initiative | None = None  # the initiative asked for, when no group can be proposed for it yet
 
 
 @dataclass(frozen=True)
@@ -69,10 +77,12 @@ async def get_group(query: GetGroup, uow: MatchingUnitOfWork) -> GroupDetails:
         return await _details(uow, await uow.groups.get(query.group_id))
 
 
-async def find_groups(query: FindGroups, uow: MatchingUnitOfWork) -> tuple[list[GroupDetails], int]:
+async def find_groups(query: FindGroups, uow: MatchingUnitOfWork) -> GroupsFound:
     async with uow:
         found, total = await uow.groups.search(query.initiative_id, query.status, query.limit, query.offset)
-        return [await _details(uow, g) for g in found], total
+        asked = None if query.initiative_id is None else await uow.initiatives.find(query.initiative_id)
+        waiting = asked if asked is not None and asked.formation_problem is not None else None
+        return GroupsFound([await _details(uow, g) for g in found], total, waiting)
 
 
 async def _details(uow: MatchingUnitOfWork, group: Group) -> GroupDetails:
@@ -86,22 +96,22 @@ async def get_initiative(query: GetInitiative, uow: MatchingUnitOfWork) -> tuple
 
 
 async def suggest_replacements(
-    query: SuggestReplacements, uow: MatchingUnitOfWork, pool: PoolCache
+    query: SuggestReplacements, uow: MatchingUnitOfWork, forming: Forming
 ) -> list[tuple[Resource, Explanation]]:
     async with uow:
         group = await uow.groups.get(query.group_id)
         group.seat_of(query.resource_id)  # NotFound (404) unless they are a member of this group
         initiative = await uow.initiatives.get(group.initiative_id)
-        view = (await pool.current()).view()
+        view = (await forming.pool.current()).view()
         remaining = [c for s in group.members if s.resource_id != query.resource_id and (c := view.get(s.resource_id))]
         found = replacements(initiative.need, view, remaining, group.ever_seated, query.limit)
         people = await uow.resources.many(c.id for c in found)
     return [(people[c.id], explain(initiative.need, c)) for c in found if c.id in people]
 
 
-async def get_invitation(query: GetInvitation, uow: MatchingUnitOfWork, links: InvitationLinks) -> InvitationDetails:
+async def get_invitation(query: GetInvitation, uow: MatchingUnitOfWork, forming: Forming) -> InvitationDetails:
     """What an invitation link shows; InvalidLink for a link matching never handed out."""
-    seat_id, answer = links.read(query.token)
+    seat_id, answer = forming.links.read(query.token)
     async with uow:
         group = await uow.groups.of_seat(seat_id)
         seat = group.seat(seat_id)

@@ -15,9 +15,11 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from services.matching.bootstrap import create_app
+from services.matching.handlers.contracts import resource_of
 from services.matching.settings import Settings
 from shared.auth import issue_local_token
 from shared.contracts import Envelope, Event
+from shared.contracts.resources import ResourceRegistered
 from shared.settings import PlatformSettings
 from shared.testing import query, query_value
 
@@ -62,6 +64,13 @@ class Matching:
         for event in events:
             envelope = Envelope.wrap(event, producer="test").model_dump_json().encode()
             await consumer.handle_record(event.topic.value, event.key().encode(), envelope, {})
+
+    async def seed(self, *people: ResourceRegistered) -> None:
+        """People in the pool without the event path (as a restored database would have them): nothing is retried."""
+        async with self.app.state.bus.uow_factory() as uow:
+            for person in people:
+                await uow.resources.upsert(resource_of(person, active=True), self.clock())
+            await uow.commit()
 
     async def publish(self, *events: Event | bytes, key: str | None = None) -> list[bytes]:
         """Put events on the real (namespaced) topics, as intake and resources would."""

@@ -6,13 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching.db.tables import initiatives
+from services.matching.domain.blockage import Blockage
 from services.matching.domain.profiles import Initiative, InitiativeStatus
 from shared.db import from_row, to_row, upsert
 from shared.errors import NotFound
+
+_blockages = TypeAdapter(Blockage)  # stored as JSON
+_OWN = ("formation_problem", "blocked_reason")  # matching's own columns: intake's events never change them
 
 
 class InitiativeRepository:
@@ -33,12 +38,18 @@ class InitiativeRepository:
 
     async def upsert(self, initiative: Initiative, at: datetime) -> None:
         values = _to_row(initiative) | {"updated_at": at}
-        changes = {name: value for name, value in values.items() if name != "id"}
+        changes = {name: value for name, value in values.items() if name not in ("id", *_OWN)}
         await self._session.execute(upsert(self._session, initiatives, values, key=["id"], update=changes))
 
-    async def set_problem(self, initiative_id: uuid.UUID, problem: str | None) -> None:
+    async def set_problem(self, initiative_id: uuid.UUID, blockage: Blockage | None) -> None:
+        """Why no group can be proposed yet (None: a group was)."""
         await self._session.execute(
-            update(initiatives).where(initiatives.c.id == initiative_id).values(formation_problem=problem)
+            update(initiatives)
+            .where(initiatives.c.id == initiative_id)
+            .values(
+                formation_problem=blockage.text if blockage else None,
+                blocked_reason=_blockages.dump_python(blockage, mode="json") if blockage else None,
+            )
         )
 
     async def waiting(self) -> list[uuid.UUID]:
@@ -83,4 +94,5 @@ def _from_row(row: Any) -> Initiative:
             "number": row["organisation_number"],
         },
         contact={"name": row["contact_name"], "email": row["contact_email"], "phone": row["contact_phone"]},
+        blockage=row["blocked_reason"],
     )

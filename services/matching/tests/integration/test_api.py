@@ -188,7 +188,7 @@ async def test_a_withdrawn_or_erased_member_is_replaced_and_erasure_leaves_no_pe
     assert any(m["role"] == "municipality_representative" and m["status"] == "invited" for m in final["members"])
 
 
-async def test_an_initiative_the_pool_cannot_serve_waits_and_is_proposed_when_people_come(matching: Matching) -> None:
+async def test_an_initiative_the_pool_cannot_serve_waits_and_the_sweep_proposes_it_later(matching: Matching) -> None:
     initiative = accepted()
     await matching.feed(initiative)
     assert await matching.groups(initiative.initiative_id) == []
@@ -199,7 +199,7 @@ async def test_an_initiative_the_pool_cannot_serve_waits_and_is_proposed_when_pe
     )
     assert now.status_code == 409 and now.json()["current_status"] == "no_group_possible"
 
-    await matching.feed(*team())
+    await matching.seed(*team())  # there without an event matching acted on: the sweep is the fallback
     assert (await matching.app.state.bus.handle(SweepGroups()))["proposed"] == 1
     (group,) = await matching.groups(initiative.initiative_id)
     assert group["status"] == "proposed"
@@ -212,11 +212,55 @@ async def test_an_initiative_the_pool_cannot_serve_waits_and_is_proposed_when_pe
     assert (await matching.outbox("GroupDissolved"))[0]["reason"] == "superseded by a new proposal"
 
 
+async def test_coordinators_read_what_is_lacking_and_are_told_once_until_people_register(matching: Matching) -> None:
+    initiative = accepted()
+    await matching.feed(initiative, registered("Bo Bolag", "Bolaget AB"))  # one more free: still the same reason
+    (blocked,) = await matching.outbox("GroupFormationBlocked")
+    assert blocked["missing"] == ["municipality_representative", "people", "competences"]
+    assert (blocked["people_needed"], blocked["people_free"], blocked["missing_competences"]) == (
+        3,
+        0,
+        ["recruitment", "mentoring"],
+    )
+    assert blocked["review_url"] == f"http://127.0.0.1:8003/api/v1/initiatives/{initiative.initiative_id}"
+
+    shown = await matching.client.get(f"/api/v1/initiatives/{initiative.initiative_id}", headers=matching.coordinator)
+    assert shown.status_code == 200
+    body = shown.json()
+    assert body["missing"] == ["municipality_representative", "people", "competences"]
+    assert (body["people_needed"], body["people_free"], body["missing_competences"]) == (
+        3,
+        1,
+        ["recruitment", "mentoring"],
+    )
+    assert "from the 1 person free for this initiative" in body["formation_problem"]
+    listed = await matching.client.get(
+        "/api/v1/groups", params={"initiative_id": str(initiative.initiative_id)}, headers=matching.coordinator
+    )
+    page = listed.json()
+    assert page["items"] == [] and page["total"] == 0
+    assert page["formation_problem"]["missing"] == body["missing"]
+    assert page["formation_problem"]["reason"] == body["formation_problem"]
+    assert "av den 1 person som är ledig för initiativet" in page["formation_problem"]["reason_sv"]
+    assert (await matching.app.state.bus.handle(SweepGroups()))["proposed"] == 0
+    assert len(await matching.outbox("GroupFormationBlocked")) == 1  # the same reason: not told again
+
+    await matching.feed(*team())  # the proposal comes from the registrations, not from the sweep
+    (group,) = await matching.groups(initiative.initiative_id)
+    assert group["status"] == "proposed"
+    listed = await matching.client.get(
+        "/api/v1/groups", params={"initiative_id": str(initiative.initiative_id)}, headers=matching.coordinator
+    )
+    assert listed.json()["formation_problem"] is None
+    shown = await matching.client.get(f"/api/v1/initiatives/{initiative.initiative_id}", headers=matching.coordinator)
+    assert shown.json()["formation_problem"] is None and shown.json()["missing"] == []
+
+
 async def test_a_batch_shares_capacity_so_nobody_is_double_booked(matching: Matching) -> None:
     first, second = accepted(group_size_min=3, group_size_max=3), accepted(group_size_min=3, group_size_max=3)
     await matching.feed(first, second)  # accepted while nobody was in the pool: both wait
     m = OrganisationType.MUNICIPALITY
-    await matching.feed(
+    await matching.seed(  # without the event path, which would propose for them one by one
         registered("Kim Kommun", "Malmö stad", kind=m, capacity=1),
         registered("Kajsa Kommun", "Lunds kommun", kind=m, capacity=1),
         *(registered(f"Person {i}", f"Firma {i}", competences=[Competence.RECRUITMENT], capacity=1) for i in range(4)),

@@ -166,3 +166,21 @@ async def test_the_projections_are_rebuilt_by_replaying_the_topics_from_the_star
 
 async def _equal(rows: Any, expected: list[Any]) -> bool:
     return bool(await rows() == expected)
+
+
+async def test_no_group_possible_is_on_the_topic_keyed_by_initiative_and_a_registration_brings_the_proposal(
+    matching: Matching,
+) -> None:
+    initiative = accepted()
+    await matching.publish(initiative)  # nobody in the pool yet
+    envelopes = await group_events(matching, lambda es: bool(of_type(es, "GroupFormationBlocked")))
+    (blocked,) = of_type(envelopes, "GroupFormationBlocked")
+    assert blocked["initiative_id"] == str(initiative.initiative_id) and blocked["people_free"] == 0
+    assert blocked["missing"] == ["municipality_representative", "people", "competences"]
+    records = await read_records(matching.bootstrap, matching.namespace + Topic.GROUPS, until=lambda rs: len(rs) >= 1)
+    assert records[0].key == str(initiative.initiative_id).encode()
+
+    await matching.publish(*team())
+    envelopes = await group_events(matching, lambda es: bool(of_type(es, "GroupProposed")))
+    (proposed,) = of_type(envelopes, "GroupProposed")
+    assert proposed["initiative_id"] == str(initiative.initiative_id)

@@ -17,6 +17,7 @@ from typing import Self
 
 from services.matching.db import MatchingUnitOfWork
 from services.matching.db.repositories import GroupRepository, InitiativeRepository, ResourceRepository
+from services.matching.domain.blockage import Blockage
 from services.matching.domain.group import ACTIVE_SEATS, LIVE_GROUPS, Group, GroupStatus, SeatStatus
 from services.matching.domain.profiles import Initiative, InitiativeStatus, Resource
 from shared.contracts import Envelope, Event
@@ -46,11 +47,16 @@ class FakeInitiatives(InitiativeRepository):
         return self._store.initiatives[initiative_id]
 
     async def upsert(self, initiative: Initiative, at: datetime) -> None:
-        self._store.initiatives[initiative.id] = initiative
+        known = self._store.initiatives.get(initiative.id)  # matching's own fields stay
+        own = {"formation_problem": known.formation_problem, "blockage": known.blockage} if known else {}
+        self._store.initiatives[initiative.id] = dataclasses.replace(initiative, **own)
 
-    async def set_problem(self, initiative_id: uuid.UUID, problem: str | None) -> None:
+    async def set_problem(self, initiative_id: uuid.UUID, blockage: Blockage | None) -> None:
         found = self._store.initiatives[initiative_id]
-        self._store.initiatives[initiative_id] = dataclasses.replace(found, formation_problem=problem)
+        problem = blockage.text if blockage else None
+        self._store.initiatives[initiative_id] = dataclasses.replace(
+            found, formation_problem=problem, blockage=blockage
+        )
 
     async def waiting(self) -> list[uuid.UUID]:
         return sorted(

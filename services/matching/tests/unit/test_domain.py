@@ -105,10 +105,21 @@ def test_each_member_gets_an_explanation_for_coordinators() -> None:
     assert explanation.text == (
         "Covers needed competences: Recruitment. Shares themes: Employment. Load: in 1 other group, capacity 3."
     )
-    bare = explain(need(), person(3), OrganisationType.MUNICIPALITY).text
-    assert bare == (
-        "Municipality representative. Covers none of the needed competences. Shares no theme with the initiative. "
+    assert explain(need(), person(3)).text == (
+        "Covers none of the needed competences. Shares no theme with the initiative. "
         "Load: in no other group, capacity 2."
+    )
+
+
+def test_a_representative_who_brings_no_needed_competence_is_told_the_role_she_fills() -> None:
+    bare = explain(need(), person(3), OrganisationType.MUNICIPALITY)
+    assert bare.text == (
+        "Municipality representative. Chosen as the municipality's representative in the group. "
+        "Shares no theme with the initiative. Load: in no other group, capacity 2."
+    )
+    assert bare.text_in("sv") == (
+        "Kommunens representant. Vald som kommunens representant i gruppen. "
+        "Delar inget tema med initiativet. Belastning: i ingen annan grupp, kapacitet 2."
     )
 
 
@@ -125,8 +136,8 @@ def test_the_explanation_is_worded_in_swedish_or_english_with_the_taxonomy_label
     )
     authority = explain(need(), person(3, load=1), OrganisationType.PUBLIC_AUTHORITY)
     assert authority.text_in("sv") == (
-        "Kommunens representant (myndighet: ingen från kommunen var ledig). Bidrar inte med någon av de "
-        "kompetenser som behövs. Delar inget tema med initiativet. Belastning: i 1 annan grupp, kapacitet 2."
+        "Kommunens representant (myndighet: ingen från kommunen var ledig). Vald som kommunens representant i "
+        "gruppen. Delar inget tema med initiativet. Belastning: i 1 annan grupp, kapacitet 2."
     )
 
 

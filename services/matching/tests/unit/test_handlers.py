@@ -4,18 +4,14 @@ events they emit (and how a member is told in them), without a database or a bro
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 
-from services.matching.db import PoolCache
 from services.matching.domain.group import GroupStatus, Role, Seat, SeatStatus
 from services.matching.domain.profiles import Contact, Resource
 from services.matching.domain.rules import explain
-from services.matching.domain.solver import SolverSettings
 from services.matching.handlers import (
-    HANDLERS,
     AnswerInvitation,
     ConfirmGroup,
     GetInitiative,
@@ -23,71 +19,18 @@ from services.matching.handlers import (
     SweepGroups,
 )
 from services.matching.handlers.contracts import member_of
-from services.matching.handlers.events import on_initiative_accepted, on_resource_registered
-from services.matching.links import InvitationLinks
 from services.matching.tests.factories import accepted, municipal, need, team
-from services.matching.tests.unit.fakes import FakeUnitOfWork, Store
-from shared.contracts import Envelope, Event
+from services.matching.tests.unit.conftest import NOW, PUBLIC_URL, Matching
 from shared.contracts.groups import (
     GroupConfirmed,
     GroupFormed,
     GroupProposed,
     MemberAccepted,
     MemberDeclined,
-    MemberInvited,
     MemberReplaced,
 )
 from shared.errors import InvalidTransition
-from shared.messagebus import Handler, MessageBus
 from shared.taxonomy import Competence, OrganisationType
-
-NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
-PUBLIC_URL = "http://matching.test"
-
-
-class Matching:
-    """The bus as bootstrap wires it, over one in-memory store; events are applied as the consumer does."""
-
-    def __init__(self) -> None:
-        self.store = Store()
-        self.links = InvitationLinks(PUBLIC_URL, "unit-test-secret-of-at-least-32-characters")
-        self.bus = MessageBus(
-            lambda: FakeUnitOfWork(self.store),
-            HANDLERS,
-            {
-                "clock": lambda: NOW,
-                "pool": PoolCache(lambda: FakeUnitOfWork(self.store)),
-                "links": self.links,
-                "solver": SolverSettings(),
-                "public_url": PUBLIC_URL,
-                "invitation_validity": timedelta(days=7),
-            },
-        )
-
-    async def consume(self, handler: Handler, *events: Event) -> None:
-        for event in events:
-            uow = FakeUnitOfWork(self.store)
-            async with uow:
-                await self.bus.bind(handler)(event, uow, Envelope.wrap(event, producer="test"))
-                await uow.commit()
-
-    async def proposed(self, **changes: Any) -> GroupProposed:
-        await self.consume(on_resource_registered, *team())
-        await self.consume(on_initiative_accepted, accepted(**changes))
-        (proposal,) = self.store.of_type(GroupProposed)
-        assert isinstance(proposal, GroupProposed)
-        return proposal
-
-    def invitations(self) -> list[MemberInvited]:
-        return [e for e in self.store.published if isinstance(e, MemberInvited)]
-
-    def token(self, url: str) -> str:
-        return url.rsplit("/", 1)[1]
-
-
-@pytest.fixture
-def matching() -> Matching:
-    return Matching()
 
 
 async def test_an_accepted_initiative_with_a_feasible_pool_gets_a_group_proposed(matching: Matching) -> None:
@@ -103,18 +46,19 @@ async def test_an_accepted_initiative_with_a_feasible_pool_gets_a_group_proposed
 
 async def test_the_same_acceptance_again_makes_no_second_proposal(matching: Matching) -> None:
     proposal = await matching.proposed()
-    await matching.consume(on_initiative_accepted, accepted(proposal.initiative_id))
+    await matching.consume(accepted(proposal.initiative_id))
     assert len(matching.store.of_type(GroupProposed)) == 1 and len(matching.store.groups) == 1
 
 
 async def test_an_initiative_the_pool_cannot_serve_waits_and_the_sweep_proposes_it_later(matching: Matching) -> None:
+    """The sweep is the fallback for people who are there without an event matching acted on."""
     initiative = accepted()
-    await matching.consume(on_initiative_accepted, initiative)
+    await matching.consume(initiative)
     found, group = await matching.bus.handle(GetInitiative(initiative.initiative_id))
     assert group is None and "no municipality representative" in found.formation_problem
-    assert matching.store.published == []
+    assert matching.proposals() == [] and len(matching.blockages()) == 1  # coordinators are told
 
-    await matching.consume(on_resource_registered, *team())
+    await matching.seed(*team())
     counts = await matching.bus.handle(SweepGroups())
     assert counts == {"expired": 0, "filled": 0, "proposed": 1}
     assert len(matching.store.of_type(GroupProposed)) == 1
