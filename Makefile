@@ -7,7 +7,7 @@ export MEETMALMO_KAFKA_BOOTSTRAP ?= 127.0.0.1:9092
 export MEETMALMO_PG_PORT ?= 55432
 export MEETMALMO_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:$(MEETMALMO_PG_PORT)
 
-.PHONY: help install run test lint typecheck imports pytest kafka-up kafka-down postgres-up postgres-down docs clean
+.PHONY: help install i18n i18n-compile run test lint typecheck imports pytest kafka-up kafka-down postgres-up postgres-down docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -18,7 +18,13 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-install: $(BIN)/.installed ## create .venv and install the platform with its dev tools
+# htmx (served by web itself) and axe-core (its browser tests) from npm, as pinned in package-lock.json.
+WEB_NODE := services/web/node_modules/.package-lock.json
+$(WEB_NODE): services/web/package.json services/web/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix services/web --no-audit --no-fund --loglevel=error; \
+	else echo "web: npm is missing, so pages work without htmx (and the browser tests cannot run)"; fi
+
+install: $(BIN)/.installed $(WEB_NODE) ## create .venv and install the platform with its dev tools
 
 run: install ## start Kafka, Mailpit, migrate and the four services (Ctrl-C stops all it started)
 	@bash deploy/run.sh
@@ -49,6 +55,15 @@ postgres-up: ## start a local PostgreSQL for tests on MEETMALMO_PG_PORT
 
 postgres-down: ## stop the local PostgreSQL started by postgres-up
 	bash deploy/postgres/down.sh
+
+i18n: install ## extract the web's words into its catalogs; then translate the new Swedish entries
+	$(BIN)/pybabel extract -F services/web/babel.cfg -k N_ --no-location --omit-header \
+	  -o services/web/translations/messages.pot services/web
+	$(BIN)/pybabel update -i services/web/translations/messages.pot -d services/web/translations \
+	  --no-fuzzy-matching --ignore-obsolete --width 120
+
+i18n-compile: install ## compile the catalogs to .mo (the web reads the .po files itself; this checks them)
+	$(BIN)/pybabel compile -d services/web/translations --statistics
 
 docs: install ## write docs/asyncapi.json (every topic and event; generated, not committed)
 	$(BIN)/meetmalmo docs --output docs/asyncapi.json

@@ -8,8 +8,8 @@ FIRST="${BOOTSTRAP%%,*}"
 # shellcheck disable=SC2016  # $1/$2 expand in the inner bash
 port_open() { timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null; }
 
-if port_open 127.0.0.1 "${INTAKE_PORT:-8001}"; then
-    echo "Meet Malmö is already running here (http://127.0.0.1:${INTAKE_PORT:-8001}); stop it with Ctrl-C where it was started." >&2
+if port_open 127.0.0.1 "${WEB_PORT:-8000}"; then
+    echo "Meet Malmö is already running here (http://127.0.0.1:${WEB_PORT:-8000}); stop it with Ctrl-C where it was started." >&2
     exit 1
 fi
 KAFKA_WAS_UP=0

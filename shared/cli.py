@@ -20,7 +20,8 @@ import typer
 from shared.auth import Role, issue_local_token
 from shared.settings import PROJECT_ROOT, ConfigError, PlatformSettings, load_settings
 
-SERVICES = ("intake", "resources", "matching", "notifications")
+SERVICES = ("intake", "resources", "matching", "notifications")  # each with its own database and consumers
+WEB = "web"  # the pages people see; it keeps no data and asks the services
 
 app = typer.Typer(
     help="Meet Malmö collaboration platform.",
@@ -55,13 +56,13 @@ def _platform() -> PlatformSettings:
 
 
 def _check_service(service: str) -> str:
-    if service not in SERVICES:
-        raise typer.BadParameter(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}")
+    if service not in (*SERVICES, WEB):
+        raise typer.BadParameter(f"unknown service {service!r}; choose one of {', '.join((*SERVICES, WEB))}")
     return service
 
 
 @app.command()
-def serve(service: Annotated[str, typer.Argument(help="intake, resources, matching or notifications")]) -> None:
+def serve(service: Annotated[str, typer.Argument(help="web, intake, resources, matching or notifications")]) -> None:
     """Serve one service: its HTTP API, its consumers and its outbox relay."""
     import uvicorn
 
@@ -164,7 +165,7 @@ def run(
 ) -> None:
     """Run everything: migrations, the local mailbox and the four services, until Ctrl-C."""
     platform = _platform()
-    services = {name: _settings(name) for name in SERVICES}
+    services = {name: _settings(name) for name in (WEB, *SERVICES)}
     for name, settings in services.items():
         if _port_taken(settings.host, settings.port):
             if _answering(str(settings.public_url), "/healthz") == 200:
@@ -187,11 +188,12 @@ def run(
     # every service once (a second SIGINT would make uvicorn abandon its graceful shutdown).
     children = {
         name: subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", name], env=env, start_new_session=True)
-        for name in SERVICES
+        for name in (WEB, *SERVICES)
     }
     typer.echo("\nMeet Malmö is starting:")
     for name, settings in services.items():
-        typer.echo(f"  {name:<14} {settings.public_url}  (API docs: {settings.public_url}docs)")
+        docs = "the portal and the staff console" if name == WEB else f"API docs: {settings.public_url}docs"
+        typer.echo(f"  {name:<14} {settings.public_url}  ({docs})")
     typer.echo(f"  {'emails':<14} {mail_at}")
     typer.echo(f"  {'kafka':<14} {platform.kafka_bootstrap}")
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored
@@ -228,10 +230,10 @@ def _announce_when_ready(services: dict[str, Any], children: dict[str, subproces
     if waiting:
         typer.echo(f"still not ready after 2 minutes: {', '.join(waiting)} (see the lines above)", err=True)
         return
-    intake = services["intake"].public_url
+    web = services[WEB].public_url
     typer.echo(
-        f"\nMeet Malmö is ready. Open {intake}docs to submit an initiative; emails arrive at {mail_at}. "
-        "Ctrl-C stops everything.\n"
+        f"\nMeet Malmö is ready. Open {web} in your browser (staff: {web}staff/sign-in); "
+        f"emails arrive at {mail_at}. Ctrl-C stops everything.\n"
     )
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -20,7 +19,6 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared import context
 from shared.auth import TokenVerifier
 from shared.broker import connect_with_retry, create_broker, publisher, subscribe
 from shared.contracts import Event
@@ -35,7 +33,7 @@ from shared.outbox import Outbox, OutboxRelay
 from shared.settings import ServiceSettings
 from shared.tracing import configure_tracing
 from shared.unit_of_work import UnitOfWork
-from shared.web import BodySizeLimit, RateLimiter
+from shared.web import BodySizeLimit, CorrelationId, RateLimiter
 
 log = structlog.get_logger(__name__)
 U = TypeVar("U", bound=UnitOfWork)
@@ -178,17 +176,7 @@ def create_app(
             allow_headers=["Content-Type", "Idempotency-Key", "X-Correlation-ID", "Authorization"],
         )
 
-    @app.middleware("http")
-    async def correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        correlation_id = request.headers.get("X-Correlation-ID") or str(uuid.uuid4())
-        token = context.correlation_id.set(correlation_id[:100])
-        try:
-            with structlog.contextvars.bound_contextvars(correlation_id=correlation_id[:100]):
-                response = await call_next(request)
-        finally:
-            context.correlation_id.reset(token)
-        response.headers["X-Correlation-ID"] = correlation_id[:100]
-        return response
+    app.add_middleware(CorrelationId)
 
     register_error_handlers(app)
 

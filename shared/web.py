@@ -7,9 +7,11 @@ import io
 import math
 import re
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
+import structlog
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from jinja2 import Environment, select_autoescape
@@ -19,6 +21,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import context
 from shared.taxonomy import TAXONOMY, Taxonomy
 
 T = TypeVar("T")
@@ -62,6 +65,33 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class CorrelationId:
+    """Pure ASGI middleware: every request works under a correlation id (the caller's X-Correlation-ID
+    or a new one), bound to the log lines and the events it causes, and echoed in the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers", [])).get(b"x-correlation-id", b"").decode("latin-1")[:100]
+        correlation_id = given or str(uuid.uuid4())
+
+        async def echo(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-correlation-id", correlation_id.encode("latin-1")))
+            await send(message)
+
+        token = context.correlation_id.set(correlation_id)
+        try:
+            with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
+                await self.app(scope, receive, echo)
+        finally:
+            context.correlation_id.reset(token)
 
 
 class RateLimiter:

@@ -1,0 +1,6 @@
+"""Every page a person sees, one module per area; GET shows, only a button's POST acts, and every POST
+carries the session's CSRF token (pages.edges.PostRouter checks it)."""
+
+from services.web.pages import portal, staff_auth
+
+ROUTERS = [portal.router, staff_auth.router]

@@ -1,0 +1,39 @@
+from pydantic import AnyHttpUrl, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.settings import PlatformSettings
+
+# Used only when no secret is configured, so that `make run` works out of the box on a laptop.
+DEVELOPMENT_SESSION_SECRET = "meetmalmo-local-web-session-secret-change-me"  # noqa: S105 - local default only
+
+
+class Settings(BaseSettings):
+    """The web's settings, prefixed WEB_. It keeps no data: it asks the four services."""
+
+    model_config = SettingsConfigDict(env_prefix="WEB_", extra="ignore")
+
+    service_name: str = "web"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000")
+    intake_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8001")
+    resources_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8002")
+    matching_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8003")
+    notifications_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8004")
+    service_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    session_secret: str = Field(default=DEVELOPMENT_SESSION_SECRET, min_length=32)
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    oidc_issuer: AnyHttpUrl | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_roles_claim: str = "roles"
+    platform: PlatformSettings = Field(default_factory=PlatformSettings)
+
+    @property
+    def local_sign_in(self) -> bool:
+        """The sign-in page that mints a local token exists only for `make run`: never beside real OIDC."""
+        return self.oidc_issuer is None
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.scheme == "https"
