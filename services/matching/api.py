@@ -38,12 +38,14 @@ from shared.auth import CoordinatorDep
 from shared.db import Clock
 from shared.links import InvalidLink
 from shared.messagebus import MessageBus
+from shared.openapi import CONFLICT, NOT_FOUND, RATE_LIMITED, TOO_LARGE, ConflictProblem, Responses
 from shared.service import BusDep, from_state
 from shared.web import RateLimit
 
-CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "illegal in the current status, or against a rule"}}
 ClockDep = Annotated[Clock, Depends(from_state("clock"))]
 LINK_LIMIT = [Depends(RateLimit("matching:invitations"))]  # the invitation links, on both routers
+
+MEMBERS = "members"
 
 router = APIRouter()
 
@@ -58,49 +60,80 @@ async def group_out(bus: MessageBus[Any], group_id: uuid.UUID) -> GroupOut:
 
 
 # Coordinators ------------------------------------------------------------------------------------
+COORDINATORS = "coordinators"
+NO_GROUP_POSSIBLE: Responses = {
+    409: {
+        "model": ConflictProblem,
+        "description": "Not allowed in the current state (the body names it), or no group can be formed from the "
+        "people free now (current_status `no_group_possible`, the reason in the detail)",
+    }
+}
 
 
-@router.get("/api/v1/groups", tags=["coordinators"], summary="Groups (proposals first), by initiative or status")
+@router.get("/api/v1/groups", tags=[COORDINATORS], summary="Groups (newest first), by initiative or status")
 async def list_groups(
     bus: BusDep,
     _: CoordinatorDep,
-    initiative_id: uuid.UUID | None = None,
-    status_: Annotated[GroupStatus | None, Query(alias="status")] = None,
+    initiative_id: Annotated[uuid.UUID | None, Query(description="only this initiative's groups")] = None,
+    status_: Annotated[GroupStatus | None, Query(alias="status", description="only groups in this status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> GroupPage:
+    """Every group matching made, with members and why each was chosen; coordinators only. Asked for one
+    initiative that has no group, `formation_problem` says what is lacking (matching proposes as soon as
+    someone becomes available)."""
     return GroupPage.from_domain(await bus.handle(FindGroups(initiative_id, status_, limit, offset)), limit, offset)
 
 
-@router.get("/api/v1/groups/{group_id}", tags=["coordinators"], summary="A group with members and reasons")
+@router.get(
+    "/api/v1/groups/{group_id}", tags=[COORDINATORS], summary="A group with members and reasons", responses=NOT_FOUND
+)
 async def get_group(group_id: uuid.UUID, bus: BusDep, _: CoordinatorDep) -> GroupOut:
+    """The group's members and former members, each with the explanation of why they were chosen, and where
+    each invitation stands; coordinators only. This is the `review_url` of a GroupProposed event."""
     return await group_out(bus, group_id)
 
 
-@router.post("/api/v1/groups/{group_id}/confirm", tags=["coordinators"], responses=CONFLICT)
+@router.post(
+    "/api/v1/groups/{group_id}/confirm",
+    tags=[COORDINATORS],
+    summary="Confirm a proposal: the members are invited",
+    responses={**NOT_FOUND, **CONFLICT},
+)
 async def confirm(group_id: uuid.UUID, bus: BusDep, staff: CoordinatorDep) -> GroupOut:
-    """Confirm the proposal: every member is invited by email."""
+    """Confirm the proposed group (coordinators only): every member gets an invitation email with accept
+    and decline links, valid for the configured days. Once confirmed, the members can no longer be
+    swapped here: a declined seat goes to the best replacement by itself."""
     await bus.handle(ConfirmGroup(group_id, staff.subject))
     return await group_out(bus, group_id)
 
 
 @router.get(
     "/api/v1/groups/{group_id}/members/{resource_id}/replacements",
-    tags=["coordinators"],
-    summary="The best people to take this member's seat under the rules, best first",
+    tags=[COORDINATORS],
+    summary="The best people to take this member's seat, best first",
+    responses=NOT_FOUND,
 )
 async def suggest(
     group_id: uuid.UUID,
     resource_id: uuid.UUID,
     bus: BusDep,
     _: CoordinatorDep,
-    limit: Annotated[int, Query(ge=1, le=20)] = 5,
+    limit: Annotated[int, Query(ge=1, le=20, description="how many to suggest")] = 5,
 ) -> list[CandidateOut]:
+    """Who could take this member's seat under the group's rules (free, other organisations, a
+    municipality representative kept), best first with the reason; coordinators only. Nothing changes:
+    swap to use one."""
     found = await bus.handle(SuggestReplacements(group_id, resource_id, limit))
     return [CandidateOut.from_domain(person, explanation) for person, explanation in found]
 
 
-@router.post("/api/v1/groups/{group_id}/members/{resource_id}/swap", tags=["coordinators"], responses=CONFLICT)
+@router.post(
+    "/api/v1/groups/{group_id}/members/{resource_id}/swap",
+    tags=[COORDINATORS],
+    summary="Swap a member of a proposal",
+    responses={**NOT_FOUND, **CONFLICT, **TOO_LARGE},
+)
 async def swap(
     group_id: uuid.UUID,
     resource_id: uuid.UUID,
@@ -108,21 +141,38 @@ async def swap(
     _: CoordinatorDep,
     body: Annotated[SwapIn | None, Body()] = None,
 ) -> GroupOut:
-    """Swap a proposed member for the best replacement, or for the person named."""
+    """Replace a member of a group that is still proposed with the best replacement, or with the person
+    named in the body (coordinators only); 409 when that person may not join under the rules or the
+    group is already confirmed. Nobody is told until the group is confirmed."""
     await bus.handle(body.to_command(group_id, resource_id) if body else SwapMember(group_id, resource_id))
     return await group_out(bus, group_id)
 
 
-@router.delete("/api/v1/groups/{group_id}/members/{resource_id}", tags=["coordinators"], responses=CONFLICT)
+@router.delete(
+    "/api/v1/groups/{group_id}/members/{resource_id}",
+    tags=[COORDINATORS],
+    summary="Take a member out of a proposal",
+    responses={**NOT_FOUND, **CONFLICT},
+)
 async def remove(group_id: uuid.UUID, resource_id: uuid.UUID, bus: BusDep, _: CoordinatorDep) -> GroupOut:
-    """Take a member out of a proposal (refused when the group would break a rule)."""
+    """Remove a member from a group that is still proposed, without a replacement (coordinators only);
+    409 when the group would fall below its minimum size or lose its municipality representative: swap
+    instead."""
     await bus.handle(RemoveMember(group_id, resource_id))
     return await group_out(bus, group_id)
 
 
-@router.post("/api/v1/groups/batch", tags=["coordinators"], summary="Propose groups for many initiatives at once")
+@router.post(
+    "/api/v1/groups/batch",
+    tags=[COORDINATORS],
+    summary="Propose groups for many initiatives at once",
+    responses=TOO_LARGE,
+)
 async def batch(body: BatchIn, bus: BusDep, _: CoordinatorDep) -> list[BatchItem]:
-    """Capacity is shared across the batch (nobody is booked beyond it); the scarcest initiatives choose first."""
+    """Propose a group for each accepted initiative named that has none yet (coordinators only). Capacity
+    is shared across the batch, so nobody is booked beyond it, and the initiatives with the scarcest needs
+    choose first. Each item gives the new proposal or the reason there is none; coordinators are told
+    (GroupFormationBlocked) about an initiative newly blocked."""
     items = []
     for initiative_id, outcome in await bus.handle(body.to_command()):
         if isinstance(outcome, Group):
@@ -132,20 +182,31 @@ async def batch(body: BatchIn, bus: BusDep, _: CoordinatorDep) -> list[BatchItem
     return items
 
 
-@router.get("/api/v1/initiatives/{initiative_id}", tags=["coordinators"], summary="An accepted initiative's group")
+@router.get(
+    "/api/v1/initiatives/{initiative_id}",
+    tags=[COORDINATORS],
+    summary="An accepted initiative: its group, or what is lacking",
+    responses=NOT_FOUND,
+)
 async def initiative(initiative_id: uuid.UUID, bus: BusDep, _: CoordinatorDep) -> InitiativeOut:
+    """An initiative as matching knows it (once intake accepted it) with its current group, or, while no
+    group can be proposed, what is lacking and how many people are free; coordinators only. This is the
+    `review_url` of a GroupFormationBlocked event."""
     found, group = await bus.handle(GetInitiative(initiative_id))
     return InitiativeOut.from_domain(found, group)
 
 
 @router.post(
     "/api/v1/initiatives/{initiative_id}/propose",
-    tags=["coordinators"],
+    tags=[COORDINATORS],
     status_code=status.HTTP_201_CREATED,
-    responses=CONFLICT,
+    responses={**NOT_FOUND, **NO_GROUP_POSSIBLE},
     summary="Propose a group now (again: the current proposal is replaced)",
 )
 async def propose_now(initiative_id: uuid.UUID, bus: BusDep, _: CoordinatorDep) -> GroupOut:
+    """Propose a group for the initiative now (coordinators only); a group that is still only proposed
+    is dissolved and replaced by the new proposal. 409 once a group is confirmed, for an initiative no
+    longer accepted, or when no group can be formed from the people free (the reason in the detail)."""
     group: Group = await bus.handle(ProposeGroup(initiative_id))
     return await group_out(bus, group.id)
 
@@ -161,15 +222,32 @@ async def read_invitation(bus: MessageBus[Any], token: str) -> InvitationDetails
     return found
 
 
-@router.get("/api/v1/invitations/{token}", tags=["members"], dependencies=LINK_LIMIT)
+@router.get(
+    "/api/v1/invitations/{token}",
+    tags=[MEMBERS],
+    summary="What an invitation link shows",
+    dependencies=LINK_LIMIT,
+    responses={**NOT_FOUND, **RATE_LIMITED},
+)
 async def invitation(token: str, bus: BusDep, clock: ClockDep) -> InvitationOut:
-    """What the link shows; it never changes anything."""
+    """The initiative an invited member is asked to join, where the invitation stands and what the link's
+    button does (accept or decline); anyone holding the link from the invitation email. It never changes
+    anything (mail scanners open links)."""
     return InvitationOut.from_domain(await read_invitation(bus, token), clock())
 
 
-@router.post("/api/v1/invitations/{token}", tags=["members"], dependencies=LINK_LIMIT, responses=CONFLICT)
+@router.post(
+    "/api/v1/invitations/{token}",
+    tags=[MEMBERS],
+    summary="Accept or decline an invitation",
+    dependencies=LINK_LIMIT,
+    responses={**NOT_FOUND, **CONFLICT, **RATE_LIMITED},
+)
 async def answer(token: str, bus: BusDep, clock: ClockDep) -> InvitationOut:
-    """Accept or decline (the link says which), once."""
+    """Answer the invitation as the link says, once (anyone holding the link). When every member has
+    accepted, the group is formed: the members and the originator's contact get an email introducing the
+    group. A decline sends the seat to the best replacement, who is invited in turn. 409 when already
+    answered or expired."""
     await read_invitation(bus, token)
     await bus.handle(AnswerInvitation(token))
     return InvitationOut.from_domain(await read_invitation(bus, token), clock())

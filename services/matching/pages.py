@@ -46,9 +46,7 @@ async def page(token: str, bus: BusDep, clock: ClockDep) -> HTMLResponse:
         button, style = BUTTONS[view.answer]
         forms.append(Form(action=f"/invitations/{token}", button=button, style=style))
     else:
-        paragraphs.append(
-            ANSWERED.get(view.status, "Inbjudan är inte längre öppen. / The invitation is no longer open.")
-        )
+        paragraphs.append(ANSWERED.get(view.status, NO_LONGER_OPEN))
     return html_page(view.initiative_title, paragraphs, facts=facts, forms=forms)
 
 

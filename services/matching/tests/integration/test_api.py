@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from services.matching.handlers import SweepGroups
+from services.matching.schemas import SwapIn
 from services.matching.tests.conftest import Matching
 from services.matching.tests.factories import accepted, registered, team
 from shared.contracts.resources import ResourceErased, ResourceWithdrawn
@@ -290,3 +291,13 @@ async def test_a_batch_shares_capacity_so_nobody_is_double_booked(matching: Matc
     third_item, first_item = again.json()
     assert "no municipality representative" in third_item["problem"]
     assert first_item["problem"] == "already has a proposed group"
+
+
+async def test_the_documented_request_examples_are_accepted_as_they_stand(matching: Matching) -> None:
+    document = matching.app.openapi()["components"]["schemas"]
+    (example,) = document["BatchIn"]["examples"]
+    answer = await matching.client.post("/api/v1/groups/batch", json=example, headers=matching.coordinator)
+    assert answer.status_code == 200, answer.text
+    assert [item["problem"] for item in answer.json()] == ["not an accepted initiative"] * 2  # ids of nothing here
+    for swap in document["SwapIn"]["examples"]:
+        SwapIn.model_validate(swap)
