@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
-from services.notifications.domain import DeliveryFilter, Status, Template
+from services.notifications.domain import DeliveryFilter, RecipientRole, Status, Template
 from services.notifications.handlers import FindDeliveries, GetDelivery, GetPreference, RetryDelivery
 from services.notifications.schemas import LARGEST_OFFSET, DeliveryOut, PreferenceIn, PreferenceOut, UtcMoment
 from shared.auth import CoordinatorDep, Staff, StaffReaderDep
@@ -38,6 +38,7 @@ async def list_deliveries(
     bus: BusDep,
     status: Annotated[Status | None, Query(description="only deliveries in this state")] = None,
     template: Annotated[Template | None, Query(description="only emails made from this template")] = None,
+    recipient_role: Annotated[RecipientRole | None, Query(description="only emails to this kind of recipient")] = None,
     created_from: Annotated[
         UtcMoment | None, Query(alias="from", description="created at or after (ISO 8601; UTC if no zone)")
     ] = None,
@@ -52,6 +53,7 @@ async def list_deliveries(
     filters = DeliveryFilter(
         status=status,
         template=template.value if template else None,
+        recipient_role=recipient_role,
         created_from=created_from,
         created_until=created_until,
     )

@@ -49,6 +49,8 @@ def _where(filters: DeliveryFilter) -> list[ColumnElement[bool]]:
         where.append(deliveries.c.status == filters.status.value)
     if filters.template is not None:
         where.append(deliveries.c.template == filters.template)
+    if filters.recipient_role is not None:
+        where.append(deliveries.c.recipient_role == filters.recipient_role.value)
     if filters.created_from is not None:
         where.append(deliveries.c.created_at >= filters.created_from)
     if filters.created_until is not None:

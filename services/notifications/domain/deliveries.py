@@ -253,6 +253,7 @@ class DeliveryFilter:
 
     status: Status | None = None
     template: str | None = None
+    recipient_role: RecipientRole | None = None
     created_from: datetime | None = None
     created_until: datetime | None = None
 

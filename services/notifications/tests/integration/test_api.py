@@ -33,7 +33,9 @@ async def test_staff_list_deliveries_newest_first_with_addresses_masked_and_no_t
     assert item["status"] == "sent" and item["attempts"] == 1 and item["message_id"].endswith("@meetmalmo.se>")
 
 
-async def test_the_list_filters_by_status_template_and_date_and_pages(service: Service, smtp: SmtpServer) -> None:
+async def test_the_list_filters_by_status_template_recipient_role_and_date_and_pages(
+    service: Service, smtp: SmtpServer
+) -> None:
     smtp.handler.refuse_always(ORIGINATOR, "550 5.1.1 no such user")
     await service.deliver(factories.submitted())
     await service.deliver(factories.updated())
@@ -50,6 +52,9 @@ async def test_the_list_filters_by_status_template_and_date_and_pages(service: S
     assert failed["items"][0]["last_error"] == "550 5.1.1 no such user"
     assert (await listed(template="coordinator_initiative_updated"))["total"] == 2
     assert (await listed(template="coordinator_initiative_submitted", status="sent"))["total"] == 2
+    to_originators = await listed(recipient_role="originator")
+    assert {i["recipient_role"] for i in to_originators["items"]} == {"originator"} and to_originators["total"] == 1
+    assert (await listed(recipient_role="coordinator", status="sent"))["total"] == 4
     an_hour_ago = (utcnow() - timedelta(hours=1)).isoformat()
     assert (await listed(**{"from": an_hour_ago}))["total"] == 5
     assert (await listed(until=an_hour_ago))["total"] == 0
