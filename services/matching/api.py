@@ -45,10 +45,6 @@ from shared.web import RateLimit
 ClockDep = Annotated[Clock, Depends(from_state("clock"))]
 LINK_LIMIT = [Depends(RateLimit("matching:invitations"))]  # the invitation links, on both routers
 
-MEMBERS = "members"
-
-router = APIRouter()
-
 
 async def infeasible(_: Request, exc: Infeasible) -> JSONResponse:
     """No group can be formed from the pool as it is: 409, the reason in the detail (bootstrap registers it)."""
@@ -60,7 +56,7 @@ async def group_out(bus: MessageBus[Any], group_id: uuid.UUID) -> GroupOut:
 
 
 # Coordinators ------------------------------------------------------------------------------------
-COORDINATORS = "coordinators"
+coordinators = APIRouter(tags=["coordinators"])
 NO_GROUP_POSSIBLE: Responses = {
     409: {
         "model": ConflictProblem,
@@ -70,7 +66,7 @@ NO_GROUP_POSSIBLE: Responses = {
 }
 
 
-@router.get("/api/v1/groups", tags=[COORDINATORS], summary="Groups (newest first), by initiative or status")
+@coordinators.get("/api/v1/groups", summary="Groups (newest first), by initiative or status")
 async def list_groups(
     bus: BusDep,
     _: CoordinatorDep,
@@ -85,18 +81,15 @@ async def list_groups(
     return GroupPage.from_domain(await bus.handle(FindGroups(initiative_id, status_, limit, offset)), limit, offset)
 
 
-@router.get(
-    "/api/v1/groups/{group_id}", tags=[COORDINATORS], summary="A group with members and reasons", responses=NOT_FOUND
-)
+@coordinators.get("/api/v1/groups/{group_id}", summary="A group with members and reasons", responses=NOT_FOUND)
 async def get_group(group_id: uuid.UUID, bus: BusDep, _: CoordinatorDep) -> GroupOut:
     """The group's members and former members, each with the explanation of why they were chosen, and where
     each invitation stands; coordinators only. This is the `review_url` of a GroupProposed event."""
     return await group_out(bus, group_id)
 
 
-@router.post(
+@coordinators.post(
     "/api/v1/groups/{group_id}/confirm",
-    tags=[COORDINATORS],
     summary="Confirm a proposal: the members are invited",
     responses={**NOT_FOUND, **CONFLICT},
 )
@@ -108,9 +101,8 @@ async def confirm(group_id: uuid.UUID, bus: BusDep, staff: CoordinatorDep) -> Gr
     return await group_out(bus, group_id)
 
 
-@router.get(
+@coordinators.get(
     "/api/v1/groups/{group_id}/members/{resource_id}/replacements",
-    tags=[COORDINATORS],
     summary="The best people to take this member's seat, best first",
     responses=NOT_FOUND,
 )
@@ -128,9 +120,8 @@ async def suggest(
     return [CandidateOut.from_domain(person, explanation) for person, explanation in found]
 
 
-@router.post(
+@coordinators.post(
     "/api/v1/groups/{group_id}/members/{resource_id}/swap",
-    tags=[COORDINATORS],
     summary="Swap a member of a proposal",
     responses={**NOT_FOUND, **CONFLICT, **TOO_LARGE},
 )
@@ -148,9 +139,8 @@ async def swap(
     return await group_out(bus, group_id)
 
 
-@router.delete(
+@coordinators.delete(
     "/api/v1/groups/{group_id}/members/{resource_id}",
-    tags=[COORDINATORS],
     summary="Take a member out of a proposal",
     responses={**NOT_FOUND, **CONFLICT},
 )
@@ -162,9 +152,8 @@ async def remove(group_id: uuid.UUID, resource_id: uuid.UUID, bus: BusDep, _: Co
     return await group_out(bus, group_id)
 
 
-@router.post(
+@coordinators.post(
     "/api/v1/groups/batch",
-    tags=[COORDINATORS],
     summary="Propose groups for many initiatives at once",
     responses=TOO_LARGE,
 )
@@ -182,9 +171,8 @@ async def batch(body: BatchIn, bus: BusDep, _: CoordinatorDep) -> list[BatchItem
     return items
 
 
-@router.get(
+@coordinators.get(
     "/api/v1/initiatives/{initiative_id}",
-    tags=[COORDINATORS],
     summary="An accepted initiative: its group, or what is lacking",
     responses=NOT_FOUND,
 )
@@ -196,9 +184,8 @@ async def initiative(initiative_id: uuid.UUID, bus: BusDep, _: CoordinatorDep) -
     return InitiativeOut.from_domain(found, group)
 
 
-@router.post(
+@coordinators.post(
     "/api/v1/initiatives/{initiative_id}/propose",
-    tags=[COORDINATORS],
     status_code=status.HTTP_201_CREATED,
     responses={**NOT_FOUND, **NO_GROUP_POSSIBLE},
     summary="Propose a group now (again: the current proposal is replaced)",
@@ -212,6 +199,7 @@ async def propose_now(initiative_id: uuid.UUID, bus: BusDep, _: CoordinatorDep) 
 
 
 # Invited members ---------------------------------------------------------------------------------
+members = APIRouter(tags=["members"], dependencies=LINK_LIMIT)
 
 
 async def read_invitation(bus: MessageBus[Any], token: str) -> InvitationDetails:
@@ -222,11 +210,9 @@ async def read_invitation(bus: MessageBus[Any], token: str) -> InvitationDetails
     return found
 
 
-@router.get(
+@members.get(
     "/api/v1/invitations/{token}",
-    tags=[MEMBERS],
     summary="What an invitation link shows",
-    dependencies=LINK_LIMIT,
     responses={**NOT_FOUND, **RATE_LIMITED},
 )
 async def invitation(token: str, bus: BusDep, clock: ClockDep) -> InvitationOut:
@@ -236,11 +222,9 @@ async def invitation(token: str, bus: BusDep, clock: ClockDep) -> InvitationOut:
     return InvitationOut.from_domain(await read_invitation(bus, token), clock())
 
 
-@router.post(
+@members.post(
     "/api/v1/invitations/{token}",
-    tags=[MEMBERS],
     summary="Accept or decline an invitation",
-    dependencies=LINK_LIMIT,
     responses={**NOT_FOUND, **CONFLICT, **RATE_LIMITED},
 )
 async def answer(token: str, bus: BusDep, clock: ClockDep) -> InvitationOut:
@@ -251,3 +235,8 @@ async def answer(token: str, bus: BusDep, clock: ClockDep) -> InvitationOut:
     await read_invitation(bus, token)
     await bus.handle(AnswerInvitation(token))
     return InvitationOut.from_domain(await read_invitation(bus, token), clock())
+
+
+router = APIRouter()
+router.include_router(coordinators)
+router.include_router(members)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -25,6 +27,25 @@ metadata = MetaData()
 outbox = define_outbox_table(metadata)
 processed_events = define_processed_events_table(metadata)
 
+
+def organisation_columns() -> tuple[Column[Any], ...]:
+    """An organisation as given (name, type, number), the same three columns wherever matching keeps one."""
+    return (
+        Column("organisation_name", String(200), nullable=False),
+        Column("organisation_type", String(40), nullable=False),
+        Column("organisation_number", String(20), nullable=True),
+    )
+
+
+def contact_columns(prefix: str = "") -> tuple[Column[Any], ...]:
+    """A person's name, email and phone (`contact_name`... with the prefix `contact_`)."""
+    return (
+        Column(f"{prefix}name", String(200), nullable=False),
+        Column(f"{prefix}email", String(320), nullable=False),
+        Column(f"{prefix}phone", String(30), nullable=True),
+    )
+
+
 initiatives = Table(
     "initiatives",
     metadata,
@@ -38,12 +59,8 @@ initiatives = Table(
     Column("group_size_min", Integer, nullable=False),
     Column("group_size_max", Integer, nullable=False),
     Column("language", String(2), nullable=False),
-    Column("organisation_name", String(200), nullable=False),
-    Column("organisation_type", String(40), nullable=False),
-    Column("organisation_number", String(20), nullable=True),
-    Column("contact_name", String(200), nullable=False),
-    Column("contact_email", String(320), nullable=False),
-    Column("contact_phone", String(30), nullable=True),
+    *organisation_columns(),
+    *contact_columns("contact_"),
     Column("formation_problem", Text, nullable=True),  # why no group could be proposed yet
     Column("blocked_reason", JSON, nullable=True),  # what is lacking, as coordinators were last told
     Column("updated_at", Timestamp(), nullable=False),
@@ -53,13 +70,9 @@ resources = Table(
     "resources",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("email", String(320), nullable=False),
-    Column("phone", String(30), nullable=True),
+    *contact_columns(),
     Column("language", String(2), nullable=False),
-    Column("organisation_name", String(200), nullable=False),
-    Column("organisation_type", String(40), nullable=False),
-    Column("organisation_number", String(20), nullable=True),
+    *organisation_columns(),
     Column("role_title", String(200), nullable=False),
     Column("competences", JSON, nullable=False),
     Column("themes", JSON, nullable=False),

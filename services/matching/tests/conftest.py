@@ -17,11 +17,10 @@ from fastapi import FastAPI
 from services.matching.bootstrap import create_app
 from services.matching.handlers.contracts import resource_of
 from services.matching.settings import Settings
-from shared.auth import issue_local_token
 from shared.contracts import Envelope, Event
 from shared.contracts.resources import ResourceRegistered
 from shared.settings import PlatformSettings
-from shared.testing import query, query_value
+from shared.testing import query, query_value, staff_headers
 
 SECRET = "matching-tests-secret-of-at-least-32-characters"
 
@@ -50,13 +49,9 @@ class Matching:
     bootstrap: str
     _producer: AIOKafkaProducer | None = field(default=None)
 
-    def token(self, *roles: str, email: str = "eva.coordinator@malmo.se") -> dict[str, str]:
-        token = issue_local_token(self.settings.platform, email=email, roles=list(roles))
-        return {"Authorization": f"Bearer {token}"}
-
     @property
     def coordinator(self) -> dict[str, str]:
-        return self.token("coordinator")
+        return staff_headers(SECRET, "coordinator", "eva.coordinator@malmo.se")
 
     async def feed(self, *events: Event) -> None:
         """Hand events to matching's idempotent consumer directly (the same path as from Kafka, without the wait)."""

@@ -10,6 +10,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.matching.db.repositories.rows import contact_of, contact_row, organisation_of, organisation_row
 from services.matching.db.tables import initiatives
 from services.matching.domain.blockage import Blockage
 from services.matching.domain.profiles import Initiative, InitiativeStatus
@@ -72,12 +73,8 @@ def _to_row(i: Initiative) -> dict[str, Any]:
         competences_needed=[c.value for c in i.competences],
         group_size_min=i.size_min,
         group_size_max=i.size_max,
-        organisation_name=i.originator.name,
-        organisation_type=i.originator.type.value,
-        organisation_number=i.originator.number,
-        contact_name=i.contact.name,
-        contact_email=i.contact.email,
-        contact_phone=i.contact.phone,
+        **organisation_row(i.originator),
+        **contact_row(i.contact, "contact_"),
     )
 
 
@@ -88,11 +85,7 @@ def _from_row(row: Any) -> Initiative:
         competences=row["competences_needed"],
         size_min=row["group_size_min"],
         size_max=row["group_size_max"],
-        originator={
-            "name": row["organisation_name"],
-            "type": row["organisation_type"],
-            "number": row["organisation_number"],
-        },
-        contact={"name": row["contact_name"], "email": row["contact_email"], "phone": row["contact_phone"]},
+        originator=organisation_of(row),
+        contact=contact_of(row, "contact_"),
         blockage=row["blocked_reason"],
     )

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.matching.db.repositories.rows import contact_of, contact_row, organisation_of, organisation_row
 from services.matching.db.tables import groups, resources, seats
 from services.matching.domain.group import ACTIVE_SEATS, LIVE_GROUPS
 from services.matching.domain.profiles import Resource
@@ -84,12 +85,8 @@ def _to_row(r: Resource) -> dict[str, Any]:
     return to_row(
         r,
         resources,
-        name=r.contact.name,
-        email=r.contact.email,
-        phone=r.contact.phone,
-        organisation_name=r.organisation.name,
-        organisation_type=r.organisation.type.value,
-        organisation_number=r.organisation.number,
+        **contact_row(r.contact),
+        **organisation_row(r.organisation),
         competences=sorted(c.value for c in r.competences),
         themes=sorted(t.value for t in r.themes),
         languages=sorted(r.languages),
@@ -97,13 +94,4 @@ def _to_row(r: Resource) -> dict[str, Any]:
 
 
 def _from_row(row: Any) -> Resource:
-    return from_row(
-        Resource,
-        row,
-        contact={"name": row["name"], "email": row["email"], "phone": row["phone"]},
-        organisation={
-            "name": row["organisation_name"],
-            "type": row["organisation_type"],
-            "number": row["organisation_number"],
-        },
-    )
+    return from_row(Resource, row, contact=contact_of(row), organisation=organisation_of(row))

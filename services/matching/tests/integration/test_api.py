@@ -10,10 +10,11 @@ import pytest
 
 from services.matching.handlers import SweepGroups
 from services.matching.schemas import SwapIn
-from services.matching.tests.conftest import Matching
+from services.matching.tests.conftest import SECRET, Matching
 from services.matching.tests.factories import accepted, registered, team
 from shared.contracts.resources import ResourceErased, ResourceWithdrawn
 from shared.taxonomy import Competence, OrganisationType
+from shared.testing import staff_headers
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +62,7 @@ async def test_staff_endpoints_need_a_token_and_the_coordinator_role(matching: M
     assert (await matching.client.get("/api/v1/groups")).status_code == 401
     assert (await matching.client.post(confirm)).status_code == 401
     assert (await matching.client.post(confirm, headers={"Authorization": "Bearer nonsense"})).status_code == 401
-    operator = matching.token("operator", email="ops@malmo.se")
+    operator = staff_headers(SECRET, "operator", "ops@malmo.se")
     assert (await matching.client.get("/api/v1/groups", headers=operator)).status_code == 403
     assert (await matching.client.post(confirm, headers=operator)).status_code == 403
     assert (await matching.client.post(confirm, headers=matching.coordinator)).status_code == 200

@@ -9,11 +9,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 from services.matching.db import MatchingUnitOfWork
 from services.matching.db.repositories import GroupRepository, InitiativeRepository, ResourceRepository
@@ -22,6 +22,8 @@ from services.matching.domain.group import ACTIVE_SEATS, LIVE_GROUPS, Group, Gro
 from services.matching.domain.profiles import Initiative, InitiativeStatus, Resource
 from shared.contracts import Envelope, Event
 from shared.errors import NotFound
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -37,14 +39,19 @@ class Store:
         return [e for e in self.published if isinstance(e, event_type)]
 
 
+def row_of(rows: Mapping[uuid.UUID, T], key: uuid.UUID, what: str) -> T:
+    """The row with that key, or NotFound as the real repositories raise it."""
+    if key not in rows:
+        raise NotFound(what, key)
+    return rows[key]
+
+
 class FakeInitiatives(InitiativeRepository):
     def __init__(self, store: Store) -> None:
         self._store = store
 
     async def get(self, initiative_id: uuid.UUID) -> Initiative:
-        if initiative_id not in self._store.initiatives:
-            raise NotFound("initiative", initiative_id)
-        return self._store.initiatives[initiative_id]
+        return row_of(self._store.initiatives, initiative_id, "initiative")
 
     async def upsert(self, initiative: Initiative, at: datetime) -> None:
         known = self._store.initiatives.get(initiative.id)  # matching's own fields stay
@@ -122,15 +129,11 @@ class FakeGroups(GroupRepository):
         self._store = store
 
     async def get(self, group_id: uuid.UUID) -> Group:
-        if group_id not in self._store.groups:
-            raise NotFound("group", group_id)
-        return copy.deepcopy(self._store.groups[group_id])
+        return copy.deepcopy(row_of(self._store.groups, group_id, "group"))
 
     async def of_seat(self, seat_id: uuid.UUID) -> Group:
-        found = next((g for g in self._store.groups.values() if any(s.id == seat_id for s in g.seats)), None)
-        if found is None:
-            raise NotFound("invitation", seat_id)
-        return copy.deepcopy(found)
+        by_seat = {s.id: g for g in self._store.groups.values() for s in g.seats}
+        return copy.deepcopy(row_of(by_seat, seat_id, "invitation"))
 
     async def live_for(self, initiative_id: uuid.UUID) -> Group | None:
         found = [g for g in self._store.groups.values() if g.initiative_id == initiative_id and g.status in LIVE_GROUPS]

@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.matching.domain.formation import RuleRefused, fill_vacancies, remove, replace, replacements, swap
+from services.matching.domain.formation import (
+    RuleRefused,
+    fill_vacancies,
+    group_from_proposal,
+    remove,
+    replace,
+    replacements,
+    swap,
+)
 from services.matching.domain.group import Group, GroupStatus, Role, SeatStatus
 from services.matching.domain.pool import Pool
 from services.matching.domain.rules import explain
@@ -142,20 +150,7 @@ def test_the_explanation_is_worded_in_swedish_or_english_with_the_taxonomy_label
 
 
 def group_of(proposal: Proposal) -> Group:
-    group = Group(
-        id=uuid.uuid4(),
-        initiative_id=proposal.need.initiative_id,
-        size_min=proposal.need.size_min,
-        target_size=len(proposal.members),
-        representative_kind=proposal.representative,
-        uncovered=proposal.uncovered,
-        solver=proposal.solver,
-        created_at=NOW,
-    )
-    for member in proposal.members:
-        group.add(member.id, proposal.explanations[member.id], NOW)
-    group.designate(group.seats[0], proposal.representative)
-    return group
+    return group_from_proposal(proposal, uuid.uuid4(), NOW)
 
 
 @pytest.fixture
