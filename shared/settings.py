@@ -33,6 +33,8 @@ class PlatformSettings(BaseSettings):
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_seconds: float = Field(default=0.2, ge=0)
+    # Where people open the links in their emails: the web's pages, which ask the services' JSON APIs.
+    web_public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000")
 
 
 class ServiceSettings(BaseSettings):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.intake import api, consumers, pages
+from services.intake import api, consumers
 from services.intake.db import IntakeUnitOfWork, metadata
 from services.intake.handlers import HANDLERS
 from services.intake.links import StatusLinks
@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     def uow_factory() -> IntakeUnitOfWork:
         return IntakeUnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake)
 
-    links = StatusLinks(str(settings.public_url), settings.link_secret)
+    links = StatusLinks(str(settings.platform.web_public_url), settings.link_secret)
     bus = MessageBus(uow_factory, HANDLERS, {"clock": clock, "links": links})
     consumers.subscribe(infra, bus)
     return create_service_app(
@@ -36,6 +36,6 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         bus=bus,
         title="Meet Malmö intake",
         description="Initiatives from the portal to the coordinators.",
-        routers=[taxonomy_router(), api.router, pages.router],
+        routers=[taxonomy_router(), api.router],
         state={"links": links},
     )

@@ -6,7 +6,10 @@ from shared.links import PrivateLink
 
 
 class StatusLinks(PrivateLink):
-    """`<public url>/my/initiatives/<token>`, the token naming the initiative (`url(id)`, `read_id(token)`)."""
+    """`<web>/my/initiatives/<token>`, the token naming the initiative (`url(id)`, `read_id(token)`).
 
-    def __init__(self, public_url: str, secret: str) -> None:
-        super().__init__(public_url, secret, purpose="initiative-status", path="my/initiatives")
+    The link opens the web's status page (MEETMALMO_WEB_PUBLIC_URL), which reads and acts through
+    `/api/v1/my/initiatives/<token>` here."""
+
+    def __init__(self, web_url: str, secret: str) -> None:
+        super().__init__(web_url, secret, purpose="initiative-status", path="my/initiatives")

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 from services.intake.tests.conftest import Intake
 from shared.contracts import Envelope, Topic
 from shared.contracts.groups import GroupFormed, GroupMember, GroupProposed
+from shared.settings import PlatformSettings
 from shared.testing import eventually, read_records
 
 pytestmark = pytest.mark.integration
@@ -43,7 +44,7 @@ async def test_each_transition_puts_exactly_one_event_on_the_topic(intake: Intak
     assert accepted["status"] == "accepted" and accepted["decided_by"] == "eva.coordinator@malmo.se"
     assert accepted["competences_needed"] == ["recruitment", "mentoring"]
     assert accepted["originator"]["organisation_number"] == "556036-0793"
-    assert accepted["status_url"].startswith("http://127.0.0.1:8001/my/initiatives/")
+    assert accepted["status_url"].startswith(f"{str(PlatformSettings().web_public_url).rstrip('/')}/my/initiatives/")
     assert await intake.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
 
 
