@@ -8,19 +8,30 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from services.resources.domain import EmailAlreadyRegistered, Resource, SearchFilters
+from services.resources.domain import (
+    ConfirmationLinkExpired,
+    ConfirmationLinkReplaced,
+    EmailAlreadyRegistered,
+    LinkState,
+    Resource,
+    SearchFilters,
+)
 from services.resources.handlers import (
+    ConfirmRegistration,
     EraseResource,
     ExportPersonalData,
     FindResources,
     GetResource,
     PauseResource,
+    ReadConfirmationLink,
     RegisterResourceDirectly,
     ResumeResource,
     UpdateProfile,
 )
 from services.resources.links import PrivateLinks
 from services.resources.schemas import (
+    Confirmation,
+    ConfirmationGone,
     DataExport,
     EmailTaken,
     ProfileIn,
@@ -31,9 +42,10 @@ from services.resources.schemas import (
     search_filters,
 )
 from shared.auth import CoordinatorDep, StaffReaderDep
+from shared.errors import NotFound
 from shared.links import InvalidLink
 from shared.messagebus import MessageBus
-from shared.openapi import CONFLICT, NOT_FOUND, RATE_LIMITED, TOO_LARGE, Problem
+from shared.openapi import CONFLICT, NOT_FOUND, RATE_LIMITED, TOO_LARGE, Problem, Responses
 from shared.service import BusDep, from_state
 from shared.web import Page, RateLimit, csv_response
 
@@ -43,20 +55,24 @@ CSV_HEADER = tuple(c for c in ResourceView.model_fields if c not in {"confirmed_
 CSV_LIMIT = 10_000
 
 
-def errors(*documented: dict[int, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+def errors(*documented: Responses) -> Responses:
     """shared.openapi's error responses merged, in the type FastAPI's `responses=` takes."""
     return {code: response for part in documented for code, response in part.items()}
 
 
-EMAIL_TAKEN: dict[int, dict[str, Any]] = {
+EMAIL_TAKEN: Responses = {
     409: {"model": EmailTaken, "description": "Another resource has this email; its id is given"}
 }
-PROFILE_CONFLICT: dict[int, dict[str, Any]] = {
+PROFILE_CONFLICT: Responses = {
     409: {
         "model": Problem,
         "description": "Not allowed in the current status (the body names it, as ConflictProblem), or another "
         "resource has this email (as EmailTaken)",
     }
+}
+
+GONE: Responses = {
+    410: {"model": ConfirmationGone, "description": "The link has expired or was replaced by a newer one (`state`)"}
 }
 
 
@@ -111,6 +127,68 @@ async def register(body: RegistrationIn, bus: BusDep) -> RegistrationReceipt:
     nothing counts until the person presses it; an active or paused one gets its private profile link instead.
     A registration never confirmed is erased a week after its link expired."""
     return RegistrationReceipt(id=await bus.handle(body.to_command()))
+
+
+# --- the person, through the confirmation link -----------------------------------------------------
+
+
+def _gone(state: LinkState) -> JSONResponse:
+    expired = state is LinkState.EXPIRED
+    detail = "this confirmation link has expired" if expired else "a newer confirmation link was sent"
+    return JSONResponse({"detail": detail, "state": state.value}, status_code=status.HTTP_410_GONE, headers=PRIVATE)
+
+
+async def _read_confirmation(bus: MessageBus[Any], token: str) -> tuple[Resource, LinkState]:
+    try:
+        found: tuple[Resource, LinkState] = await bus.handle(ReadConfirmationLink(token))
+    except (InvalidLink, NotFound):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this link is not valid") from None
+    return found
+
+
+@router.get(
+    "/api/v1/confirmations/{token}",
+    tags=["resource"],
+    summary="What a confirmation link would confirm (changes nothing)",
+    response_model=Confirmation,
+    responses=errors(NOT_FOUND, GONE),
+)
+async def confirmation(token: str, response: Response, bus: BusDep) -> Any:
+    """For whoever holds the confirmation link from the registration email (`token` is its last part; no login):
+    whose registration it is and whether it can still confirm. Only reads: mail scanners open every link, so
+    the web's page shows a button whose POST confirms. 410 for an expired or replaced link (which, `state`
+    says), 404 for a link that is not valid or whose registration was erased. Never cached."""
+    resource, state = await _read_confirmation(bus, token)
+    if state in {LinkState.EXPIRED, LinkState.REPLACED}:
+        return _gone(state)
+    response.headers.update(PRIVATE)
+    return Confirmation.from_domain(resource, state)
+
+
+@router.post(
+    "/api/v1/confirmations/{token}",
+    tags=["resource"],
+    summary="Confirm the registration (once)",
+    response_model=Confirmation,
+    responses=errors(NOT_FOUND, GONE),
+)
+async def confirm(token: str, response: Response, bus: BusDep, links: LinksDep) -> Any:
+    """The button behind the confirmation link: the registration becomes active, the other services hear of the
+    person (ResourceRegistered) and a welcome email brings the private profile link, whose token this answer
+    also carries (`just_confirmed`). The secret in the link is one-time: pressing again changes nothing and
+    answers `already_confirmed` without the profile token. 410 for an expired or replaced link, 404 for one
+    that is not valid. Never cached."""
+    try:
+        resource, confirmed = await bus.handle(ConfirmRegistration(token))
+    except (InvalidLink, NotFound):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this link is not valid") from None
+    except ConfirmationLinkExpired:
+        return _gone(LinkState.EXPIRED)
+    except ConfirmationLinkReplaced:
+        return _gone(LinkState.REPLACED)
+    response.headers.update(PRIVATE)
+    profile_token = links.profile.token(resource.id) if confirmed else None
+    return Confirmation.from_domain(resource, LinkState.ALREADY_CONFIRMED, profile_token)
 
 
 # --- the person, through the private profile link --------------------------------------------------

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from services.resources import api, pages
+from services.resources import api
 from services.resources.db import ResourcesUnitOfWork, metadata
 from services.resources.handlers import HANDLERS, PurgeUnconfirmed
 from services.resources.links import PrivateLinks
@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     def uow_factory() -> ResourcesUnitOfWork:
         return ResourcesUnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake)
 
-    links = PrivateLinks(str(settings.public_url), settings.link_secret)
+    links = PrivateLinks(str(settings.platform.web_public_url), settings.link_secret)
     bus = MessageBus(uow_factory, HANDLERS, {"clock": clock, "links": links})
     purge = PurgeUnconfirmed(retention=timedelta(days=settings.unconfirmed_retention_days))
     infra.run(PeriodicJob("purge-unconfirmed", lambda: bus.handle(purge), interval=settings.purge_interval_seconds))
@@ -40,6 +40,6 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         bus=bus,
         title="Meet Malmö resources",
         description="The registry of people who offer time and competence.",
-        routers=[taxonomy_router(), api.router, pages.router],
+        routers=[taxonomy_router(), api.router],
         state={"links": links},
     )

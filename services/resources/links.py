@@ -2,7 +2,9 @@
 
 Both are signed (shared.links), so a forged or altered link is refused before the database is asked.
 The confirmation link also carries a one-time secret whose hash the registry keeps until it is used;
-the profile link names only the resource and lasts as long as the profile does.
+the profile link names only the resource and lasts as long as the profile does. Both open the web's
+pages (MEETMALMO_WEB_PUBLIC_URL: `/confirm/<token>`, `/my/profile/<token>`), which ask this service's
+`/api/v1/confirmations/<token>` and `/api/v1/my/profile/<token>`.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from shared.links import PrivateLink, link_id
 
 
 class PrivateLinks:
-    def __init__(self, public_url: str, secret: str) -> None:
-        self.confirmation = PrivateLink(public_url, secret, purpose="resource-confirmation", path="confirm")
-        self.profile = PrivateLink(public_url, secret, purpose="resource-profile", path="my/profile")
+    def __init__(self, web_url: str, secret: str) -> None:
+        self.confirmation = PrivateLink(web_url, secret, purpose="resource-confirmation", path="confirm")
+        self.profile = PrivateLink(web_url, secret, purpose="resource-profile", path="my/profile")
 
     def read_confirmation(self, token: str) -> tuple[uuid.UUID, str]:
         """(resource id, one-time secret); raises InvalidLink. Expiry is the registry's to judge."""

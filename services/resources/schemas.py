@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, StringConstraints
 
-from services.resources.domain import Profile, Resource, SearchFilters, Status
+from services.resources.domain import LinkState, Profile, Resource, SearchFilters, Status
 from services.resources.domain import profile as rules
 from services.resources.handlers import RegisterResource, WithdrawResource
 from shared.openapi import Problem
@@ -257,6 +257,47 @@ class ResourceView(BaseModel):
     def from_domain(cls, resource: Resource) -> ResourceView:
         """The resource's own fields and its profile's, side by side."""
         return cls.model_validate({**asdict(resource), **asdict(resource.profile)})
+
+
+class Confirmation(BaseModel):
+    """What a confirmation link shows: whose registration it confirms, and whether it still can."""
+
+    state: Literal[LinkState.AWAITING_CONFIRMATION, LinkState.ALREADY_CONFIRMED] = Field(
+        description="awaiting_confirmation: the POST confirms; already_confirmed: nothing more to do"
+    )
+    just_confirmed: bool = Field(default=False, description="True only in the answer of the POST that confirmed")
+    profile_token: str | None = Field(
+        default=None,
+        description="With just_confirmed: the token of the person's private profile link (also emailed to them), "
+        "for `/api/v1/my/profile/{token}`",
+    )
+    name: str
+    email: str
+    organisation_name: str
+    role_title: str
+    language: Language
+
+    @classmethod
+    def from_domain(cls, resource: Resource, state: LinkState, profile_token: str | None = None) -> Confirmation:
+        p = resource.profile
+        return cls(
+            state=state,  # type: ignore[arg-type]  # the route answers the other states with 410
+            just_confirmed=profile_token is not None,
+            profile_token=profile_token,
+            name=p.name,
+            email=p.email,
+            organisation_name=p.organisation_name,
+            role_title=p.role_title,
+            language=p.language,
+        )
+
+
+class ConfirmationGone(Problem):
+    """410: the confirmation link can no longer confirm; registering again sends a new one."""
+
+    state: Literal[LinkState.EXPIRED, LinkState.REPLACED] = Field(
+        description="expired: older than 7 days; replaced: a newer link was sent, only the latest confirms"
+    )
 
 
 class HeldEvent(BaseModel):

@@ -9,7 +9,7 @@ import pytest
 
 from services.resources.bootstrap import create_app
 from services.resources.settings import Settings
-from services.resources.tests.factories import PUBLIC_URL, Clock, Service
+from services.resources.tests.factories import PUBLIC_URL, WEB_URL, Clock, Service
 from shared.db import create_engine
 from shared.settings import PlatformSettings
 from shared.testing import drop_database, migrated_database, new_namespace
@@ -24,7 +24,7 @@ async def service(postgres_server: str, kafka_bootstrap: str) -> AsyncIterator[S
         database_url=url,
         public_url=PUBLIC_URL,
         public_rate_limit="1000/minute",
-        platform=PlatformSettings(kafka_bootstrap=kafka_bootstrap, topic_namespace=namespace),
+        platform=PlatformSettings(kafka_bootstrap=kafka_bootstrap, topic_namespace=namespace, web_public_url=WEB_URL),
     )
     clock = Clock()
     app = create_app(settings, clock=clock)

@@ -24,6 +24,14 @@ from shared.taxonomy import Competence, OrganisationType, Theme
 from shared.testing import staff_headers
 
 PUBLIC_URL = "https://resources.meetmalmo.test"
+WEB_URL = "https://meetmalmo.test"  # MEETMALMO_WEB_PUBLIC_URL: where the links in the emails open pages
+
+
+def token_of(link: str, path: str) -> str:
+    """The token of a private link (`<web>/<path>/<token>`), for the JSON endpoint behind the web's page."""
+    prefix = f"{WEB_URL}/{path}/"
+    assert link.startswith(prefix), link
+    return link.removeprefix(prefix)
 
 
 @dataclass
@@ -92,7 +100,8 @@ class Service:
     async def active_resource(self, **overrides: Any) -> tuple[str, dict[str, Any], str]:
         """Register and confirm; (id, what was sent, private profile link)."""
         resource_id, body = await self.register(**overrides)
-        confirmed = await self.client.post(await self.confirm_url(resource_id))
+        token = token_of(await self.confirm_url(resource_id), "confirm")
+        confirmed = await self.client.post(f"/api/v1/confirmations/{token}")
         assert confirmed.status_code == 200, confirmed.text
         return resource_id, body, await self.profile_url(resource_id)
 

@@ -34,7 +34,7 @@ def test_generated_requests_never_get_a_server_error(database_url: str, kafka_bo
     platform = PlatformSettings(kafka_bootstrap=kafka_bootstrap, topic_namespace=new_namespace())
     service_settings = Settings(database_url=database_url, public_rate_limit="100000/minute", platform=platform)
     app = create_app(service_settings)
-    links = PrivateLinks(str(service_settings.public_url), service_settings.link_secret)
+    links = PrivateLinks(str(platform.web_public_url), service_settings.link_secret)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)  # starts the app in schemathesis' own loop
     coordinator = {
         "Authorization": f"Bearer {issue_local_token(platform, email='eva@malmo.se', roles=['coordinator'])}"

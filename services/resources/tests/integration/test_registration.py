@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from services.resources.bootstrap import create_app
-from services.resources.tests.factories import Service, registration, unique_email
+from services.resources.tests.factories import WEB_URL, Service, registration, token_of, unique_email
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ async def test_a_registration_is_pending_until_confirmed_and_asks_for_confirmati
     resource_id = response.json()["id"]
     assert response.json() == {"id": resource_id, "status": "pending_confirmation"}
     [requested] = await service.events("ResourceConfirmationRequested", resource_id)
-    assert requested["payload"]["confirm_url"].startswith("https://resources.meetmalmo.test/confirm/")
+    assert requested["payload"]["confirm_url"].startswith(f"{WEB_URL}/confirm/")
     assert requested["payload"]["language"] == "sv"
     assert await service.events("ResourceRegistered", resource_id) == []
     assert await service.status_of(resource_id) == "pending_confirmation"
@@ -111,8 +111,9 @@ async def test_registering_a_pending_email_again_creates_no_duplicate_and_sends_
         e["payload"]["confirm_url"] for e in await service.events("ResourceConfirmationRequested", first.json()["id"])
     ]
     assert len(links) == 2 and links[0] == old_link != links[1]
-    replaced = await service.client.get(old_link)
-    assert replaced.status_code == 410 and "ersatts" in replaced.text
+    replaced = await service.client.get(confirmation(old_link))
+    assert replaced.status_code == 410 and replaced.json()["state"] == "replaced"
+    assert (await service.client.post(confirmation(old_link))).status_code == 410
 
 
 async def test_registering_an_active_email_again_answers_the_same_and_mails_the_profile_link(service: Service) -> None:
@@ -126,7 +127,7 @@ async def test_registering_an_active_email_again_answers_the_same_and_mails_the_
     assert again.headers.keys() - {"x-correlation-id"} == new.headers.keys() - {"x-correlation-id"}
     [told] = await service.events("ResourceProfileLinkRequested", resource_id)
     # Links are signed with the moment they were made, so compare whose profile they open.
-    told_token, first_token = (url.rsplit("/", 1)[1] for url in (told["payload"]["profile_url"], profile_url))
+    told_token, first_token = (token_of(url, "my/profile") for url in (told["payload"]["profile_url"], profile_url))
     opened = [await service.client.get(f"/api/v1/my/profile/{token}") for token in (told_token, first_token)]
     assert opened[0].status_code == 200 and opened[0].json() == opened[1].json()
     assert told["payload"]["email"] == body["email"]
@@ -135,64 +136,74 @@ async def test_registering_an_active_email_again_answers_the_same_and_mails_the_
     assert (detail["status"], detail["role_title"]) == ("active", body["role_title"])
 
 
-async def test_opening_the_confirmation_link_shows_a_button_and_never_confirms(service: Service) -> None:
+def confirmation(link: str) -> str:
+    """The JSON endpoint behind a confirmation link (the link opens the web's page, which asks it)."""
+    return f"/api/v1/confirmations/{token_of(link, 'confirm')}"
+
+
+async def test_reading_the_confirmation_link_never_confirms(service: Service) -> None:
     resource_id, body = await service.register()
     link = await service.confirm_url(resource_id)
 
     for _ in range(3):  # a mail scanner, a preview, the person
-        page = await service.client.get(link)
-        assert page.status_code == 200
-        assert f'<form method="post" action="{link}">' in page.text
-        assert "Bekräfta" in page.text and body["organisation_name"] in page.text
+        opened = await service.client.get(confirmation(link))
+        assert opened.status_code == 200
+        assert opened.json()["state"] == "awaiting_confirmation" and not opened.json()["just_confirmed"]
+        assert opened.json()["organisation_name"] == body["organisation_name"]
+        assert opened.json()["profile_token"] is None
 
     assert await service.status_of(resource_id) == "pending_confirmation"
     assert await service.events("ResourceRegistered", resource_id) == []
-    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+    assert opened.headers["cache-control"] == "no-store" and opened.headers["referrer-policy"] == "no-referrer"
 
 
-async def test_pressing_the_button_confirms_and_announces_the_resource(service: Service) -> None:
+async def test_confirming_announces_the_resource_and_gives_the_profile_link(service: Service) -> None:
     resource_id, body = await service.register()
 
-    page = await service.client.post(await service.confirm_url(resource_id))
+    confirmed = await service.client.post(confirmation(await service.confirm_url(resource_id)))
 
-    assert page.status_code == 200 and "Tack" in page.text
+    assert confirmed.status_code == 200
+    assert confirmed.json()["state"] == "already_confirmed" and confirmed.json()["just_confirmed"] is True
     assert await service.status_of(resource_id) == "active"
     [registered] = await service.events("ResourceRegistered", resource_id)
     payload = registered["payload"]
     assert payload["registered_by"] == "self"
-    assert payload["profile_url"].startswith("https://resources.meetmalmo.test/my/profile/")
+    assert payload["profile_url"].startswith(f"{WEB_URL}/my/profile/")
     assert payload["profile"]["email"] == body["email"]
     assert payload["profile"]["competences"] == ["recruitment", "mentoring"]
     assert payload["profile"]["capacity"] == 2
+    mine = await service.client.get(f"/api/v1/my/profile/{confirmed.json()['profile_token']}")
+    assert mine.status_code == 200 and mine.json()["id"] == resource_id
 
 
 async def test_a_used_link_says_already_confirmed_and_changes_nothing(service: Service) -> None:
     resource_id, _ = await service.register(language="en")
-    link = await service.confirm_url(resource_id)
+    link = confirmation(await service.confirm_url(resource_id))
     await service.client.post(link)
 
     pressed_again = await service.client.post(link)
     opened_again = await service.client.get(link)
 
     assert pressed_again.status_code == opened_again.status_code == 200
-    assert "Already confirmed" in pressed_again.text and "Already confirmed" in opened_again.text
+    assert pressed_again.json()["state"] == opened_again.json()["state"] == "already_confirmed"
+    assert not pressed_again.json()["just_confirmed"] and pressed_again.json()["profile_token"] is None
     assert len(await service.events("ResourceRegistered", resource_id)) == 1
 
 
-async def test_an_expired_link_says_so_and_how_to_get_a_new_one(service: Service) -> None:
+async def test_an_expired_link_is_gone_until_registering_again_sends_a_new_one(service: Service) -> None:
     resource_id, body = await service.register(language="en")
-    link = await service.confirm_url(resource_id)
+    link = confirmation(await service.confirm_url(resource_id))
 
     with service.clock.later(days=7, seconds=1):
         opened = await service.client.get(link)
         pressed = await service.client.post(link)
         assert await service.status_of(resource_id) == "pending_confirmation"
         await service.client.post("/api/v1/resources", json=body)
-        fresh = await service.confirm_url(resource_id)
+        fresh = confirmation(await service.confirm_url(resource_id))
         assert (await service.client.post(fresh)).status_code == 200
 
     assert opened.status_code == pressed.status_code == 410
-    assert "expired" in opened.text and "same email address" in opened.text
+    assert opened.json()["state"] == pressed.json()["state"] == "expired"
     assert await service.status_of(resource_id) == "active"
 
 
@@ -200,28 +211,37 @@ async def test_a_link_just_before_expiry_still_confirms(service: Service) -> Non
     resource_id, _ = await service.register()
 
     with service.clock.later(days=6, hours=23):
-        await service.client.post(await service.confirm_url(resource_id))
+        await service.client.post(confirmation(await service.confirm_url(resource_id)))
 
     assert await service.status_of(resource_id) == "active"
 
 
-@pytest.mark.parametrize("tamper", [lambda link: link[:-2] + "xx", lambda link: link + "a", lambda _: "/confirm/abc"])
+@pytest.mark.parametrize("tamper", [lambda token: token[:-2] + "xx", lambda token: token + "a", lambda _: "abc"])
 async def test_an_altered_link_is_refused_and_confirms_nothing(service: Service, tamper: Any) -> None:
     resource_id, _ = await service.register()
-    link = tamper(await service.confirm_url(resource_id))
+    path = f"/api/v1/confirmations/{tamper(token_of(await service.confirm_url(resource_id), 'confirm'))}"
 
-    assert (await service.client.get(link)).status_code == 404
-    assert (await service.client.post(link)).status_code == 404
+    assert (await service.client.get(path)).status_code == 404
+    assert (await service.client.post(path)).status_code == 404
     assert await service.status_of(resource_id) == "pending_confirmation"
 
 
 async def test_a_profile_link_is_no_confirmation_link(service: Service) -> None:
     _, _, profile_url = await service.active_resource()
     other_id, _ = await service.register()
-    token = profile_url.rsplit("/", 1)[-1]
 
-    assert (await service.client.post(f"/confirm/{token}")).status_code == 404
+    as_confirmation = f"/api/v1/confirmations/{token_of(profile_url, 'my/profile')}"
+    assert (await service.client.post(as_confirmation)).status_code == 404
     assert await service.status_of(other_id) == "pending_confirmation"
+
+
+async def test_the_pages_behind_the_links_are_the_webs(service: Service) -> None:
+    resource_id, _ = await service.register()
+    token = token_of(await service.confirm_url(resource_id), "confirm")
+
+    assert (await service.client.get(f"/confirm/{token}")).status_code == 404
+    assert (await service.client.post(f"/confirm/{token}")).status_code == 404
+    assert await service.status_of(resource_id) == "pending_confirmation"
 
 
 async def test_the_taxonomy_is_served(service: Service) -> None:
@@ -244,11 +264,12 @@ async def test_public_registration_is_rate_limited(service: Service) -> None:
 
 async def test_a_person_who_withdrew_can_come_back_through_the_same_door(service: Service) -> None:
     resource_id, body, profile_url = await service.active_resource()
-    await service.client.post(f"{profile_url}/withdraw")
+    withdrawn = await service.client.post(f"/api/v1/my/profile/{token_of(profile_url, 'my/profile')}/withdraw")
+    assert withdrawn.status_code == 200
 
     again = await service.client.post("/api/v1/resources", json={**body, "capacity": 1})
     assert await service.status_of(resource_id) == "pending_confirmation"
-    await service.client.post(await service.confirm_url(resource_id))
+    await service.client.post(confirmation(await service.confirm_url(resource_id)))
 
     assert again.json() == {"id": resource_id, "status": "pending_confirmation"}
     assert await service.status_of(resource_id) == "active"

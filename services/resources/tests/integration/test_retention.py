@@ -10,7 +10,7 @@ import pytest
 
 from services.resources.bootstrap import create_app
 from services.resources.settings import Settings
-from services.resources.tests.factories import PUBLIC_URL, Clock, Service
+from services.resources.tests.factories import PUBLIC_URL, WEB_URL, Clock, Service, token_of
 from shared.db import create_engine
 from shared.settings import PlatformSettings
 from shared.testing import drop_database, eventually, migrated_database
@@ -28,7 +28,9 @@ async def test_a_registration_never_confirmed_is_erased_a_week_after_its_link_ex
         public_rate_limit="1000/minute",
         unconfirmed_retention_days=7,
         purge_interval_seconds=0.1,
-        platform=PlatformSettings(kafka_bootstrap=kafka_bootstrap, topic_namespace=topic_namespace),
+        platform=PlatformSettings(
+            kafka_bootstrap=kafka_bootstrap, topic_namespace=topic_namespace, web_public_url=WEB_URL
+        ),
     )
     clock = Clock()
     app = create_app(settings, clock=clock)
@@ -41,7 +43,7 @@ async def test_a_registration_never_confirmed_is_erased_a_week_after_its_link_ex
             service = Service(app, client, settings, engine, clock, topic_namespace)
             forgotten, _ = await service.register()
             kept, _ = await service.register()
-            await client.post(await service.confirm_url(kept))
+            await client.post(f"/api/v1/confirmations/{token_of(await service.confirm_url(kept), 'confirm')}")
 
             clock.offset = timedelta(days=7 + 6)  # link expired six days ago: kept a little longer
             await asyncio.sleep(0.5)  # several purge rounds (every 0.1 s) find nothing to do yet

@@ -8,30 +8,28 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from services.resources.tests.factories import Service, profile, unique_email
+from services.resources.tests.factories import Service, profile, token_of, unique_email
 from shared.testing import eventually
 
 pytestmark = pytest.mark.integration
 
 
 def api(profile_url: str, action: str = "") -> str:
-    """The JSON endpoint behind a profile link (the link itself is the page)."""
-    token = profile_url.rsplit("/", 1)[-1]
-    return f"/api/v1/my/profile/{token}" + (f"/{action}" if action else "")
+    """The JSON endpoint behind a profile link (the link opens the web's page, which asks this)."""
+    return f"/api/v1/my/profile/{token_of(profile_url, 'my/profile')}" + (f"/{action}" if action else "")
 
 
-async def test_the_profile_page_shows_the_profile_with_buttons_and_changes_nothing(service: Service) -> None:
+async def test_reading_the_profile_changes_nothing_and_is_never_cached(service: Service) -> None:
     resource_id, body, profile_url = await service.active_resource()
     events_before = await service.events(resource_id=resource_id)
 
-    page = await service.client.get(profile_url)
+    mine = await service.client.get(api(profile_url))
 
-    assert page.status_code == 200
-    assert body["organisation_name"] in page.text and "Rekrytering" in page.text
-    for action in ("pause", "withdraw", "export", "erase"):
-        assert f'action="{profile_url}/{action}"' in page.text
-    assert page.headers["cache-control"] == "no-store" and page.headers["referrer-policy"] == "no-referrer"
+    assert mine.status_code == 200
+    assert mine.json()["organisation_name"] == body["organisation_name"] and mine.json()["status"] == "active"
+    assert mine.headers["cache-control"] == "no-store" and mine.headers["referrer-policy"] == "no-referrer"
     assert await service.events(resource_id=resource_id) == events_before
+    assert await service.status_of(resource_id) == "active"
 
 
 async def test_the_person_reads_and_updates_their_profile(service: Service) -> None:
@@ -85,13 +83,15 @@ async def test_withdrawing_leaves_the_pool_and_only_erasure_follows(service: Ser
 
     withdrawn = await service.client.post(api(profile_url, "withdraw"), json={"reason": "no time this year"})
     resumed = await service.client.post(api(profile_url, "resume"))
-    page = await service.client.get(profile_url)
+    paused = await service.client.post(api(profile_url, "pause"))
+    mine = await service.client.get(api(profile_url))
 
     assert withdrawn.json()["status"] == "withdrawn"
-    assert resumed.status_code == 409 and resumed.json()["current_status"] == "withdrawn"
+    assert resumed.status_code == paused.status_code == 409 and resumed.json()["current_status"] == "withdrawn"
     [event] = await service.events("ResourceWithdrawn", resource_id)
     assert event["payload"]["reason"] == "no time this year"
-    assert f"{profile_url}/pause" not in page.text and f"{profile_url}/erase" in page.text
+    assert mine.status_code == 200 and mine.json()["withdrawal_reason"] == "no time this year"
+    assert (await service.client.delete(api(profile_url))).status_code == 204
 
 
 async def test_the_export_holds_the_profile_and_the_events_about_the_person(service: Service) -> None:
@@ -109,7 +109,8 @@ async def test_the_export_holds_the_profile_and_the_events_about_the_person(serv
 async def test_a_made_up_link_finds_nothing(service: Service) -> None:
     assert (await service.client.get("/api/v1/my/profile/made-up")).status_code == 404
     assert (await service.client.post("/api/v1/my/profile/made-up/pause")).status_code == 404
-    assert (await service.client.get("/my/profile/made-up")).status_code == 404
+    assert (await service.client.delete("/api/v1/my/profile/made-up")).status_code == 404
+    assert (await service.client.get("/my/profile/made-up")).status_code == 404  # the pages are the web's
 
 
 async def rows_mentioning(service: Service, needle: str) -> dict[str, int]:
@@ -149,48 +150,9 @@ async def test_erasure_leaves_no_personal_data_in_any_table(service: Service) ->
     [event] = await service.events("ResourceErased", resource_id)
     assert event["payload"] == {"resource_id": resource_id}
     assert (await service.client.get(api(profile_url))).status_code == 404
-    assert (await service.client.get(profile_url)).status_code == 404
     detail = await service.client.get(f"/api/v1/resources/{resource_id}", headers=service.coordinator)
     assert detail.status_code == 404
 
 
 async def _nothing_pending(relay: Any) -> bool:
     return bool(await relay.pending_count() == 0)
-
-
-# --- the same through the page's buttons -----------------------------------------------------------
-
-
-async def test_the_pause_button_pauses_and_the_page_says_so(service: Service) -> None:
-    resource_id, _, profile_url = await service.active_resource(language="en")
-
-    page = await service.client.post(f"{profile_url}/pause")
-
-    assert page.status_code == 200 and "Your profile is paused." in page.text
-    assert f"{profile_url}/resume" in page.text
-    assert await service.status_of(resource_id) == "paused"
-
-
-async def test_the_erase_button_asks_first_and_the_second_button_erases(service: Service) -> None:
-    resource_id, _, profile_url = await service.active_resource(language="en")
-
-    question = await service.client.post(f"{profile_url}/erase")
-    assert question.status_code == 200 and "cannot be undone" in question.text
-    assert await service.status_of(resource_id) == "active"
-
-    done = await service.client.post(f"{profile_url}/erase/confirmed")
-
-    assert done.status_code == 200 and "erased" in done.text
-    assert (
-        await service.client.get(f"/api/v1/resources/{resource_id}", headers=service.coordinator)
-    ).status_code == 404
-
-
-async def test_the_export_button_downloads_the_data(service: Service) -> None:
-    resource_id, _, profile_url = await service.active_resource()
-
-    download = await service.client.post(f"{profile_url}/export")
-
-    assert download.status_code == 200
-    assert download.headers["content-disposition"].startswith("attachment;")
-    assert download.json()["resource"]["id"] == resource_id

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from services.resources.domain import Resource, SearchFilters, Status
 from services.resources.handlers import HANDLERS, ConfirmRegistration, GetResource, RegisterResource
 from services.resources.links import PrivateLinks
-from services.resources.tests.factories import PUBLIC_URL, a_profile
+from services.resources.tests.factories import WEB_URL, a_profile
 from shared.contracts import Event
 from shared.contracts.resources import ResourceConfirmationRequested
 from shared.errors import NotFound
@@ -132,6 +132,6 @@ class Registry:
 def fake_registry(links: PrivateLinks | None = None) -> Registry:
     """The handlers on a bus over one FakeUnitOfWork, at a clock standing at NOW."""
     uow, clock = FakeUnitOfWork(), FixedClock()
-    links = links or PrivateLinks(PUBLIC_URL, "a-test-secret")
+    links = links or PrivateLinks(WEB_URL, "a-test-secret")
     bus: MessageBus[Any] = MessageBus(lambda: uow, HANDLERS, {"clock": clock, "links": links})  # type: ignore[arg-type,return-value]
     return Registry(uow, clock, links, bus)

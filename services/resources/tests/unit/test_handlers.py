@@ -18,7 +18,7 @@ from services.resources.handlers import (
     UpdateProfile,
     WithdrawResource,
 )
-from services.resources.tests.factories import a_profile
+from services.resources.tests.factories import WEB_URL, a_profile
 from services.resources.tests.unit.fakes import NOW, Registry, fake_registry
 from shared.contracts.resources import (
     ResourceConfirmationRequested,
@@ -42,7 +42,7 @@ async def test_registering_asks_for_confirmation_and_tells_the_others_nothing_ye
     assert await registry.status_of(resource_id) is Status.PENDING_CONFIRMATION
     [requested] = registry.uow.committed
     assert isinstance(requested, ResourceConfirmationRequested) and requested.resource_id == resource_id
-    assert requested.confirm_url.startswith("https://resources.meetmalmo.test/confirm/")
+    assert requested.confirm_url.startswith(f"{WEB_URL}/confirm/")
     assert requested.expires_at == NOW + timedelta(days=7)
 
 
