@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, status
 
@@ -26,6 +26,8 @@ from services.intake.schemas import (
     InitiativeDetail,
     InitiativeReceipt,
     InitiativeSummary,
+    LeadAssignment,
+    NoteIn,
     OriginatorView,
     Rejection,
     SortOrder,
@@ -33,7 +35,7 @@ from services.intake.schemas import (
 )
 from shared.auth import CoordinatorDep, StaffReaderDep
 from shared.links import InvalidLink
-from shared.openapi import CONFLICT, NOT_FOUND, RATE_LIMITED, TOO_LARGE, Problem
+from shared.openapi import CONFLICT, NOT_FOUND, RATE_LIMITED, TOO_LARGE, Problem, Responses
 from shared.service import BusDep, from_state
 from shared.web import Page, RateLimit, csv_response
 
@@ -42,12 +44,14 @@ router = APIRouter()
 LinksDep = Annotated[StatusLinks, Depends(from_state("links"))]
 
 
-def errors(*documented: dict[int, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+def errors(*documented: Responses) -> Responses:
     """shared.openapi's error responses merged, in the type FastAPI's `responses=` takes."""
     return {code: response for part in documented for code, response in part.items()}
 
 
-KEY_REUSED = {409: {"model": Problem, "description": "The Idempotency-Key was used before for a different initiative"}}
+KEY_REUSED: Responses = {
+    409: {"model": Problem, "description": "The Idempotency-Key was used before for a different initiative"}
+}
 
 # A step on one initiative: unknown (or a changed link) is 404, not allowed in its status 409.
 originator_step = functools.partial(router.post, tags=["originator"], responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE))
@@ -133,6 +137,38 @@ async def my_withdraw(token: str, body: Withdrawal, bus: BusDep, links: LinksDep
 # Staff --------------------------------------------------------------------------------------------
 
 
+@router.post(
+    "/api/v1/initiatives/on-behalf",
+    tags=["staff"],
+    status_code=status.HTTP_201_CREATED,
+    response_model=InitiativeReceipt,
+    responses=errors(KEY_REUSED, TOO_LARGE),
+    summary="Register an initiative received at a personal meeting",
+)
+async def submit_on_behalf(
+    body: InitiativeCreate,
+    response: Response,
+    staff: CoordinatorDep,
+    bus: BusDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(max_length=200, description="As for the portal's submission: a retry gets the first receipt."),
+    ] = None,
+) -> InitiativeReceipt:
+    """A coordinator registers an initiative that came in at a personal meeting, on the originator's behalf:
+    the same body as the portal's submission, where `consent: true` records that the coordinator confirms the
+    originator agreed. It is stored as `submitted` with channel `meeting` and the coordinator as
+    `registered_by`; the contact person still gets the receipt by email with their private status link."""
+    try:
+        receipt, created = await bus.handle(body.to_command(idempotency_key, registered_by=staff.subject))
+    except IdempotencyKeyReused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    response.headers["Location"] = f"/api/v1/initiatives/{receipt.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return InitiativeReceipt.from_domain(receipt)
+
+
 @router.get("/api/v1/initiatives", tags=["staff"], summary="List initiatives with filters")
 async def list_initiatives(
     _: StaffReaderDep,
@@ -143,7 +179,8 @@ async def list_initiatives(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,  # found by schemathesis: 2**63 gave 500
 ) -> Page[InitiativeSummary]:
     """Coordinators and operators page through the initiatives, newest first unless `sort` says otherwise;
-    the filters combine (`status` may be repeated, `q` searches title, texts, organisation and reference)."""
+    the filters combine (`status` may be repeated, `q` searches title, texts, organisation and reference,
+    `lead=none` finds those nobody leads yet)."""
     found = await bus.handle(FindInitiatives(found_by, sort, limit, offset))
     items = [InitiativeSummary.from_domain(i) for i in found.initiatives]
     return Page(items=items, total=found.total, limit=limit, offset=offset)
@@ -171,8 +208,8 @@ async def export_csv(_: StaffReaderDep, found_by: FiltersDep, bus: BusDep) -> Re
     responses=errors(NOT_FOUND),
 )
 async def detail(initiative_id: uuid.UUID, _: StaffReaderDep, bus: BusDep) -> InitiativeDetail:
-    """One initiative for coordinators and operators: all it says, its originator, its history and the open
-    initiatives that looked like the same idea when it came in."""
+    """One initiative for coordinators and operators: all it says, its originator, its history, its lead, the
+    staff's private notes and the open initiatives that looked like the same idea when it came in."""
     return InitiativeDetail.from_details(await bus.handle(GetInitiativeDetails(initiative_id)))
 
 
@@ -211,3 +248,31 @@ async def close(initiative_id: uuid.UUID, staff: CoordinatorDep, bus: BusDep) ->
     """A coordinator closes an initiative whose working group has formed, when the work is done; matching ends
     the group. 409 in any other status."""
     return InitiativeSummary.from_domain(await bus.handle(CloseInitiative(initiative_id, staff.subject)))
+
+
+@router.post(
+    "/api/v1/initiatives/{initiative_id}/lead",
+    tags=["staff"],
+    responses=errors(NOT_FOUND, TOO_LARGE),
+    summary="Assign the lead coordinator, or unassign",
+)
+async def lead(initiative_id: uuid.UUID, body: LeadAssignment, staff: CoordinatorDep, bus: BusDep) -> InitiativeSummary:
+    """A coordinator makes someone (themselves or a colleague, by the email of their staff sign-in) the lead
+    who follows the initiative, in any status, or sends `{"lead": null}` to leave it unassigned. The step is
+    kept in the history (not shown to the originator); the same lead again changes nothing."""
+    return InitiativeSummary.from_domain(await bus.handle(body.to_command(initiative_id, staff.subject)))
+
+
+@router.post(
+    "/api/v1/initiatives/{initiative_id}/notes",
+    tags=["staff"],
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(NOT_FOUND, TOO_LARGE),
+    summary="Add a private staff note",
+)
+async def add_note(initiative_id: uuid.UUID, body: NoteIn, staff: CoordinatorDep, bus: BusDep) -> InitiativeDetail:
+    """A coordinator adds a note for the staff (a phone call, a next step): shown in the detail's `notes`
+    with its author and time, never to the originator; the event that follows says only that a note was
+    added. Answers the detail with the notes."""
+    await bus.handle(body.to_command(initiative_id, staff.subject))
+    return InitiativeDetail.from_details(await bus.handle(GetInitiativeDetails(initiative_id)))

@@ -52,9 +52,13 @@ class InitiativeEvent(Event):
 
 
 class InitiativeSubmitted(InitiativeEvent):
-    """An originator submitted an initiative through the portal."""
+    """An originator submitted an initiative through the portal, or a coordinator registered it on the
+    originator's behalf after a personal meeting (`channel` meeting, `registered_by` the coordinator): the
+    originator gets the receipt with the private link either way."""
 
     submitted_at: datetime
+    channel: str = "portal"  # portal | meeting; added later, so events from before parse as portal
+    registered_by: str | None = None
 
 
 class InitiativeAccepted(InitiativeEvent):
@@ -94,3 +98,18 @@ class InitiativeClosed(InitiativeEvent):
     """A coordinator closed an initiative whose working group has done its work."""
 
     decided_by: str
+
+
+class InitiativeLeadAssigned(InitiativeEvent):
+    """A coordinator made someone the initiative's lead coordinator (`lead`), or nobody (`lead` None)."""
+
+    lead: str | None
+    assigned_by: str
+
+
+class InitiativeNoteAdded(InitiativeEvent):
+    """A coordinator added a private note. The note itself stays in intake (staff-private): the event says
+    only that one was added, by whom and when."""
+
+    author: str
+    added_at: datetime

@@ -14,12 +14,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from services.intake.db.tables import idempotency_keys, initiative_history, initiatives, reference_counters
+from services.intake.db.tables import (
+    idempotency_keys,
+    initiative_history,
+    initiative_notes,
+    initiatives,
+    reference_counters,
+)
 from services.intake.domain import (
     OPEN_STATUSES,
     DuplicateBrief,
     DuplicateCandidate,
     Initiative,
+    Note,
     Originator,
     Receipt,
     Status,
@@ -46,6 +53,8 @@ class Filters:
     submitted_from: datetime | None = None
     submitted_to: datetime | None = None
     text: str | None = None
+    lead: str | None = None  # a coordinator's email or subject
+    unassigned: bool = False  # only those without a lead
 
 
 SORTABLE = {
@@ -79,6 +88,10 @@ def _where(filters: Filters) -> list[ColumnElement[bool]]:
         clauses.append(initiatives.c.submitted_at >= filters.submitted_from)
     if filters.submitted_to is not None:
         clauses.append(initiatives.c.submitted_at <= filters.submitted_to)
+    if filters.unassigned:
+        clauses.append(initiatives.c.lead.is_(None))
+    elif filters.lead is not None:
+        clauses.append(func.lower(initiatives.c.lead) == filters.lead.strip().lower())
     if filters.text:
         pattern = f"%{_like_escape(filters.text.strip())}%"
         clauses.append(or_(*(column.ilike(pattern, escape="\\") for column in SEARCHED)))
@@ -88,7 +101,7 @@ def _where(filters: Filters) -> list[ColumnElement[bool]]:
 class InitiativeRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._loaded: dict[uuid.UUID, tuple[int, int]] = {}  # id -> (version, history length) as read
+        self._loaded: dict[uuid.UUID, tuple[int, int, int]] = {}  # id -> (version, history, notes) as read
 
     async def next_reference_number(self, year: int) -> int:
         """Take the next number of `year` inside the current transaction (atomic on both databases)."""
@@ -104,7 +117,8 @@ class InitiativeRepository:
     async def add(self, initiative: Initiative) -> None:
         await self._session.execute(insert(initiatives).values(**_to_row(initiative), version=1))
         await self._insert_history(initiative.id, initiative.history)
-        self._loaded[initiative.id] = (1, len(initiative.history))
+        await self._insert_notes(initiative.id, initiative.notes)
+        self._loaded[initiative.id] = (1, len(initiative.history), len(initiative.notes))
 
     async def get(self, initiative_id: uuid.UUID, *, for_update: bool = False) -> Initiative:
         query = select(initiatives).where(initiatives.c.id == initiative_id)
@@ -118,12 +132,21 @@ class InitiativeRepository:
             .where(initiative_history.c.initiative_id == initiative_id)
             .order_by(initiative_history.c.id)
         )
-        initiative = _from_row(row._asdict(), [from_row(StatusChange, h._asdict()) for h in history])
-        self._loaded[initiative_id] = (row.version, len(initiative.history))
+        notes = await self._session.execute(
+            select(initiative_notes)
+            .where(initiative_notes.c.initiative_id == initiative_id)
+            .order_by(initiative_notes.c.id)
+        )
+        initiative = _from_row(
+            row._asdict(),
+            [from_row(StatusChange, h._asdict()) for h in history],
+            [from_row(Note, n._asdict()) for n in notes],
+        )
+        self._loaded[initiative_id] = (row.version, len(initiative.history), len(initiative.notes))
         return initiative
 
     async def save(self, initiative: Initiative) -> None:
-        version, seen_history = self._loaded[initiative.id]
+        version, seen_history, seen_notes = self._loaded[initiative.id]
         result = await self._session.execute(
             update(initiatives)
             .where(and_(initiatives.c.id == initiative.id, initiatives.c.version == version))
@@ -132,7 +155,8 @@ class InitiativeRepository:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise ConcurrentUpdate(f"initiative {initiative.id} changed meanwhile")
         await self._insert_history(initiative.id, initiative.history[seen_history:])
-        self._loaded[initiative.id] = (version + 1, len(initiative.history))
+        await self._insert_notes(initiative.id, initiative.notes[seen_notes:])
+        self._loaded[initiative.id] = (version + 1, len(initiative.history), len(initiative.notes))
 
     async def open_candidates(self) -> list[DuplicateCandidate]:
         rows = await self._session.execute(
@@ -162,7 +186,7 @@ class InitiativeRepository:
         rows = await self._session.execute(
             select(initiatives).where(*clauses).order_by(order, initiatives.c.id).limit(limit).offset(offset)
         )
-        return [_from_row(row._asdict(), []) for row in rows], int(total or 0)
+        return [_from_row(row._asdict(), [], []) for row in rows], int(total or 0)
 
     async def remembered_receipt(self, key: str) -> tuple[str, Receipt] | None:
         """The request fingerprint and the receipt given for the Idempotency-Key, if it was used before."""
@@ -194,6 +218,13 @@ class InitiativeRepository:
                 [to_row(change, initiative_history, initiative_id=initiative_id) for change in changes],
             )
 
+    async def _insert_notes(self, initiative_id: uuid.UUID, notes: Sequence[Note]) -> None:
+        if notes:
+            await self._session.execute(
+                insert(initiative_notes),
+                [to_row(note, initiative_notes, initiative_id=initiative_id) for note in notes],
+            )
+
 
 def _to_row(initiative: Initiative) -> dict[str, Any]:
     return to_row(
@@ -205,5 +236,5 @@ def _to_row(initiative: Initiative) -> dict[str, Any]:
     )
 
 
-def _from_row(row: Mapping[str, Any], history: list[StatusChange]) -> Initiative:
-    return from_row(Initiative, row, originator=from_row(Originator, row), history=history)
+def _from_row(row: Mapping[str, Any], history: list[StatusChange], notes: list[Note]) -> Initiative:
+    return from_row(Initiative, row, originator=from_row(Originator, row), history=history, notes=notes)

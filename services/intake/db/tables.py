@@ -1,4 +1,4 @@
-"""Intake's tables: the initiatives with their history, reference counters and idempotency keys."""
+"""Intake's tables: the initiatives with their history and private notes, reference counters, idempotency keys."""
 
 from __future__ import annotations
 
@@ -34,6 +34,9 @@ initiatives = Table(
     Column("group_size_max", Integer, nullable=False),
     Column("language", String(2), nullable=False),
     Column("possible_duplicates", JSON, nullable=False),
+    Column("lead", String(320), nullable=True, index=True),
+    Column("channel", String(10), nullable=False, server_default="portal"),
+    Column("registered_by", String(320), nullable=True),
     Column("submitted_at", Timestamp(), nullable=False, index=True),
     Column("updated_at", Timestamp(), nullable=False),
     Column("version", Integer, nullable=False),
@@ -52,6 +55,18 @@ initiative_history = Table(
     Column("note", Text, nullable=True),
 )
 Index("ix_initiative_history_initiative", initiative_history.c.initiative_id, initiative_history.c.id)
+
+# The coordinators' private notes: staff only, never in the originator's view nor in an event.
+initiative_notes = Table(
+    "initiative_notes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("initiative_id", Uuid, ForeignKey("initiatives.id", ondelete="CASCADE"), nullable=False),
+    Column("at", Timestamp(), nullable=False),
+    Column("author", String(320), nullable=False),
+    Column("text", Text, nullable=False),
+)
+Index("ix_initiative_notes_initiative", initiative_notes.c.initiative_id, initiative_notes.c.id)
 
 # The last reference number handed out per year; numbers are never reused.
 reference_counters = Table(

@@ -32,6 +32,14 @@ class Action(StrEnum):
     START_GROUP_FORMING = "start_group_forming"
     MARK_GROUP_FORMED = "mark_group_formed"
     CLOSE = "close"
+    ASSIGN_LEAD = "assign_lead"
+
+
+class Channel(StrEnum):
+    """How the initiative reached Meet Malmö: the portal's form, or a coordinator's personal meeting."""
+
+    PORTAL = "portal"
+    MEETING = "meeting"
 
 
 # Which statuses each action may start from, and where it leads.
@@ -75,6 +83,15 @@ class StatusChange:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A coordinator's private note on an initiative: staff only, never shown to the originator."""
+
+    at: datetime
+    author: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Receipt:
     """What the portal is told on submission, and told again for a retry with the same Idempotency-Key."""
 
@@ -111,6 +128,10 @@ class Initiative(Proposal):
     updated_at: datetime | None = None
     possible_duplicates: tuple[uuid.UUID, ...] = ()
     history: list[StatusChange] = field(default_factory=list)
+    lead: str | None = None
+    channel: Channel = Channel.PORTAL
+    registered_by: str | None = None
+    notes: list[Note] = field(default_factory=list)
 
     @classmethod
     def submit(
@@ -121,12 +142,17 @@ class Initiative(Proposal):
         reference: str,
         at: datetime,
         possible_duplicates: tuple[uuid.UUID, ...] = (),
+        registered_by: str | None = None,
     ) -> Initiative:
         """The new initiative from the originator's proposal, with its id, its reference and the open
-        initiatives that looked like the same idea."""
+        initiatives that looked like the same idea. A coordinator who `registered_by` it (received at a
+        personal meeting, the originator's consent confirmed) is the submission's actor."""
         initiative = cls(**vars(proposal), id=id, reference=reference, submitted_at=at, updated_at=at)
         initiative.possible_duplicates = possible_duplicates
-        initiative.history.append(StatusChange(at, "originator", Action.SUBMIT, None, Status.SUBMITTED))
+        if registered_by is not None:
+            initiative.channel, initiative.registered_by = Channel.MEETING, registered_by
+        actor = registered_by or "originator"
+        initiative.history.append(StatusChange(at, actor, Action.SUBMIT, None, Status.SUBMITTED))
         return initiative
 
     def can(self, action: Action) -> bool:
@@ -163,6 +189,22 @@ class Initiative(Proposal):
     def close(self, by: str, at: datetime) -> None:
         self._move(Action.CLOSE, by, at)
 
+    def assign_lead(self, lead: str | None, by: str, at: datetime) -> bool:
+        """Make `lead` (a coordinator's email) the one who follows the initiative, or nobody (None); kept in
+        the history, in any status. False when `lead` already leads it: nothing changes."""
+        if lead == self.lead:
+            return False
+        self.history.append(StatusChange(at, by, Action.ASSIGN_LEAD, self.status, self.status, lead))
+        self.lead = lead
+        self.updated_at = at
+        return True
+
+    def add_note(self, author: str, text: str, at: datetime) -> Note:
+        """A private staff note; not a step of the initiative, so neither its history nor its status changes."""
+        note = Note(at, author, text)
+        self.notes.append(note)
+        return note
+
     def group_proposed(self, at: datetime) -> bool:
         """Matching proposed a group. Returns False when the state was already reached (a replay)."""
         if self.status in {Status.GROUP_FORMING, Status.GROUP_FORMED, Status.CLOSED}:
@@ -185,9 +227,15 @@ class Initiative(Proposal):
     @property
     def pending_question(self) -> str | None:
         """The coordinator's message while an information request is open."""
-        if self.status is Status.INFO_REQUESTED and self.history:
-            return self.history[-1].note
+        if self.status is Status.INFO_REQUESTED:
+            asked = [c for c in self.history if c.action is Action.REQUEST_INFO]
+            return asked[-1].note if asked else None
         return None
+
+    @property
+    def status_changes(self) -> list[StatusChange]:
+        """The history's steps that moved the status (without the staff's lead assignments)."""
+        return [c for c in self.history if c.action is not Action.ASSIGN_LEAD]
 
 
 def format_reference(year: int, number: int) -> str:

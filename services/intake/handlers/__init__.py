@@ -5,7 +5,9 @@ from typing import Any
 
 from services.intake.handlers.commands import (
     AcceptInitiative,
+    AddNote,
     AnswerInformationRequest,
+    AssignLead,
     CloseInitiative,
     IdempotencyKeyReused,
     RejectInitiative,
@@ -13,7 +15,9 @@ from services.intake.handlers.commands import (
     SubmitInitiative,
     WithdrawInitiative,
     accept_initiative,
+    add_note,
     answer_information_request,
+    assign_lead,
     close_initiative,
     reject_initiative,
     request_information,
@@ -41,6 +45,8 @@ HANDLERS: dict[type[Any], Handler] = {
     AnswerInformationRequest: answer_information_request,
     WithdrawInitiative: withdraw_initiative,
     CloseInitiative: close_initiative,
+    AssignLead: assign_lead,
+    AddNote: add_note,
     GetInitiative: get_initiative,
     FindInitiatives: find_initiatives,
     ExportInitiatives: export_initiatives,
@@ -50,7 +56,9 @@ HANDLERS: dict[type[Any], Handler] = {
 __all__ = [
     "HANDLERS",
     "AcceptInitiative",
+    "AddNote",
     "AnswerInformationRequest",
+    "AssignLead",
     "CloseInitiative",
     "ExportInitiatives",
     "FindInitiatives",

@@ -21,6 +21,8 @@ from shared.contracts.initiatives import (
     InitiativeClosed,
     InitiativeEvent,
     InitiativeInfoRequested,
+    InitiativeLeadAssigned,
+    InitiativeNoteAdded,
     InitiativeRejected,
     InitiativeSubmitted,
     InitiativeUpdated,
@@ -39,11 +41,13 @@ class IdempotencyKeyReused(Exception):
 
 @dataclass(frozen=True)
 class SubmitInitiative:
-    """The portal's submission; a retry carries the same Idempotency-Key and request fingerprint."""
+    """The portal's submission; a retry carries the same Idempotency-Key and request fingerprint. A coordinator
+    who registers it on the originator's behalf (received at a personal meeting) is `registered_by`."""
 
     proposal: Proposal
     idempotency_key: str | None = None
     fingerprint: str = ""
+    registered_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,20 @@ class CloseInitiative(Decision):
     """A coordinator closes the initiative once its group has done its work."""
 
 
+@dataclass(frozen=True)
+class AssignLead(Decision):
+    """A coordinator makes `lead` the initiative's lead coordinator, or nobody (None)."""
+
+    lead: str | None
+
+
+@dataclass(frozen=True)
+class AddNote(Decision):
+    """A coordinator's private note on the initiative."""
+
+    text: str
+
+
 def _snapshot(initiative: Initiative, links: StatusLinks) -> dict[str, Any]:
     """What every initiative event carries: the initiative after the change and the originator's status link."""
     return {
@@ -128,15 +146,22 @@ async def submit_initiative(
             possible_duplicates=likely_duplicates(
                 proposal.title, proposal.summary, proposal.originator.organisation_number, candidates
             ),
+            registered_by=command.registered_by,
         )
         await uow.initiatives.add(initiative)
         if command.idempotency_key:
             await uow.initiatives.remember_receipt(
                 command.idempotency_key, command.fingerprint, initiative.receipt, now
             )
-        await uow.emit(InitiativeSubmitted(**_snapshot(initiative, links), submitted_at=now))
+        facts = {"channel": initiative.channel.value, "registered_by": initiative.registered_by}
+        await uow.emit(InitiativeSubmitted(**_snapshot(initiative, links), submitted_at=now, **facts))
         await uow.commit()
-    log.info("initiative.submitted", initiative_id=str(initiative.id), reference=initiative.reference)
+    log.info(
+        "initiative.submitted",
+        initiative_id=str(initiative.id),
+        reference=initiative.reference,
+        channel=initiative.channel.value,
+    )
     return initiative.receipt, True
 
 
@@ -156,16 +181,18 @@ async def _change(
     uow: IntakeUnitOfWork,
     links: StatusLinks,
     initiative_id: uuid.UUID,
-    step: Callable[[Initiative], None],
+    step: Callable[[Initiative], bool | None],
     event: type[InitiativeEvent],
     **facts: Any,
 ) -> Initiative:
     """Take `step` on the initiative loaded with a row lock, emit `event` with its snapshot after the step
-    and `facts`, save and commit. When another writer slipped in meanwhile (SQLite has no row locks), the
-    step is taken once more on fresh state."""
+    and `facts`, save and commit; a step that answers False changed nothing, and nothing is emitted or saved.
+    When another writer slipped in meanwhile (SQLite has no row locks), the step is taken once more on fresh
+    state."""
     async with uow:
         initiative = await uow.initiatives.get(initiative_id, for_update=True)
-        step(initiative)
+        if step(initiative) is False:
+            return initiative
         await uow.emit(event(**_snapshot(initiative, links), **facts))
         await uow.initiatives.save(initiative)
         await uow.commit()
@@ -227,3 +254,23 @@ async def close_initiative(
         initiative.close(command.by, clock())
 
     return await _change(uow, links, command.initiative_id, close, InitiativeClosed, decided_by=command.by)
+
+
+async def assign_lead(command: AssignLead, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks) -> Initiative:
+    """The lead coordinator, in the history and told in InitiativeLeadAssigned; the same lead again is no step."""
+
+    def assign(initiative: Initiative) -> bool:
+        return initiative.assign_lead(command.lead, command.by, clock())
+
+    facts = {"lead": command.lead, "assigned_by": command.by}
+    return await _change(uow, links, command.initiative_id, assign, InitiativeLeadAssigned, **facts)
+
+
+async def add_note(command: AddNote, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks) -> Initiative:
+    """A private note kept with the initiative; InitiativeNoteAdded says who added one and when, never the text."""
+    at = clock()
+
+    def note(initiative: Initiative) -> None:
+        initiative.add_note(command.by, command.text, at)
+
+    return await _change(uow, links, command.initiative_id, note, InitiativeNoteAdded, author=command.by, added_at=at)

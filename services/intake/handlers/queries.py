@@ -69,7 +69,7 @@ async def find_initiatives(query: FindInitiatives, uow: IntakeUnitOfWork) -> Fou
 
 EXPORT_COLUMNS = (
     "reference", "status", "title", "organisation_name", "organisation_type", "organisation_number",
-    "contact_name", "contact_email", "themes", "seeking", "competences_needed", "submitted_at",
+    "contact_name", "contact_email", "themes", "seeking", "competences_needed", "submitted_at", "lead", "channel",
 )  # fmt: skip
 
 

@@ -1,7 +1,14 @@
 """Intake's request and response models: the portal's submission, the decisions' bodies, the staff
 list's filters, and how an initiative is shown to each reader."""
 
-from services.intake.schemas.decisions import Answer, InformationRequest, Rejection, Withdrawal
+from services.intake.schemas.decisions import (
+    Answer,
+    InformationRequest,
+    LeadAssignment,
+    NoteIn,
+    Rejection,
+    Withdrawal,
+)
 from services.intake.schemas.filters import FiltersDep, SortOrder
 from services.intake.schemas.submission import GroupSize, InitiativeCreate, OriginatorIn
 from services.intake.schemas.views import (
@@ -10,6 +17,7 @@ from services.intake.schemas.views import (
     InitiativeDetail,
     InitiativeReceipt,
     InitiativeSummary,
+    NoteOut,
     OriginatorOut,
     OriginatorView,
 )
@@ -25,6 +33,9 @@ __all__ = [
     "InitiativeDetail",
     "InitiativeReceipt",
     "InitiativeSummary",
+    "LeadAssignment",
+    "NoteIn",
+    "NoteOut",
     "OriginatorIn",
     "OriginatorOut",
     "OriginatorView",

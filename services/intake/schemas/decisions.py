@@ -6,9 +6,16 @@ import uuid
 
 from pydantic import ConfigDict, Field
 
-from services.intake.handlers import AnswerInformationRequest, RejectInitiative, RequestInformation, WithdrawInitiative
+from services.intake.handlers import (
+    AddNote,
+    AnswerInformationRequest,
+    AssignLead,
+    RejectInitiative,
+    RequestInformation,
+    WithdrawInitiative,
+)
 from services.intake.schemas.submission import Strict
-from shared.validation import MultilineText
+from shared.validation import MultilineText, PlainText
 
 
 class Rejection(Strict):
@@ -74,3 +81,32 @@ class Withdrawal(Strict):
 
     def to_command(self, initiative_id: uuid.UUID, by: str) -> WithdrawInitiative:
         return WithdrawInitiative(initiative_id, by, self.reason)
+
+
+class LeadAssignment(Strict):
+    # Only the assignment as example: the OpenAPI document drops null values, so `{"lead": null}` would read `{}`.
+    model_config = ConfigDict(json_schema_extra={"examples": [{"lead": "eva.coordinator@malmo.se"}]})
+
+    lead: PlainText | None = Field(
+        min_length=1,
+        max_length=320,
+        description="The coordinator who is to follow the initiative, by the email (or subject) of their staff "
+        "sign-in; `null` to leave it unassigned.",
+    )
+
+    def to_command(self, initiative_id: uuid.UUID, by: str) -> AssignLead:
+        return AssignLead(initiative_id, by, self.lead)
+
+
+class NoteIn(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"text": "Ringde Anna: skolorna är med från augusti."}]})
+
+    text: MultilineText = Field(
+        min_length=1,
+        max_length=4000,
+        description="The note, for coordinators and operators only: never shown to the originator nor sent in "
+        "an event.",
+    )
+
+    def to_command(self, initiative_id: uuid.UUID, by: str) -> AddNote:
+        return AddNote(initiative_id, by, self.text)

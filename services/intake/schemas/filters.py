@@ -39,8 +39,19 @@ def search_filters(
     submitted_from: Annotated[datetime | None, AfterValidator(moment)] = None,
     submitted_to: Annotated[datetime | None, AfterValidator(moment)] = None,
     q: Annotated[PlainText | None, Query(max_length=200, description="free text")] = None,
+    lead: Annotated[
+        PlainText | None,
+        Query(
+            min_length=1,
+            max_length=320,
+            description="only those this coordinator leads (email or subject, any case); `none` for the "
+            "initiatives nobody leads yet",
+        ),
+    ] = None,
 ) -> Filters:
-    return Filters(tuple(status_ or ()), theme, organisation_type, submitted_from, submitted_to, q)
+    unassigned = lead is not None and lead.strip().lower() == "none"
+    lead = None if unassigned else lead
+    return Filters(tuple(status_ or ()), theme, organisation_type, submitted_from, submitted_to, q, lead, unassigned)
 
 
 FiltersDep = Annotated[Filters, Depends(search_filters)]

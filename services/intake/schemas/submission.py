@@ -145,7 +145,8 @@ class InitiativeCreate(Strict):
         "these details to handle the initiative. Anything else is refused."
     )
 
-    def to_command(self, idempotency_key: str | None) -> SubmitInitiative:
+    def to_command(self, idempotency_key: str | None, registered_by: str | None = None) -> SubmitInitiative:
+        """The submission; `registered_by` a coordinator when it comes in on the originator's behalf."""
         fingerprint = hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
         proposal = Proposal(
             title=self.title,
@@ -159,4 +160,4 @@ class InitiativeCreate(Strict):
             group_size_max=self.group_size.max,
             language=self.language,
         )
-        return SubmitInitiative(proposal, idempotency_key, fingerprint)
+        return SubmitInitiative(proposal, idempotency_key, fingerprint, registered_by)

@@ -8,7 +8,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, Field
 
-from services.intake.domain import Action, Initiative, Receipt, Status
+from services.intake.domain import Action, Channel, Initiative, Receipt, Status
 from services.intake.handlers import InitiativeDetails
 from services.intake.schemas.submission import GroupSize
 from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
@@ -37,10 +37,25 @@ class HistoryEntry(BaseModel):
         description="Who took the step: a coordinator's email, `originator`, or `matching` for the group steps.",
         examples=["eva.coordinator@malmo.se"],
     )
-    action: str = Field(examples=["request_info"])
+    action: str = Field(
+        description="The step: `submit`, `accept`, `reject`, `request_info`, `answer`, `withdraw`, "
+        "`start_group_forming`, `mark_group_formed`, `close`, or `assign_lead` (staff only: the status stays).",
+        examples=["request_info"],
+    )
     from_status: Status | None = Field(description="The status before the step; none for the submission.")
     to_status: Status
-    note: str | None = Field(description="The reason, question or answer given with the step.")
+    note: str | None = Field(
+        description="The reason, question or answer given with the step; for `assign_lead` the new lead "
+        "(none when unassigned)."
+    )
+
+
+class NoteOut(BaseModel):
+    """A coordinator's private note: staff only, never in the originator's view nor in any event."""
+
+    at: datetime
+    author: str = Field(description="The coordinator who wrote it.", examples=["eva.coordinator@malmo.se"])
+    text: str = Field(examples=["Ringde Anna: skolorna är med från augusti."])
 
 
 class OriginatorOut(BaseModel):
@@ -67,6 +82,14 @@ class InitiativeSummary(BaseModel):
     themes: list[Theme]
     submitted_at: datetime
     updated_at: datetime | None = Field(description="The last step in its history.")
+    lead: str | None = Field(
+        description="The coordinator who follows the initiative (email or subject); none while unassigned.",
+        examples=["eva.coordinator@malmo.se"],
+    )
+    channel: Channel = Field(
+        description="How it reached Meet Malmö: `portal` (the public form) or `meeting` (registered by a "
+        "coordinator on the originator's behalf after a personal meeting)."
+    )
 
     @classmethod
     def from_domain(cls, initiative: Initiative, **more: Any) -> Self:
@@ -96,6 +119,11 @@ class InitiativeDetail(InitiativeSummary):
     possible_duplicates: list[DuplicateHint] = Field(
         description="Open initiatives with the same organisation number or similar texts at submission."
     )
+    registered_by: str | None = Field(
+        description="For channel `meeting`: the coordinator who registered it and confirmed the consent.",
+        examples=["eva.coordinator@malmo.se"],
+    )
+    notes: list[NoteOut] = Field(description="The coordinators' private notes, oldest first.")
 
     @classmethod
     def from_details(cls, details: InitiativeDetails) -> Self:
@@ -108,7 +136,8 @@ class InitiativeDetail(InitiativeSummary):
 
 
 class OriginatorView(BaseModel):
-    """What the originator sees through the private link: coordinators' steps, not matching's."""
+    """What the originator sees through the private link: coordinators' decisions, not matching's steps nor
+    the staff's lead and notes."""
 
     reference: str
     status: Status
@@ -123,14 +152,15 @@ class OriginatorView(BaseModel):
 
     @classmethod
     def from_domain(cls, initiative: Initiative) -> Self:
-        """Matching's steps are the platform's business, not shown to the originator."""
+        """Matching's steps are the platform's business and the lead assignments the staff's: neither is shown
+        to the originator, nor are the staff's notes."""
         return cls.model_validate(
             {
                 **vars(initiative),
                 "question": initiative.pending_question,
                 "can_answer": initiative.can(Action.ANSWER),
                 "can_withdraw": initiative.can(Action.WITHDRAW),
-                "history": [c for c in initiative.history if not c.actor.startswith("matching")],
+                "history": [c for c in initiative.status_changes if not c.actor.startswith("matching")],
             },
             from_attributes=True,
         )

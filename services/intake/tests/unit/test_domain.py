@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import datetime, timedelta
 
@@ -12,8 +13,10 @@ from hypothesis import strategies as st
 from services.intake.domain import (
     TRANSITIONS,
     Action,
+    Channel,
     DuplicateCandidate,
     Initiative,
+    Proposal,
     Status,
     format_reference,
     likely_duplicates,
@@ -107,6 +110,10 @@ def test_no_sequence_of_actions_breaks_the_state_machine(actions: list[Action]) 
             continue
         at += timedelta(minutes=1)
         before, history_length = initiative.status, len(initiative.history)
+        if action is Action.ASSIGN_LEAD:  # staff business: possible in any status, the status stays
+            assert initiative.assign_lead(f"coordinator-{history_length}@malmo.se", "eva", at)
+            assert initiative.status is before and initiative.history[-1].to_status is before
+            continue
         allowed_from, target = TRANSITIONS[action]
         try:
             apply(initiative, action, at)
@@ -142,3 +149,43 @@ def test_duplicates_are_hinted_by_organisation_number_or_similar_title_and_summa
     )
     assert set(found) == {same_org.id, similar.id}
     assert likely_duplicates("Solar panels", "x", None, [similar]) == ()
+
+
+def test_a_lead_is_assigned_and_unassigned_in_the_history_without_moving_the_status() -> None:
+    initiative = new_initiative()
+    assert initiative.lead is None
+
+    assert initiative.assign_lead("eva@malmo.se", "eva@malmo.se", NOW + timedelta(minutes=1))
+    assert initiative.assign_lead("eva@malmo.se", "olle@malmo.se", NOW + timedelta(minutes=2)) is False  # no step
+    assert initiative.assign_lead(None, "olle@malmo.se", NOW + timedelta(minutes=3))
+
+    steps = [(h.action, h.actor, h.note, h.to_status) for h in initiative.history[1:]]
+    assert steps == [
+        (Action.ASSIGN_LEAD, "eva@malmo.se", "eva@malmo.se", Status.SUBMITTED),
+        (Action.ASSIGN_LEAD, "olle@malmo.se", None, Status.SUBMITTED),
+    ]
+    assert initiative.lead is None and initiative.status is Status.SUBMITTED
+    assert initiative.updated_at == NOW + timedelta(minutes=3)
+    assert [c.action for c in initiative.status_changes] == [Action.SUBMIT]
+
+
+def test_the_open_question_survives_a_lead_assigned_after_it() -> None:
+    initiative = new_initiative()
+    initiative.request_info("eva", "Vilka skolor är med?", NOW)
+    initiative.assign_lead("eva", "eva", NOW)
+    assert initiative.pending_question == "Vilka skolor är med?"
+
+
+def test_a_note_is_kept_with_its_author_and_changes_neither_status_nor_history() -> None:
+    initiative = new_initiative()
+    note = initiative.add_note("eva@malmo.se", "Ringde Anna.", NOW + timedelta(hours=1))
+    assert initiative.notes == [note] and note.author == "eva@malmo.se" and note.text == "Ringde Anna."
+    assert len(initiative.history) == 1 and initiative.updated_at == NOW
+
+
+def test_an_initiative_registered_by_a_coordinator_came_from_a_meeting() -> None:
+    portal = new_initiative()
+    assert (portal.channel, portal.registered_by, portal.history[0].actor) == (Channel.PORTAL, None, "originator")
+    proposal = Proposal(**{f.name: getattr(portal, f.name) for f in dataclasses.fields(Proposal)})
+    meeting = Initiative.submit(proposal, id=uuid.uuid4(), reference="MM-2026-0002", at=NOW, registered_by="eva")
+    assert (meeting.channel, meeting.registered_by, meeting.history[0].actor) == (Channel.MEETING, "eva", "eva")

@@ -10,7 +10,9 @@ import pytest
 from services.intake.domain import Status
 from services.intake.handlers import (
     AcceptInitiative,
+    AddNote,
     AnswerInformationRequest,
+    AssignLead,
     GetInitiative,
     GetInitiativeDetails,
     IdempotencyKeyReused,
@@ -20,7 +22,7 @@ from services.intake.handlers import (
     WithdrawInitiative,
     events,
 )
-from services.intake.schemas import InitiativeCreate
+from services.intake.schemas import InitiativeCreate, InitiativeDetail, OriginatorView
 from services.intake.tests.factories import valid_initiative
 from services.intake.tests.unit.fakes import FakeUnitOfWork
 from shared.contracts import Envelope
@@ -29,8 +31,10 @@ from shared.errors import InvalidTransition, NotFound
 from shared.messagebus import MessageBus
 
 
-def submission(idempotency_key: str | None = None, **changes: Any) -> SubmitInitiative:
-    return InitiativeCreate.model_validate(valid_initiative(**changes)).to_command(idempotency_key)
+def submission(
+    idempotency_key: str | None = None, registered_by: str | None = None, **changes: Any
+) -> SubmitInitiative:
+    return InitiativeCreate.model_validate(valid_initiative(**changes)).to_command(idempotency_key, registered_by)
 
 
 def event_types(uow: FakeUnitOfWork) -> list[str]:
@@ -159,3 +163,71 @@ async def test_group_events_move_the_initiative_on_and_a_replay_changes_nothing(
         Status.GROUP_FORMED,
     ]
     assert event_types(uow) == ["InitiativeSubmitted", "InitiativeAccepted"]  # status moves are not announced
+
+
+async def test_a_lead_is_assigned_told_in_an_event_and_the_same_lead_again_emits_nothing(
+    bus: MessageBus[FakeUnitOfWork], uow: FakeUnitOfWork
+) -> None:
+    receipt, _ = await bus.handle(submission())
+
+    await bus.handle(AssignLead(receipt.id, "eva@malmo.se", "eva@malmo.se"))
+    await bus.handle(AssignLead(receipt.id, "olle@malmo.se", "eva@malmo.se"))  # already hers: no step
+    unassigned = await bus.handle(AssignLead(receipt.id, "olle@malmo.se", None))
+
+    assert unassigned.lead is None and uow.stored.initiatives[receipt.id].lead is None
+    assert event_types(uow) == ["InitiativeSubmitted", "InitiativeLeadAssigned", "InitiativeLeadAssigned"]
+    assigned = uow.stored.events[1].model_dump()
+    assert (assigned["lead"], assigned["assigned_by"], assigned["status"]) == (
+        "eva@malmo.se",
+        "eva@malmo.se",
+        "submitted",
+    )
+    view = OriginatorView.from_domain(await bus.handle(GetInitiative(receipt.id)))
+    assert [h.action for h in view.history] == ["submit"]  # the staff's business
+
+
+async def test_a_private_note_is_shown_to_staff_and_its_event_carries_no_text(
+    bus: MessageBus[FakeUnitOfWork], uow: FakeUnitOfWork
+) -> None:
+    receipt, _ = await bus.handle(submission())
+
+    await bus.handle(AddNote(receipt.id, "eva@malmo.se", "Ringde Anna: rektorn är tveksam."))
+
+    detail = InitiativeDetail.from_details(await bus.handle(GetInitiativeDetails(receipt.id)))
+    assert [(n.author, n.text) for n in detail.notes] == [("eva@malmo.se", "Ringde Anna: rektorn är tveksam.")]
+    (_, added) = uow.stored.events
+    assert type(added).__name__ == "InitiativeNoteAdded"
+    assert added.model_dump()["author"] == "eva@malmo.se" and added.model_dump()["added_at"] == detail.notes[0].at
+    assert "rektorn" not in added.model_dump_json()
+    view = OriginatorView.from_domain(await bus.handle(GetInitiative(receipt.id)))
+    assert "rektorn" not in view.model_dump_json()
+
+
+async def test_an_initiative_registered_at_a_meeting_gets_its_channel_and_the_originator_the_receipt(
+    bus: MessageBus[FakeUnitOfWork], uow: FakeUnitOfWork
+) -> None:
+    receipt, created = await bus.handle(submission(registered_by="eva@malmo.se"))
+
+    stored = uow.stored.initiatives[receipt.id]
+    assert created and stored.channel.value == "meeting" and stored.registered_by == "eva@malmo.se"
+    assert stored.history[0].actor == "eva@malmo.se"
+    (submitted,) = uow.stored.events
+    facts = submitted.model_dump()
+    assert facts["channel"] == "meeting" and facts["registered_by"] == "eva@malmo.se"
+    assert facts["status_url"].startswith("https://intake.example/my/initiatives/")  # the receipt's private link
+
+
+def test_an_initiative_submitted_before_channels_existed_still_parses_as_from_the_portal() -> None:
+    from shared.contracts.initiatives import InitiativeSubmitted
+
+    event = InitiativeSubmitted.model_validate(
+        {
+            "initiative_id": str(uuid.uuid4()), "reference": "MM-2026-0001", "status": "submitted",
+            "title": "Sommarjobb", "summary": "Jobb", "themes": ["employment"], "seeking": [],
+            "competences_needed": [], "group_size_min": 3, "group_size_max": 6, "language": "sv",
+            "originator": {"organisation_name": "Acme", "organisation_type": "business", "contact_name": "Anna",
+                           "contact_email": "anna@acme.example"},
+            "status_url": "https://web.example/my/initiatives/t", "submitted_at": "2026-11-27T09:00:00+00:00",
+        }
+    )  # fmt: skip
+    assert event.channel == "portal" and event.registered_by is None
