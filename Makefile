@@ -56,14 +56,19 @@ postgres-up: ## start a local PostgreSQL for tests on MEETMALMO_PG_PORT
 postgres-down: ## stop the local PostgreSQL started by postgres-up
 	bash deploy/postgres/down.sh
 
-i18n: install ## extract the web's words into its catalogs; then translate the new Swedish entries
-	$(BIN)/pybabel extract -F services/web/babel.cfg -k N_ --no-location --omit-header \
-	  -o services/web/translations/messages.pot services/web
-	$(BIN)/pybabel update -i services/web/translations/messages.pot -d services/web/translations \
-	  --no-fuzzy-matching --ignore-obsolete --width 120
+# The services people read (web's pages, notifications' emails) each keep their own catalog.
+I18N_SERVICES := services/web services/notifications
 
-i18n-compile: install ## compile the catalogs to .mo (the web reads the .po files itself; this checks them)
-	$(BIN)/pybabel compile -d services/web/translations --statistics
+i18n: install ## extract the words of the pages and emails into their catalogs; then translate the new Swedish entries
+	for service in $(I18N_SERVICES); do \
+	  $(BIN)/pybabel extract -F $$service/babel.cfg -k N_ --no-location --omit-header \
+	    -o $$service/translations/messages.pot $$service && \
+	  $(BIN)/pybabel update -i $$service/translations/messages.pot -d $$service/translations \
+	    --no-fuzzy-matching --ignore-obsolete --width 120 || exit 1; \
+	done
+
+i18n-compile: install ## compile the catalogs to .mo (the services read the .po files themselves; this checks them)
+	for service in $(I18N_SERVICES); do $(BIN)/pybabel compile -d $$service/translations --statistics || exit 1; done
 
 docs: install ## write docs/asyncapi.json (every topic and event; generated, not committed)
 	$(BIN)/meetmalmo docs --output docs/asyncapi.json

@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None, *
             "policy": RetryPolicy(settings.send_max_attempts, settings.retry_base_seconds, settings.retry_max_seconds),
             "outage": Outage(),
             "coordinators": tuple(settings.coordinator_emails),
+            "web_url": str(settings.platform.web_public_url),  # coordinators' alerts link to the staff console
             "message_id_domain": sender_domain(settings.sender),
             "digest_hour": settings.digest_hour,
         },

@@ -1,7 +1,8 @@
 """Who gets which email about an event: one planned email per recipient and template. No I/O.
 
 Coordinators write and read Swedish; originators get the initiative's language; resources and
-members get their own. Links are the owning service's absolute URLs carried in the event.
+members get their own. Links are absolute URLs carried in the event; a coordinator's alert links to
+the staff console in the web (MEETMALMO_WEB_PUBLIC_URL) where they act on it.
 """
 
 from __future__ import annotations
@@ -93,17 +94,29 @@ def resources_to_look_up(event: Event) -> set[uuid.UUID]:
     return set()
 
 
+def console_link(event: InitiativeEvent | GroupEvent | GroupFormationBlocked, web_url: str) -> str:
+    """Where a coordinator acts on an alert: the view the event carries (a proposal's, a blockage's), else
+    the console's page of the group or of the initiative."""
+    match event:
+        case GroupProposed() | GroupFormationBlocked():
+            return absolute(event.review_url)
+        case GroupEvent():
+            return absolute(f"{web_url.rstrip('/')}/staff/groups/{event.group_id}")
+        case _:
+            return absolute(f"{web_url.rstrip('/')}/staff/initiatives/{event.initiative_id}")
+
+
 def plan_emails(
-    event: Event, coordinators: Sequence[str], profile_links: Mapping[uuid.UUID, str]
+    event: Event, coordinators: Sequence[str], profile_links: Mapping[uuid.UUID, str], web_url: str
 ) -> list[PlannedEmail]:
-    """Every email `event` causes, each recipient once per template."""
+    """Every email `event` causes, each recipient once per template; `web_url` is the web's public URL."""
     planned: list[PlannedEmail] = []
     match event:
         case InitiativeSubmitted():
             planned += _to_originator(event, Template.ORIGINATOR_RECEIPT)
-            planned += _to_coordinators(event, coordinators, Template.COORDINATOR_INITIATIVE_SUBMITTED)
+            planned += _to_coordinators(event, coordinators, web_url, Template.COORDINATOR_INITIATIVE_SUBMITTED)
         case InitiativeUpdated():
-            planned += _to_coordinators(event, coordinators, Template.COORDINATOR_INITIATIVE_UPDATED)
+            planned += _to_coordinators(event, coordinators, web_url, Template.COORDINATOR_INITIATIVE_UPDATED)
         case InitiativeAccepted():
             planned += _to_originator(event, Template.ORIGINATOR_ACCEPTED)
         case InitiativeRejected():
@@ -127,19 +140,18 @@ def plan_emails(
                 _to_resource(event.resource_id, event.email, event.language, Template.RESOURCE_PROFILE_LINK, context)
             )
         case GroupProposed():
-            absolute(event.review_url)
-            planned += _to_coordinators(event, coordinators, Template.COORDINATOR_GROUP_PROPOSED, event.members)
+            proposed = event.members
+            planned += _to_coordinators(event, coordinators, web_url, Template.COORDINATOR_GROUP_PROPOSED, proposed)
         case MemberReplaced():
             members = (event.previous, event.replacement)
-            planned += _to_coordinators(event, coordinators, Template.COORDINATOR_MEMBER_REPLACED, members)
+            planned += _to_coordinators(event, coordinators, web_url, Template.COORDINATOR_MEMBER_REPLACED, members)
         case MemberInvited():
             planned.append(_invitation(event, profile_links))
         case GroupFormed():
-            planned += _to_coordinators(event, coordinators, Template.COORDINATOR_GROUP_FORMED, event.members)
+            planned += _to_coordinators(event, coordinators, web_url, Template.COORDINATOR_GROUP_FORMED, event.members)
             planned += _group_formed_to_members(event, profile_links)
         case GroupFormationBlocked():
-            absolute(event.review_url)
-            planned += _to_coordinators(event, coordinators, Template.COORDINATOR_FORMATION_BLOCKED)
+            planned += _to_coordinators(event, coordinators, web_url, Template.COORDINATOR_FORMATION_BLOCKED)
     return _once_each(planned)
 
 
@@ -160,10 +172,12 @@ def _to_originator(event: InitiativeEvent, template: Template) -> list[PlannedEm
 def _to_coordinators(
     event: InitiativeEvent | GroupEvent | GroupFormationBlocked,
     coordinators: Sequence[str],
+    web_url: str,
     template: Template,
     members: Sequence[GroupMember] = (),
 ) -> list[PlannedEmail]:
-    """An alert to each coordinator; a group's names the `members` whose personal data it shows."""
+    """An alert to each coordinator, linking to the console; a group's names the `members` whose personal
+    data it shows."""
     context: dict[str, Any]
     match event:
         case GroupEvent():
@@ -172,6 +186,7 @@ def _to_coordinators(
             context = {"blocked": event, "people_short": max(event.people_needed - event.people_free, 0)}
         case _:
             context = {"initiative": event}
+    context["review_url"] = console_link(event, web_url)
     return [
         PlannedEmail(
             template,

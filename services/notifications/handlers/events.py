@@ -31,15 +31,17 @@ async def queue_emails(
     envelope: Envelope,
     renderer: Renderer,
     coordinators: Sequence[str],
+    web_url: str,
     message_id_domain: str,
     clock: Clock,
 ) -> None:
     """Queue each email the event causes; a coordinator who chose the daily digest has their alert held for it.
-    An event that hands a person their profile link also keeps it for the footer of later emails."""
+    An event that hands a person their profile link also keeps it for the footer of later emails. Coordinators'
+    alerts link to the staff console at `web_url` (the web's public URL)."""
     if isinstance(event, ResourceRegistered | ResourceProfileLinkRequested):
         await remember_profile_link(event, uow, envelope, clock)
     profile_links = await uow.profile_links.of(resources_to_look_up(event))
-    planned = plan_emails(event, coordinators, profile_links)
+    planned = plan_emails(event, coordinators, profile_links, web_url)
     preferences = await uow.preferences.of_many(e.recipient for e in planned if e.role is RecipientRole.COORDINATOR)
     now = clock()
     for email in planned:

@@ -37,6 +37,7 @@ ORIGINATOR = "karin.lind@example.org"  # the contact of every sample initiative
 INTAKE = "http://127.0.0.1:8001"
 RESOURCES = "http://127.0.0.1:8002"
 MATCHING = "http://127.0.0.1:8003"
+WEB = "http://127.0.0.1:8000"  # MEETMALMO_WEB_PUBLIC_URL: the staff console's pages
 NOW = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
 
 

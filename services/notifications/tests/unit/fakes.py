@@ -30,7 +30,7 @@ from services.notifications.links import UnsubscribeLinks
 from shared.contracts import Envelope, Event
 from shared.messagebus import MessageBus
 
-from ..factories import COORDINATORS
+from ..factories import COORDINATORS, WEB
 
 NOW = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)  # 14:00 in Malmö, after the digest hour
 
@@ -194,6 +194,7 @@ class Harness:
                 "policy": RetryPolicy(max_attempts=3, base_seconds=2, max_seconds=10),
                 "outage": Outage(),
                 "coordinators": coordinators,
+                "web_url": WEB,
                 "message_id_domain": "meetmalmo.se",
                 "digest_hour": 7,
             },

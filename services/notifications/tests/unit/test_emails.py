@@ -14,7 +14,7 @@ from shared.contracts import Event
 from shared.taxonomy import Language
 
 from .. import factories
-from ..factories import COORDINATORS
+from ..factories import COORDINATORS, WEB
 
 renderer = Renderer()
 PROFILE_LINK = "http://127.0.0.1:8002/profile/ali?token=prof"
@@ -27,6 +27,7 @@ def links_of(event: Event, email: PlannedEmail) -> set[str]:
     links = {getattr(event, name) for name in candidates if isinstance(getattr(event, name, None), str)}
     if email.role is RecipientRole.COORDINATOR:
         links.discard(getattr(event, "status_url", None))  # the originator's private link stays theirs
+        links.add(email.context["review_url"])  # where they act on it, in the staff console
     if email.context.get("profile_url"):
         links.add(email.context["profile_url"])
     return {link for link in links if link}
@@ -57,7 +58,7 @@ def every_email() -> list[tuple[str, Language, PlannedEmail, Event]]:
             profile_links = {m.resource_id: PROFILE_LINK for m in getattr(event, "members", ()) if m.resource_id}
             if hasattr(event, "member") and event.member.resource_id:
                 profile_links[event.member.resource_id] = PROFILE_LINK
-            found += [(name, language, email, event) for email in plan_emails(event, COORDINATORS, profile_links)]
+            found += [(name, language, email, event) for email in plan_emails(event, COORDINATORS, profile_links, WEB)]
     return found
 
 
@@ -98,7 +99,7 @@ def test_each_template_reads_differently_in_english_and_swedish(template: Templa
 
 
 def test_a_language_without_templates_falls_back_to_swedish() -> None:
-    email = plan_emails(factories.submitted(), COORDINATORS, {})[0]
+    email = plan_emails(factories.submitted(), COORDINATORS, {}, WEB)[0]
     swedish = renderer.render(email.template, "sv", email.context)
     assert renderer.render(email.template, "de", email.context) == swedish
     assert swedish.subject == "Vi har tagit emot ert initiativ MM-2026-0042"
@@ -106,7 +107,7 @@ def test_a_language_without_templates_falls_back_to_swedish() -> None:
 
 def test_html_is_escaped_and_the_plain_text_is_not() -> None:
     event = factories.submitted()
-    alert = next(e for e in plan_emails(event, COORDINATORS, {}) if e.role is RecipientRole.COORDINATOR)
+    alert = next(e for e in plan_emails(event, COORDINATORS, {}, WEB) if e.role is RecipientRole.COORDINATOR)
     rendered = renderer.render(alert.template, alert.language, alert.context)
     assert "sommarjobb <tillsammans> & följer upp" in rendered.text
     assert "sommarjobb &lt;tillsammans&gt; &amp; följer upp" in rendered.html
@@ -115,7 +116,7 @@ def test_html_is_escaped_and_the_plain_text_is_not() -> None:
 
 def test_the_receipt_gives_the_reference_and_the_private_status_link_in_the_initiatives_language() -> None:
     event = factories.submitted(Language.EN)
-    receipt = plan_emails(event, COORDINATORS, {})[0]
+    receipt = plan_emails(event, COORDINATORS, {}, WEB)[0]
     rendered = renderer.render(receipt.template, receipt.language, receipt.context)
     assert (receipt.template, receipt.recipient, receipt.language) == (
         Template.ORIGINATOR_RECEIPT,
@@ -127,15 +128,15 @@ def test_the_receipt_gives_the_reference_and_the_private_status_link_in_the_init
 
 
 def test_dates_are_shown_in_malmo_time_in_the_readers_language() -> None:
-    sv = plan_emails(factories.confirmation_requested(Language.SV), COORDINATORS, {})[0]
-    en = plan_emails(factories.confirmation_requested(Language.EN), COORDINATORS, {})[0]
+    sv = plan_emails(factories.confirmation_requested(Language.SV), COORDINATORS, {}, WEB)[0]
+    en = plan_emails(factories.confirmation_requested(Language.EN), COORDINATORS, {}, WEB)[0]
     # 2026-11-29 13:00 UTC is 14:00 in Malmö (CET)
     assert "29 november 2026 kl. 14:00" in renderer.render(sv.template, sv.language, sv.context).text
     assert "29 November 2026, 14:00" in renderer.render(en.template, en.language, en.context).text
 
 
 def test_taxonomy_codes_are_shown_with_their_labels() -> None:
-    alert = plan_emails(factories.submitted(), COORDINATORS, {})[1]
+    alert = plan_emails(factories.submitted(), COORDINATORS, {}, WEB)[1]
     text = renderer.render(alert.template, alert.language, alert.context).text
     assert "Teman: Sysselsättning, Stadsutveckling" in text
     assert "employment" not in text
@@ -143,7 +144,7 @@ def test_taxonomy_codes_are_shown_with_their_labels() -> None:
 
 def test_a_submitted_initiative_means_a_receipt_and_one_swedish_alert_per_coordinator() -> None:
     event = factories.submitted(Language.EN)
-    emails = plan_emails(event, [*COORDINATORS, COORDINATORS[0].upper()], {})
+    emails = plan_emails(event, [*COORDINATORS, COORDINATORS[0].upper()], {}, WEB)
     assert [(e.template, e.recipient, e.role, e.language) for e in emails] == [
         (Template.ORIGINATOR_RECEIPT, "karin.lind@example.org", RecipientRole.ORIGINATOR, Language.EN),
         (Template.COORDINATOR_INITIATIVE_SUBMITTED, COORDINATORS[0], RecipientRole.COORDINATOR, Language.SV),
@@ -158,10 +159,10 @@ def test_decisions_go_to_the_originator_only_and_an_answer_to_the_coordinators_o
         (factories.rejected(), Template.ORIGINATOR_REJECTED),
         (factories.info_requested(), Template.ORIGINATOR_INFO_REQUESTED),
     ]:
-        assert [(e.template, e.role) for e in plan_emails(event, COORDINATORS, {})] == [
+        assert [(e.template, e.role) for e in plan_emails(event, COORDINATORS, {}, WEB)] == [
             (template, RecipientRole.ORIGINATOR)
         ]
-    answered = plan_emails(factories.updated(), COORDINATORS, {})
+    answered = plan_emails(factories.updated(), COORDINATORS, {}, WEB)
     assert {(e.template, e.role) for e in answered} == {
         (Template.COORDINATOR_INITIATIVE_UPDATED, RecipientRole.COORDINATOR)
     }
@@ -170,7 +171,7 @@ def test_decisions_go_to_the_originator_only_and_an_answer_to_the_coordinators_o
 
 def test_a_formed_group_reaches_every_member_the_originator_and_the_coordinators() -> None:
     event = factories.formed(Language.EN)
-    emails = plan_emails(event, COORDINATORS, {})
+    emails = plan_emails(event, COORDINATORS, {}, WEB)
     members = [e for e in emails if e.template is Template.GROUP_FORMED]
     assert [(e.recipient, e.role) for e in members] == [
         ("karin.lind@example.org", RecipientRole.ORIGINATOR),
@@ -183,7 +184,7 @@ def test_a_formed_group_reaches_every_member_the_originator_and_the_coordinators
 
 
 def test_the_group_formed_email_shows_the_others_and_how_to_reach_them() -> None:
-    email = plan_emails(factories.formed(), [], {})[1]
+    email = plan_emails(factories.formed(), [], {}, WEB)[1]
     text = renderer.render(email.template, email.language, email.context).text
     assert "karin.lind@example.org" in text and "sara.berg@malmo.se" in text
     assert "Hej Ali Hassan!" in text and "- Ali Hassan" not in text
@@ -192,7 +193,7 @@ def test_the_group_formed_email_shows_the_others_and_how_to_reach_them() -> None
 def test_an_invitation_says_why_the_person_was_chosen_and_carries_the_profile_link_in_the_footer() -> None:
     event = factories.invited(Language.EN)
     assert event.member.resource_id is not None
-    email = plan_emails(event, COORDINATORS, {event.member.resource_id: PROFILE_LINK})[0]
+    email = plan_emails(event, COORDINATORS, {event.member.resource_id: PROFILE_LINK}, WEB)[0]
     rendered = renderer.render(email.template, email.language, email.context)
     assert email.resource_id == event.member.resource_id
     assert "Why we chose you: Ali kan projektledning & <bygg>." in rendered.text
@@ -201,24 +202,48 @@ def test_an_invitation_says_why_the_person_was_chosen_and_carries_the_profile_li
 
 
 def test_an_invitation_without_a_known_profile_link_goes_out_without_that_footer() -> None:
-    email = plan_emails(factories.invited(), COORDINATORS, {})[0]
+    email = plan_emails(factories.invited(), COORDINATORS, {}, WEB)[0]
     rendered = renderer.render(email.template, email.language, email.context)
     assert "Din profil" not in rendered.text and "Din profil" not in rendered.html
+
+
+@pytest.mark.parametrize(
+    ("language", "button"), [(Language.SV, "Granska initiativet i konsolen"), (Language.EN, "Review it in the console")]
+)
+def test_a_new_initiative_alert_links_to_the_initiative_in_the_staff_console(language: Language, button: str) -> None:
+    event = factories.submitted()
+    alert = next(e for e in plan_emails(event, COORDINATORS, {}, WEB + "/") if e.role is RecipientRole.COORDINATOR)
+    rendered = renderer.render(alert.template, language, alert.context)
+    console = f"{WEB}/staff/initiatives/{event.initiative_id}"
+    assert f"{button}:\n{console}\n" in rendered.text
+    assert f'<a href="{console}" style="display:inline-block;' in rendered.html and f">{button}</a>" in rendered.html
+
+
+def test_a_proposal_links_to_the_view_matching_carried_and_other_group_alerts_to_the_group_in_the_console() -> None:
+    proposed = factories.proposed()
+    [review, *_] = plan_emails(proposed, COORDINATORS, {}, WEB)
+    assert review.context["review_url"] == proposed.review_url
+    for event in (factories.replaced(), factories.formed()):
+        alert = next(e for e in plan_emails(event, COORDINATORS, {}, WEB) if e.role is RecipientRole.COORDINATOR)
+        rendered = renderer.render(alert.template, alert.language, alert.context)
+        assert f"Se gruppen i konsolen:\n{WEB}/staff/groups/{event.group_id}\n" in rendered.text
+    answered = plan_emails(factories.updated(), COORDINATORS, {}, WEB)[0]
+    assert answered.context["review_url"] == f"{WEB}/staff/initiatives/{answered.initiative_id}"
 
 
 def test_a_relative_link_in_an_event_is_refused_rather_than_mailed() -> None:
     event = factories.submitted(status_url="/status/123")
     with pytest.raises(NotAnAbsoluteUrl):
-        plan_emails(event, COORDINATORS, {})
+        plan_emails(event, COORDINATORS, {}, WEB)
 
 
 def test_events_that_send_nothing_plan_nothing() -> None:
-    assert plan_emails(factories.erased(uuid.uuid4()), COORDINATORS, {}) == []
-    assert plan_emails(factories.withdrawn(uuid.uuid4()), COORDINATORS, {}) == []
+    assert plan_emails(factories.erased(uuid.uuid4()), COORDINATORS, {}, WEB) == []
+    assert plan_emails(factories.withdrawn(uuid.uuid4()), COORDINATORS, {}, WEB) == []
 
 
 def test_without_coordinators_configured_only_the_originator_is_written_to() -> None:
-    assert [e.role for e in plan_emails(factories.submitted(), [], {})] == [RecipientRole.ORIGINATOR]
+    assert [e.role for e in plan_emails(factories.submitted(), [], {}, WEB)] == [RecipientRole.ORIGINATOR]
 
 
 @pytest.mark.parametrize(
@@ -241,7 +266,7 @@ def test_a_municipality_representative_is_told_the_role_she_fills_in_matchings_w
 ) -> None:
     seat = factories.member("Sara Berg", "sara.berg@malmo.se", "municipality_representative", language)
     event = factories.invited(language, seat=seat.model_copy(update={"explanation": explanation}))
-    email = plan_emails(event, COORDINATORS, {})[0]
+    email = plan_emails(event, COORDINATORS, {}, WEB)[0]
     rendered = renderer.render(email.template, email.language, email.context)
     assert f"{why} {explanation}" in rendered.text
     assert f"<strong>{why}</strong> {explanation}</p>" in rendered.html

@@ -10,19 +10,19 @@ from services.notifications.domain import RecipientRole, Rendered, Template, pla
 from shared.contracts.groups import GroupFormationBlocked
 
 from .. import factories
-from ..factories import COORDINATORS
+from ..factories import COORDINATORS, WEB
 
 renderer = Renderer()
 
 
 def blocked_alert(language: str, event: GroupFormationBlocked | None = None, **changes: Any) -> Rendered:
-    email = plan_emails(event or factories.formation_blocked(**changes), COORDINATORS, {})[0]
+    email = plan_emails(event or factories.formation_blocked(**changes), COORDINATORS, {}, WEB)[0]
     return renderer.render(email.template, language, email.context)
 
 
 def test_a_blocked_formation_tells_each_coordinator_once_what_is_missing_in_plain_words() -> None:
     event = factories.formation_blocked()
-    emails = plan_emails(event, [*COORDINATORS, COORDINATORS[0].upper()], {})
+    emails = plan_emails(event, [*COORDINATORS, COORDINATORS[0].upper()], {}, WEB)
     assert [(e.template, e.recipient, e.role) for e in emails] == [
         (Template.COORDINATOR_FORMATION_BLOCKED, address, RecipientRole.COORDINATOR) for address in COORDINATORS
     ]
