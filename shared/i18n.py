@@ -76,4 +76,5 @@ def missing_translations(catalog_file: Path) -> list[str]:
     """Message ids without a translation in a .po file (a test keeps the Swedish catalog complete)."""
     with catalog_file.open("rb") as source:
         catalog = read_po(source)
-    return [str(m.id) for m in catalog if m.id and not m.string]
+    # A plural entry's string is a tuple of forms: every form must be filled.
+    return [str(m.id) for m in catalog if m.id and not (all(m.string) if isinstance(m.string, tuple) else m.string)]
