@@ -12,6 +12,7 @@ from services.intake.settings import Settings as IntakeSettings
 from services.matching.settings import Settings as MatchingSettings
 from services.notifications.settings import Settings as NotificationsSettings
 from services.resources.settings import Settings as ResourcesSettings
+from services.web.settings import Settings as WebSettings
 from shared.settings import PlatformSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +22,8 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "matching": MatchingSettings,
     "notifications": NotificationsSettings,
 }
+WEB_ADDRESS = "${MEETMALMO_WEB_PUBLIC_URL:-http://localhost:8000}"  # where people open the web
+EVERY_INTERFACE = "0.0.0.0"  # noqa: S104 - inside a container, to be reached from the others
 
 
 def env_names(cls: type[BaseSettings]) -> set[str]:
@@ -38,9 +41,9 @@ def compose() -> dict[str, Any]:
 
 
 def test_every_variable_compose_sets_is_one_the_code_reads() -> None:
-    known = env_names(PlatformSettings).union(*(env_names(cls) for cls in SETTINGS.values()))
+    known = env_names(PlatformSettings).union(*(env_names(cls) for cls in (*SETTINGS.values(), WebSettings)))
     for name, service in compose()["services"].items():
-        if name in SETTINGS or name == "migrate":
+        if name in SETTINGS or name in {"migrate", "web"}:
             unknown = set(service["environment"]) - known
             assert not unknown, f"{name} sets variables no code reads: {unknown}"
 
@@ -55,9 +58,31 @@ def test_each_service_runs_its_own_process_on_its_own_port_with_its_own_database
         assert service["build"]["dockerfile"] == "deploy/Dockerfile"
         assert service["environment"][f"{name.upper()}_DATABASE_URL"].endswith(f"@postgres:5432/{name}")
         assert service["environment"]["MEETMALMO_KAFKA_BOOTSTRAP"] == "kafka:9092"
+        assert service["environment"]["MEETMALMO_WEB_PUBLIC_URL"] == WEB_ADDRESS  # the links in its emails
     init_sql = (ROOT / "deploy/postgres/init-databases.sql").read_text()
     for name in SETTINGS:
         assert f"CREATE DATABASE {name} OWNER {name};" in init_sql
+
+
+def test_the_web_runs_on_its_port_and_asks_each_service_by_its_compose_name_and_port() -> None:
+    services = compose()["services"]
+    web = services["web"]
+    port = WebSettings.model_fields["port"].default
+    assert web["command"] == ["meetmalmo", "serve", "web"]
+    assert web["ports"] == [f"{port}:{port}"] == ["8000:8000"]
+    assert web["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert set(web["depends_on"]) == set(SETTINGS)
+    environment = web["environment"]
+    assert environment["WEB_HOST"] == EVERY_INTERFACE
+    assert environment["WEB_PUBLIC_URL"] == environment["MEETMALMO_WEB_PUBLIC_URL"] == WEB_ADDRESS
+    for name, cls in SETTINGS.items():
+        assert environment[f"WEB_{name.upper()}_URL"] == f"http://{name}:{cls.model_fields['port'].default}"
+        assert services[name]["environment"][f"{name.upper()}_HOST"] == EVERY_INTERFACE  # the web reaches it
+    # The web mints local staff tokens the services must accept: the same secret everywhere.
+    secrets = {s["environment"]["MEETMALMO_AUTH_JWT_SECRET"] for n, s in services.items() if n in {*SETTINGS, "web"}}
+    assert len(secrets) == 1
+    assert len(environment["WEB_SESSION_SECRET"]) >= 32
+    assert "node_modules/htmx.org/dist" in (ROOT / "deploy/Dockerfile").read_text()  # the web serves htmx itself
 
 
 def test_the_infrastructure_is_kafka_in_kraft_mode_postgres_and_mailpit() -> None:
