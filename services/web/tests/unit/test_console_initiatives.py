@@ -354,3 +354,16 @@ async def test_a_registration_without_the_consent_confirmed_is_refused_beside_it
     assert answer.status_code == 422
     assert 'id="consent-error"' in answer.text and 'value="Praktik i Fosie"' in answer.text
     assert json.loads(fake.calls[-1].content)["consent"] is False
+
+
+async def test_operators_see_the_inbox_without_the_registration_link_and_matching_is_not_asked(
+    browser_client: httpx.AsyncClient, fake: FakeServices, intake_list: list[httpx.Request]
+) -> None:
+    await sign_in(browser_client, role="operator", email="ops@malmo.se")
+
+    page = await browser_client.get("/staff")
+
+    assert page.status_code == 200
+    assert "/staff/initiatives/new" not in page.text
+    assert "Matchningen visar bara för samordnare" in page.text
+    assert {c.url.path for c in fake.calls} == {"/api/v1/initiatives"}
