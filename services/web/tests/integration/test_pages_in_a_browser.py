@@ -31,13 +31,15 @@ from services.web.tests.browser import (
     watch_for_errors,
 )
 from services.web.tests.integration.platform import (
+    WAIT,
     Platform,
+    link_after,
     links_in,
     running_platform,
     web_without_services,
 )
 from shared.i18n import Catalogs
-from shared.testing import new_namespace
+from shared.testing import eventually, new_namespace, query_value
 
 pytestmark = pytest.mark.integration
 
@@ -50,9 +52,12 @@ CATALOGS = Catalogs(HERE / "translations")
 
 @dataclass
 class Site:
+    """What the pages show: people in the pool, an initiative waiting in the inbox, one whose working group
+    is proposed and one whose group is confirmed (its invitations sent), and the links in the emails."""
+
     platform: Platform
-    staff_state: dict[str, Any]  # the cookies of a coordinator signed in through the sign-in page
-    initiative: dict[str, Any]  # submitted, waiting in the inbox
+    signed_in: dict[str, list[dict[str, Any]]]  # role -> the cookies after signing in through the sign-in page
+    ids: dict[str, str] = field(default_factory=dict)  # initiatives ("waiting", ...), groups, people, by name
     links: dict[str, str] = field(default_factory=dict)  # the email links, by what they open
 
     @property
@@ -61,69 +66,133 @@ class Site:
 
 
 ORIGINATOR = "anna.andersson@acme.example"
-INITIATIVE: dict[str, Any] = {
-    "title": "Sommarjobb för unga i Rosengård",
-    "summary": "Företag i Malmö erbjuder sommarjobb och mentorer till unga i Rosengård, tillsammans med staden.",
-    "originator": {
-        "organisation_name": "Acme Bygg AB",
-        "organisation_type": "business",
-        "contact_name": "Anna Andersson",
-        "contact_email": ORIGINATOR,
-    },
-    "themes": ["employment", "competence_provision"],
-    "seeking": ["collaboration_partners"],
-    "competences_needed": ["recruitment"],
-    "group_size": {"min": 2, "max": 3},
-    "language": "sv",
-    "consent": True,
-}
+
+
+def initiative(title: str) -> dict[str, Any]:
+    return {
+        "title": title,
+        "summary": "Företag i Malmö erbjuder sommarjobb och mentorer till unga, tillsammans med staden.",
+        "originator": {
+            "organisation_name": "Acme Bygg AB",
+            "organisation_type": "business",
+            "contact_name": "Anna Andersson",
+            "contact_email": ORIGINATOR,
+        },
+        "themes": ["employment", "competence_provision"],
+        "seeking": ["collaboration_partners"],
+        "competences_needed": ["mentoring"],
+        "group_size": {"min": 2, "max": 2},
+        "language": "sv",
+        "consent": True,
+    }
+
+
+def person(name: str, email: str, organisation: str, kind: str, competences: list[str]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "email": email,
+        "organisation_name": organisation,
+        "organisation_type": kind,
+        "role_title": "Specialist",
+        "competences": competences,
+        "themes": ["employment", "competence_provision"],
+        "languages": ["sv"],
+        "capacity": 3,
+    }
+
+
+# Every group needs Maria (the municipality's representative, and the only mentor); the other seat goes
+# to Dana or Erik. Berit registers herself and has not confirmed yet.
+POOL = {
+    "maria": person("Maria Lind", "maria.lind@malmo.se", "Malmö stad", "municipality", ["mentoring"]),
+    "dana": person("Dana Nilsson", "dana@handelskammaren.example", "Sydsvenska Handelskammaren",
+                   "industry_organisation", ["network_building"]),
+    "erik": person("Erik Persson", "erik@oresund-logistik.example", "Öresund Logistik AB", "business", ["logistics"]),
+}  # fmt: skip
 SELF_REGISTERED = {
-    "name": "Berit Bengtsson",
-    "email": "berit@bengtssons-rekrytering.example",
-    "organisation_name": "Bengtssons Rekrytering AB",
-    "organisation_type": "business",
-    "role_title": "VD",
-    "competences": ["recruitment"],
-    "themes": ["employment"],
-    "languages": ["sv"],
+    **person("Berit Bengtsson", "berit@bengtssons-rekrytering.example", "Bengtssons Rekrytering AB", "business",
+             ["recruitment"]),
     "consent": True,
-}
+}  # fmt: skip
 
 
-async def submit(platform: Platform, initiative: dict[str, Any]) -> dict[str, Any]:
+async def submit(platform: Platform, body: dict[str, Any]) -> dict[str, Any]:
     answer = await platform.client.post(
-        f"{platform.api['intake']}/api/v1/initiatives", json=initiative, headers={"Idempotency-Key": str(uuid.uuid4())}
+        f"{platform.api['intake']}/api/v1/initiatives", json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
     )
     assert answer.status_code == 201, answer.text
     return answer.json()  # type: ignore[no-any-return]
 
 
-async def sign_in(browser: Browser, web: str) -> dict[str, Any]:
-    """Sign in as a coordinator through the local sign-in page; the browser's cookies afterwards."""
+async def accept_and_wait_for_the_proposal(platform: Platform, initiative_id: str) -> dict[str, Any]:
+    client, api = platform.client, platform.api
+    accepted = await client.post(f"{api['intake']}/api/v1/initiatives/{initiative_id}/accept", headers=platform.staff())
+    assert accepted.status_code == 200, accepted.text
+
+    async def proposed() -> list[dict[str, Any]]:
+        found = await client.get(
+            f"{api['matching']}/api/v1/groups", params={"initiative_id": initiative_id}, headers=platform.staff()
+        )
+        return found.json()["items"]  # type: ignore[no-any-return]
+
+    (group,) = await eventually(proposed, timeout=WAIT)
+    return group  # type: ignore[no-any-return]
+
+
+async def sign_in(browser: Browser, web: str, role: str) -> list[dict[str, Any]]:
+    """Sign in through the local sign-in page with `role`; the browser's cookies afterwards."""
     context = await new_context(browser)
     page = await context.new_page()
     await page.goto(f"{web}/staff/sign-in")
+    await page.locator(f"[name='role'][value='{role}']").check()
     await button(page, "Sign in").click()
     await page.wait_for_url(f"{web}/staff")
-    state: dict[str, Any] = await context.storage_state()  # type: ignore[assignment]
+    cookies: list[dict[str, Any]] = await context.cookies()  # type: ignore[assignment]
     await context.close()
-    return state
+    return cookies
 
 
 @pytest.fixture(scope="module")
 async def site(postgres_server: str, kafka_bootstrap: str, chromium: Browser) -> AsyncIterator[Site]:
     async with running_platform(postgres_server, kafka_bootstrap, new_namespace()) as platform:
         client, api, mailbox = platform.client, platform.api, platform.mailbox
+        ids: dict[str, str] = {}
+        for key, profile in POOL.items():
+            answer = await client.post(
+                f"{api['resources']}/api/v1/resources/direct", json=profile, headers=platform.staff()
+            )
+            assert answer.status_code == 201, answer.text
+            ids[key] = answer.json()["id"]
         registered = await client.post(f"{api['resources']}/api/v1/resources", json=SELF_REGISTERED)
         assert registered.status_code == 201, registered.text
-        initiative = await submit(platform, INITIATIVE)
-        receipt = await mailbox.one(ORIGINATOR, f"Vi har tagit emot ert initiativ {initiative['reference']}")
-        confirmation = await mailbox.one(SELF_REGISTERED["email"], "Bekräfta")
+
+        async def matching_knows_the_pool() -> bool:
+            count = await query_value(platform.databases["matching"], "SELECT count(*) FROM resources")
+            return bool(count == len(POOL))
+
+        await eventually(matching_knows_the_pool, timeout=WAIT)
+        for key in ("waiting", "proposed", "confirmed"):
+            ids[key] = (await submit(platform, initiative(f"Sommarjobb för unga ({key})")))["id"]
+        ids["proposed group"] = (await accept_and_wait_for_the_proposal(platform, ids["proposed"]))["id"]
+        group = await accept_and_wait_for_the_proposal(platform, ids["confirmed"])
+        ids["confirmed group"] = group["id"]
+        confirm = f"{api['matching']}/api/v1/groups/{group['id']}/confirm"
+        confirmed = await client.post(confirm, headers=platform.staff())
+        assert confirmed.status_code == 200, confirmed.text
+
+        receipt = (await eventually(lambda: mailbox.to(ORIGINATOR), timeout=WAIT))[0]
+        confirmation = await mailbox.one(str(SELF_REGISTERED["email"]), "Bekräfta")
+        invitation = await mailbox.one(str(POOL["maria"]["email"]), "Inbjudan till arbetsgrupp")
+        welcome = await mailbox.one(str(POOL["maria"]["email"]), "Välkommen")
         links = {
             "status": links_in(receipt, "/my/initiatives/")[0],
-            "confirm": links_in(confirmation, "/confirm")[0],
+            "confirm": links_in(confirmation, "/confirm/")[0],
+            "profile": links_in(welcome, "/my/profile/")[0],
+            "accept": link_after(invitation, "Tacka ja:"),
+            "decline": link_after(invitation, "Tacka nej:"),
         }
-        yield Site(platform, await sign_in(chromium, platform.web), initiative, links)
+        signed_in = {role: await sign_in(chromium, platform.web, role) for role in ("coordinator", "operator")}
+        yield Site(platform, signed_in, ids, links)
 
 
 # --- the pages ------------------------------------------------------------------------------------
@@ -136,8 +205,9 @@ class Visit:
     route: str
     where: Callable[[Site], str] | str
     status: int = 200
-    staff: bool = False
+    staff: str | None = None  # "coordinator" or "operator": signed in as that
     before: Callable[[Page, Site], Awaitable[None]] | None = None  # e.g. send a form that leads here
+    note: str = ""
 
     def url(self, site: Site) -> str:
         path = self.where if isinstance(self.where, str) else self.where(site)
@@ -145,7 +215,7 @@ class Visit:
 
     @property
     def name(self) -> str:
-        return f"{self.route}[{self.status}]"
+        return f"{self.route}[{','.join(str(part) for part in (self.status, self.staff, self.note) if part)}]"
 
 
 async def submit_the_initiative_form(page: Page, site: Site) -> None:
@@ -155,20 +225,62 @@ async def submit_the_initiative_form(page: Page, site: Site) -> None:
     await page.wait_for_url(f"{site.web}/initiatives/received")
 
 
+def initiative_page(key: str) -> Callable[[Site], str]:
+    return lambda site: f"/staff/initiatives/{site.ids[key]}"
+
+
+def group_page(key: str) -> Callable[[Site], str]:
+    return lambda site: f"/staff/groups/{site.ids[key + ' group']}"
+
+
+COORDINATOR_ROLE, OPERATOR_ROLE = "coordinator", "operator"
 VISITS = [
+    # the portal
     Visit("/", "/"),
     Visit("/accessibility", "/accessibility"),
     Visit("/initiatives/new", "/initiatives/new"),
     Visit("/initiatives/received", "/initiatives/received", before=submit_the_initiative_form),
-    Visit("/initiatives/received", "/initiatives/received", status=404),  # nothing was sent in this session
+    Visit("/initiatives/received", "/initiatives/received", status=404, note="nothing sent"),
     Visit("/resources/new", "/resources/new"),
     Visit("/resources/registered", "/resources/registered"),
-    Visit("/staff/sign-in", "/staff/sign-in"),
-    Visit("/staff/auth/callback", "/staff/auth/callback", status=404),  # only with real OIDC
     Visit("(no such page)", "/no-such-page", status=404),
-]
-# Not pages: what a browser downloads beside them.
-NOT_PAGES = {"/healthz", "/readyz"}
+    # signing in
+    Visit("/staff/sign-in", "/staff/sign-in"),
+    Visit("/staff/sign-in", "/staff", note="the console asks to sign in first"),
+    Visit("/staff/auth/callback", "/staff/auth/callback", status=404, note="only with real OIDC"),
+    # the console
+    Visit("/staff", "/staff", staff=COORDINATOR_ROLE),
+    Visit("/staff", "/staff?status=accepted&sort=reference&q=Sommarjobb", staff=COORDINATOR_ROLE, note="filtered"),
+    Visit("/staff", "/staff", staff=OPERATOR_ROLE),
+    Visit("/staff/initiatives/new", "/staff/initiatives/new", staff=COORDINATOR_ROLE),
+    Visit("/staff/initiatives/new", "/staff/initiatives/new", staff=OPERATOR_ROLE, status=403),
+    Visit("/staff/initiatives/{initiative_id}", initiative_page("waiting"), staff=COORDINATOR_ROLE, note="waiting"),
+    Visit("/staff/initiatives/{initiative_id}", initiative_page("proposed"), staff=COORDINATOR_ROLE, note="proposed"),
+    Visit("/staff/initiatives/{initiative_id}", initiative_page("waiting"), staff=OPERATOR_ROLE),
+    Visit("/staff/initiatives/{initiative_id}", f"/staff/initiatives/{uuid.UUID(int=1)}", staff=COORDINATOR_ROLE,
+          status=404),
+    Visit("/staff/groups/{group_id}", group_page("proposed"), staff=COORDINATOR_ROLE, note="proposed"),
+    Visit("/staff/groups/{group_id}", group_page("confirmed"), staff=COORDINATOR_ROLE, note="confirmed"),
+    Visit("/staff/groups/{group_id}/members/{resource_id}/swap",
+          lambda site: f"/staff/groups/{site.ids['proposed group']}/members/{site.ids['maria']}/swap",
+          staff=COORDINATOR_ROLE),
+    Visit("/staff/resources", "/staff/resources", staff=COORDINATOR_ROLE),
+    Visit("/staff/resources", "/staff/resources?q=Malm%C3%B6", staff=OPERATOR_ROLE, note="searched"),
+    Visit("/staff/resources/new", "/staff/resources/new", staff=COORDINATOR_ROLE),
+    Visit("/staff/resources/{resource_id}", lambda site: f"/staff/resources/{site.ids['maria']}",
+          staff=COORDINATOR_ROLE),
+    Visit("/staff/emails", "/staff/emails", staff=COORDINATOR_ROLE),
+    Visit("/staff/emails", "/staff/emails", staff=OPERATOR_ROLE),
+    Visit("/staff/preferences", "/staff/preferences", staff=COORDINATOR_ROLE),
+]  # fmt: skip
+# What the browser fetches that is not a page of its own: downloads, and a fragment htmx puts into a page.
+NOT_PAGES = {
+    "/healthz",
+    "/readyz",
+    "/staff/initiatives/export.csv",
+    "/staff/resources/export.csv",
+    "/staff/groups/{group_id}/invitations",
+}
 
 
 def test_every_page_route_is_visited_by_these_tests() -> None:
@@ -185,7 +297,7 @@ def test_every_page_route_is_visited_by_these_tests() -> None:
 async def open_page(browser: Browser, site: Site, visit: Visit, language: str = "sv") -> tuple[Page, Response]:
     context = await new_context(browser, language=LANGUAGES[language], javascript=True)
     if visit.staff:
-        await context.add_cookies(site.staff_state["cookies"])
+        await context.add_cookies(site.signed_in[visit.staff])  # type: ignore[arg-type]
     page = await context.new_page()
     watch_for_errors(page)
     if visit.before is not None:
