@@ -1,20 +1,30 @@
 """Notifications's staff API: the delivery log (list, look at one, retry a failed one) and each
-coordinator's choice of immediate alerts or a daily digest."""
+coordinator's choice of immediate alerts or a daily digest; and the digest's unsubscribe link, which
+opens the web's page and needs no login."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from services.notifications.domain import DeliveryFilter, RecipientRole, Status, Template
-from services.notifications.handlers import FindDeliveries, GetDelivery, GetPreference, RetryDelivery
+from services.notifications.handlers import (
+    FindDeliveries,
+    GetDelivery,
+    GetPreference,
+    GetUnsubscribeTarget,
+    RetryDelivery,
+    Unsubscribe,
+)
 from services.notifications.schemas import LARGEST_OFFSET, DeliveryOut, PreferenceIn, PreferenceOut, UtcMoment
 from shared.auth import CoordinatorDep, Staff, StaffReaderDep
+from shared.errors import NotFound
+from shared.links import InvalidLink
 from shared.openapi import CONFLICT, NOT_FOUND, TOO_LARGE
 from shared.service import BusDep
-from shared.web import Page
+from shared.web import Page, RateLimit
 
 router = APIRouter()
 
@@ -104,3 +114,42 @@ async def set_my_preference(staff: CoordinatorDep, bus: BusDep, body: Preference
     at the digest hour (Malmö time), and the language of their emails. From the next alert on, a digest
     holds them; the digest's unsubscribe link switches back to immediate alerts."""
     return PreferenceOut.from_domain(await bus.handle(body.to_command(_own_address(staff))))
+
+
+# The digest's unsubscribe link: a GET only reads (mail scanners open every link); the web's page button, or a
+# mail client's one-click POST (RFC 8058) that the web passes on, switches back to immediate alerts.
+
+
+@router.get(
+    "/api/v1/unsubscribe/{token}",
+    tags=["preferences"],
+    summary="What the digest's unsubscribe link would change (changes nothing)",
+    responses=NOT_FOUND,
+)
+async def unsubscribe_target(token: str, bus: BusDep) -> PreferenceOut:
+    """For whoever holds the unsubscribe link of a daily digest (`token` is its last part; no login): how that
+    coordinator gets their alerts now. `daily_digest` means the POST would switch them to immediate alerts;
+    `immediate` means there is nothing to stop. 404 for a link that is not valid."""
+    try:
+        return PreferenceOut.from_domain(await bus.handle(GetUnsubscribeTarget(token)))
+    except (InvalidLink, NotFound):
+        raise HTTPException(404, "this link is not valid") from None
+
+
+@router.post(
+    "/api/v1/unsubscribe/{token}",
+    tags=["preferences"],
+    summary="Stop the daily digest: each alert comes straight away again",
+    responses=NOT_FOUND,
+    dependencies=[Depends(RateLimit("notifications-unsubscribe"))],
+)
+async def unsubscribe(token: str, bus: BusDep) -> PreferenceOut:
+    """The unsubscribe link's button, or a mail client's one-click unsubscribe (RFC 8058) passed on by the web:
+    the coordinator the link names gets each alert straight away from now on (answered as `immediate`); they
+    can choose the digest again with PUT /api/v1/preferences/me. Pressing again changes nothing. 404 for a link
+    that is not valid."""
+    try:
+        await bus.handle(Unsubscribe(token))
+        return PreferenceOut.from_domain(await bus.handle(GetUnsubscribeTarget(token)))
+    except (InvalidLink, NotFound):
+        raise HTTPException(404, "this link is not valid") from None

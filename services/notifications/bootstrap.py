@@ -7,7 +7,7 @@ from functools import partial
 import structlog
 from fastapi import FastAPI
 
-from services.notifications import api, consumers, pages
+from services.notifications import api, consumers
 from services.notifications.adapters.rendering import Renderer
 from services.notifications.adapters.smtp import SmtpMailer, sender_domain
 from services.notifications.db.tables import metadata
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None, *
     if not settings.coordinator_emails:
         log.warning("notifications.no_coordinators", setting="NOTIFICATIONS_COORDINATOR_EMAILS")
     infra = Infrastructure.build(settings, metadata)
-    links = UnsubscribeLinks(str(settings.public_url), settings.link_secret)
+    links = UnsubscribeLinks(str(settings.platform.web_public_url), settings.link_secret)
     # The sender polls, and a commit that queued deliveries wakes it; while the database is away it backs off.
     sender = PeriodicJob(
         "delivery-sender",
@@ -85,6 +85,6 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None, *
         bus=bus,
         title="Meet Malmö notifications",
         description="The emails staff, originators and members receive, and the log of their delivery.",
-        routers=[api.router, pages.router],
+        routers=[api.router],
         state={"links": links},
     )

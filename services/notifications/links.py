@@ -6,8 +6,8 @@ from shared.links import PrivateLink
 
 
 class UnsubscribeLinks(PrivateLink):
-    """`<public url>/unsubscribe/<token>`. A GET of the link only shows a page; its button (or a
-    one-click POST, RFC 8058) acts."""
+    """`<web>/unsubscribe/<token>` (MEETMALMO_WEB_PUBLIC_URL). A GET of the link only shows the web's page;
+    its button, or a mail client's one-click POST (RFC 8058), acts through `/api/v1/unsubscribe/<token>`."""
 
-    def __init__(self, public_url: str, secret: str) -> None:
-        super().__init__(public_url, secret, purpose="digest-unsubscribe", path="unsubscribe")
+    def __init__(self, web_url: str, secret: str) -> None:
+        super().__init__(web_url, secret, purpose="digest-unsubscribe", path="unsubscribe")
