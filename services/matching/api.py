@@ -43,7 +43,6 @@ from shared.service import BusDep, from_state
 from shared.web import RateLimit
 
 ClockDep = Annotated[Clock, Depends(from_state("clock"))]
-LINK_LIMIT = [Depends(RateLimit("matching:invitations"))]  # the invitation links, on both routers
 
 
 async def infeasible(_: Request, exc: Infeasible) -> JSONResponse:
@@ -199,7 +198,7 @@ async def propose_now(initiative_id: uuid.UUID, bus: BusDep, _: CoordinatorDep) 
 
 
 # Invited members ---------------------------------------------------------------------------------
-members = APIRouter(tags=["members"], dependencies=LINK_LIMIT)
+members = APIRouter(tags=["members"], dependencies=[Depends(RateLimit("matching:invitations"))])
 
 
 async def read_invitation(bus: MessageBus[Any], token: str) -> InvitationDetails:
@@ -216,9 +215,10 @@ async def read_invitation(bus: MessageBus[Any], token: str) -> InvitationDetails
     responses={**NOT_FOUND, **RATE_LIMITED},
 )
 async def invitation(token: str, bus: BusDep, clock: ClockDep) -> InvitationOut:
-    """The initiative an invited member is asked to join, where the invitation stands and what the link's
-    button does (accept or decline); anyone holding the link from the invitation email. It never changes
-    anything (mail scanners open links)."""
+    """The initiative an invited member is asked to join, why they were chosen, where the invitation stands and
+    what the link's button does (accept or decline), with the token of the other answer's link; anyone holding
+    the link from the invitation email (it opens the web's page, which asks this). It never changes anything
+    (mail scanners open links)."""
     return InvitationOut.from_domain(await read_invitation(bus, token), clock())
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from services.matching import api, consumers, pages
+from services.matching import api, consumers
 from services.matching.db import MatchingUnitOfWork, PoolCache, metadata
 from services.matching.domain.solver import Infeasible, SolverSettings
 from services.matching.handlers import HANDLERS, Forming, SweepGroups
@@ -32,12 +32,12 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     def uow_factory() -> MatchingUnitOfWork:
         return MatchingUnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake)
 
-    public_url = str(settings.public_url).rstrip("/")
+    web_url = str(settings.platform.web_public_url).rstrip("/")  # where the links in the events open pages
     forming = Forming(
         pool=PoolCache(uow_factory),
         clock=clock,
-        links=InvitationLinks(public_url, settings.link_secret),
-        public_url=public_url,
+        links=InvitationLinks(web_url, settings.link_secret),
+        web_url=web_url,
         invitation_validity=timedelta(days=settings.invitation_days),
         solver=SolverSettings(
             time_limit_seconds=settings.solver_time_limit_seconds,
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         bus=bus,
         title="Meet Malmö matching",
         description="Forms working groups for accepted initiatives: proposals with reasons, invitations, replacements.",
-        routers=[taxonomy_router(), api.router, pages.router],
+        routers=[taxonomy_router(), api.router],
         state={"clock": clock},  # the invitation routes show expiry against the service's clock
     )
     app.exception_handler(Infeasible)(api.infeasible)

@@ -1,4 +1,7 @@
-"""The invited member's links: one per answer, signed; the seat they name makes them one-time."""
+"""The invited member's links: one per answer, signed; the seat they name makes them one-time.
+
+They open the web's invitation page (MEETMALMO_WEB_PUBLIC_URL: `/invitations/<token>`), which reads and
+answers through `/api/v1/invitations/<token>` here."""
 
 from __future__ import annotations
 
@@ -16,11 +19,14 @@ class Answer(StrEnum):
 class InvitationLinks:
     """Accept and decline links; a GET only shows a page, the page's button POSTs the answer."""
 
-    def __init__(self, public_url: str, secret: str) -> None:
-        self._link = PrivateLink(public_url, secret, purpose="group-invitation", path="invitations")
+    def __init__(self, web_url: str, secret: str) -> None:
+        self._link = PrivateLink(web_url, secret, purpose="group-invitation", path="invitations")
+
+    def token(self, seat_id: uuid.UUID, answer: Answer) -> str:
+        return self._link.token(seat_id, answer.value)
 
     def url(self, seat_id: uuid.UUID, answer: Answer) -> str:
-        return self._link.url(seat_id, answer.value)
+        return self._link.url_for(self.token(seat_id, answer))
 
     def read(self, token: str) -> tuple[uuid.UUID, Answer]:
         """The seat and the answer; InvalidLink for anything else."""

@@ -303,6 +303,12 @@ class InvitationOut(BaseModel):
     initiative_summary: str
     expires_at: datetime | None = Field(description="after this an unanswered invitation counts as declined")
     open: bool = Field(description="the button still works")
+    why_chosen_sv: str = Field(description="why matching chose the person, in Swedish (as their email says it)")
+    why_chosen_en: str = Field(description="the same in English", examples=[EXAMPLE_EXPLANATION])
+    other_answer_token: str = Field(
+        description="the token of the same invitation's other link (decline for an accept link), so that a page "
+        "can offer both answers"
+    )
 
     @classmethod
     def from_domain(cls, d: InvitationDetails, now: datetime) -> InvitationOut:
@@ -317,4 +323,7 @@ class InvitationOut(BaseModel):
             open=d.seat.status is SeatStatus.INVITED
             and d.group_status is GroupStatus.CONFIRMED
             and (d.seat.expires_at is None or d.seat.expires_at > now),
+            why_chosen_sv=d.seat.explanation.text_in("sv"),
+            why_chosen_en=d.seat.explanation.text_in("en"),
+            other_answer_token=d.other_token,
         )

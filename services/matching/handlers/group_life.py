@@ -43,7 +43,7 @@ class Forming:
     pool: PoolCache  # the in-memory pool of this process
     clock: Clock
     links: InvitationLinks  # the invitations' accept and decline links
-    public_url: str  # the base of the review links in the events
+    web_url: str  # the web's public URL: the review links in the events open its staff console
     invitation_validity: timedelta = timedelta(days=7)  # an unanswered invitation then counts as declined
     solver: SolverSettings = field(default_factory=SolverSettings)
 
@@ -100,7 +100,7 @@ async def store_proposal(
             **facts(group, initiative),
             members=await members(uow, group.members),
             uncovered_competences=tuple(c.value for c in group.uncovered),
-            review_url=f"{forming.public_url}/api/v1/groups/{group.id}",
+            review_url=f"{forming.web_url}/staff/groups/{group.id}",
         )
     )
     log.info("group.proposed", group_id=str(group.id), initiative_id=str(initiative.id), solver=group.solver)
@@ -123,7 +123,7 @@ async def blocked(uow: MatchingUnitOfWork, initiative: Initiative, blockage: Blo
             people_needed=blockage.people_needed,
             people_free=blockage.people_free,
             missing_competences=tuple(c.value for c in blockage.missing_competences),
-            review_url=f"{forming.public_url}/api/v1/initiatives/{initiative.id}",
+            review_url=f"{forming.web_url}/staff/initiatives/{initiative.id}",
         )
     )
 

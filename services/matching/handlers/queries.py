@@ -38,6 +38,7 @@ class InvitationDetails:
     initiative: Initiative
     answer: Answer
     person: Resource | None
+    other_token: str  # the same invitation's other link (decline for an accept link), for the page's second button
 
 
 @dataclass(frozen=True)
@@ -121,4 +122,5 @@ async def get_invitation(query: GetInvitation, uow: MatchingUnitOfWork, forming:
             await uow.initiatives.get(group.initiative_id),
             answer,
             await uow.resources.find(seat.resource_id),
+            forming.links.token(seat_id, Answer.DECLINE if answer is Answer.ACCEPT else Answer.ACCEPT),
         )

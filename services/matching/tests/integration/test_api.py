@@ -13,10 +13,12 @@ from services.matching.schemas import SwapIn
 from services.matching.tests.conftest import SECRET, Matching
 from services.matching.tests.factories import accepted, registered, team
 from shared.contracts.resources import ResourceErased, ResourceWithdrawn
+from shared.settings import PlatformSettings
 from shared.taxonomy import Competence, OrganisationType
 from shared.testing import staff_headers
 
 pytestmark = pytest.mark.integration
+WEB = str(PlatformSettings().web_public_url).rstrip("/")  # where the links in the events open pages
 
 
 async def proposal(matching: Matching, **changes: Any) -> dict[str, Any]:
@@ -33,7 +35,9 @@ def names(group: dict[str, Any]) -> list[str]:
 
 
 def link_path(url: str) -> str:
-    return url.removeprefix("http://127.0.0.1:8003")
+    """The JSON endpoint behind an invitation link (the link opens the web's page, which asks it)."""
+    assert url.startswith(f"{WEB}/invitations/"), url
+    return "/api/v1/invitations/" + url.removeprefix(f"{WEB}/invitations/")
 
 
 async def test_an_accepted_initiative_gets_a_proposal_with_reasons(matching: Matching) -> None:
@@ -49,7 +53,7 @@ async def test_an_accepted_initiative_gets_a_proposal_with_reasons(matching: Mat
     assert covered == {"recruitment", "mentoring"} and group["uncovered_competences"] == []
     assert 3 <= len(group["members"]) <= 4
     (proposed,) = await matching.outbox("GroupProposed")
-    assert proposed["review_url"] == f"http://127.0.0.1:8003/api/v1/groups/{group['id']}"
+    assert proposed["review_url"] == f"{WEB}/staff/groups/{group['id']}"  # the console's page of the proposal
     assert [m["name"] for m in proposed["members"]] == names(group)
     assert all(m["explanation"] for m in proposed["members"])
     loads = await matching.scalar("SELECT sum(load) FROM resources")
@@ -119,29 +123,34 @@ async def test_a_coordinator_sees_replacements_and_swaps_within_the_rules(matchi
     assert removed.status_code == 409 and "at least 3 people" in removed.json()["detail"]
 
 
-async def test_invitation_links_show_a_page_on_get_and_act_only_on_the_buttons_post(matching: Matching) -> None:
+async def test_reading_an_invitation_link_changes_nothing_and_only_its_post_answers(matching: Matching) -> None:
     group = await proposal(matching, group_size_min=3, group_size_max=3)
     await matching.client.post(f"/api/v1/groups/{group['id']}/confirm", headers=matching.coordinator)
     invitations = await matching.outbox("MemberInvited")
     accept = link_path(invitations[0]["accept_url"])
+    decline = link_path(invitations[0]["decline_url"])
     for _ in range(2):  # a mail scanner opens it, then the person
-        page = await matching.client.get(accept)
-        assert page.status_code == 200 and '<form method="post"' in page.text and "Sommarjobb" in page.text
+        shown = await matching.client.get(accept)
+        assert shown.status_code == 200 and shown.json()["initiative_title"].startswith("Sommarjobb")
+        assert (shown.json()["answer"], shown.json()["status"], shown.json()["open"]) == ("accept", "invited", True)
     assert await matching.scalar("SELECT count(*) FROM seats WHERE status = 'accepted'") == 0
+    # Why they were chosen, as the email says it, and the other link's token for a second button.
+    why = shown.json()["why_chosen_sv"], shown.json()["why_chosen_en"]
+    assert invitations[0]["member"]["explanation"] in why and why[0] != why[1]
+    assert f"/api/v1/invitations/{shown.json()['other_answer_token']}" == decline
+    assert (await matching.client.get(decline)).json()["other_answer_token"] == accept.rsplit("/", 1)[1]
 
     pressed = await matching.client.post(accept)
-    assert pressed.status_code == 303
+    assert pressed.status_code == 200 and pressed.json()["status"] == "accepted" and not pressed.json()["open"]
     assert await matching.scalar("SELECT count(*) FROM seats WHERE status = 'accepted'") == 1
-    page = await matching.client.get(accept)
-    assert "<form" not in page.text and "Tack!" in page.text
-    token = accept.rsplit("/", 1)[1]
-    twice = await matching.client.post(f"/api/v1/invitations/{token}")
+    assert (await matching.client.get(accept)).json()["status"] == "accepted"
+    twice = await matching.client.post(accept)
     assert twice.status_code == 409 and twice.json()["current_status"] == "accepted"
-    decline_after_accept = link_path(invitations[0]["decline_url"]).rsplit("/", 1)[1]
-    assert (await matching.client.post(f"/api/v1/invitations/{decline_after_accept}")).status_code == 409
+    assert (await matching.client.post(decline)).status_code == 409
     assert len(await matching.outbox("MemberAccepted")) == 1
-    assert (await matching.client.get("/invitations/not-a-token")).status_code == 404
-    assert (await matching.client.post(f"/api/v1/invitations/{token}x")).status_code == 404
+    assert (await matching.client.get(f"{accept}x")).status_code == 404
+    assert (await matching.client.post(f"{accept}x")).status_code == 404
+    assert (await matching.client.get(accept.removeprefix("/api/v1"))).status_code == 404  # the page is the web's
 
 
 async def test_an_unanswered_invitation_expires_and_counts_as_declined(matching: Matching) -> None:
@@ -224,7 +233,7 @@ async def test_coordinators_read_what_is_lacking_and_are_told_once_until_people_
         0,
         ["recruitment", "mentoring"],
     )
-    assert blocked["review_url"] == f"http://127.0.0.1:8003/api/v1/initiatives/{initiative.initiative_id}"
+    assert blocked["review_url"] == f"{WEB}/staff/initiatives/{initiative.initiative_id}"
 
     shown = await matching.client.get(f"/api/v1/initiatives/{initiative.initiative_id}", headers=matching.coordinator)
     assert shown.status_code == 200

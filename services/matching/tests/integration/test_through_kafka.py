@@ -17,9 +17,11 @@ from services.matching.tests.factories import accepted, registered, team
 from shared.contracts import Envelope, Topic
 from shared.contracts.initiatives import InitiativeWithdrawn
 from shared.contracts.resources import ResourceErased, ResourceUpdated
+from shared.settings import PlatformSettings
 from shared.testing import eventually, read_records
 
 pytestmark = pytest.mark.integration
+WEB = str(PlatformSettings().web_public_url).rstrip("/")  # where the links in the events open pages
 
 
 async def group_events(matching: Matching, until: Any) -> list[Envelope]:
@@ -40,7 +42,9 @@ async def projected(matching: Matching, table: str, count: int) -> bool:
 
 
 def link_path(url: str) -> str:
-    return url.removeprefix("http://127.0.0.1:8003")
+    """The JSON endpoint behind an invitation link (the link opens the web's page, which asks it)."""
+    assert url.startswith(f"{WEB}/invitations/"), url
+    return "/api/v1/invitations/" + url.removeprefix(f"{WEB}/invitations/")
 
 
 async def test_accept_propose_confirm_answer_decline_replace_and_form_over_kafka(matching: Matching) -> None:
@@ -64,8 +68,8 @@ async def test_accept_propose_confirm_answer_decline_replace_and_form_over_kafka
 
     decliner, *accepters = invitations
     for invitation in accepters:
-        assert (await matching.client.post(link_path(invitation["accept_url"]))).status_code == 303
-    assert (await matching.client.post(link_path(decliner["decline_url"]))).status_code == 303
+        assert (await matching.client.post(link_path(invitation["accept_url"]))).status_code == 200
+    assert (await matching.client.post(link_path(decliner["decline_url"]))).status_code == 200
 
     envelopes = await group_events(matching, lambda es: len(of_type(es, "MemberInvited")) == 4)
     (declined,) = of_type(envelopes, "MemberDeclined")
@@ -77,7 +81,7 @@ async def test_accept_propose_confirm_answer_decline_replace_and_form_over_kafka
     assert newcomer["member"]["role"] == decliner["member"]["role"]  # a representative is replaced by one
     assert of_type(envelopes, "GroupFormed") == []
 
-    assert (await matching.client.post(link_path(newcomer["accept_url"]))).status_code == 303
+    assert (await matching.client.post(link_path(newcomer["accept_url"]))).status_code == 200
     envelopes = await group_events(matching, lambda es: bool(of_type(es, "GroupFormed")))
     (formed,) = of_type(envelopes, "GroupFormed")
     roles = [m["role"] for m in formed["members"]]

@@ -20,7 +20,7 @@ from shared.contracts.resources import ResourceRegistered
 from shared.messagebus import MessageBus
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
-PUBLIC_URL = "http://matching.test"
+WEB_URL = "http://web.test"  # MEETMALMO_WEB_PUBLIC_URL: the links in the events open its pages
 HANDLER_OF = {event_type: handler for handlers in SUBSCRIPTIONS.values() for event_type, handler in handlers.items()}
 
 
@@ -30,8 +30,8 @@ class Matching:
     def __init__(self) -> None:
         self.store = Store()
         self.now = NOW
-        self.links = InvitationLinks(PUBLIC_URL, "unit-test-secret-of-at-least-32-characters")
-        forming = Forming(PoolCache(lambda: FakeUnitOfWork(self.store)), lambda: self.now, self.links, PUBLIC_URL)
+        self.links = InvitationLinks(WEB_URL, "unit-test-secret-of-at-least-32-characters")
+        forming = Forming(PoolCache(lambda: FakeUnitOfWork(self.store)), lambda: self.now, self.links, WEB_URL)
         self.bus = MessageBus(lambda: FakeUnitOfWork(self.store), HANDLERS, {"forming": forming})
 
     async def consume(self, *events: Event) -> None:

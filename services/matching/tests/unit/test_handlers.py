@@ -20,7 +20,7 @@ from services.matching.handlers import (
 )
 from services.matching.handlers.contracts import member_of
 from services.matching.tests.factories import accepted, municipal, need, team
-from services.matching.tests.unit.conftest import NOW, PUBLIC_URL, Matching
+from services.matching.tests.unit.conftest import NOW, WEB_URL, Matching
 from shared.contracts.groups import (
     GroupConfirmed,
     GroupFormed,
@@ -38,7 +38,7 @@ async def test_an_accepted_initiative_with_a_feasible_pool_gets_a_group_proposed
     group = matching.store.groups[proposal.group_id]
     assert group.status is GroupStatus.PROPOSED and group.members[0].role is Role.MUNICIPALITY_REPRESENTATIVE
     assert [m.resource_id for m in proposal.members] == [s.resource_id for s in group.members]
-    assert proposal.review_url == f"{PUBLIC_URL}/api/v1/groups/{group.id}"
+    assert proposal.review_url == f"{WEB_URL}/staff/groups/{group.id}"
     assert "Agnes Acme" not in {m.name for m in proposal.members}  # from the originator's organisation
     loads = {r.id: r.load for r in matching.store.resources.values()}
     assert sum(loads.values()) == len(group.members) and all(loads[s.resource_id] == 1 for s in group.members)
@@ -75,7 +75,7 @@ async def test_confirming_emits_group_confirmed_and_one_member_invited_per_seat(
     assert isinstance(confirmed, GroupConfirmed) and len(confirmed.members) == len(group.members)
     invited = matching.invitations()
     assert sorted(str(i.member.resource_id) for i in invited) == sorted(str(s.resource_id) for s in group.members)
-    assert all(i.accept_url.startswith(f"{PUBLIC_URL}/invitations/") for i in invited)
+    assert all(i.accept_url.startswith(f"{WEB_URL}/invitations/") for i in invited)
     with pytest.raises(InvalidTransition):
         await matching.bus.handle(ConfirmGroup(proposal.group_id, "eva.coordinator@malmo.se"))
     assert len(matching.invitations()) == len(invited)  # nothing twice

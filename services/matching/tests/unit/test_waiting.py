@@ -12,7 +12,7 @@ import pytest
 
 from services.matching.handlers import AnswerInvitation, ConfirmGroup, FindGroups, GetInitiative, SweepGroups
 from services.matching.tests.factories import accepted, registered, team
-from services.matching.tests.unit.conftest import PUBLIC_URL, Matching
+from services.matching.tests.unit.conftest import WEB_URL, Matching
 from shared.contracts.initiatives import InitiativeAccepted, InitiativeWithdrawn
 from shared.contracts.resources import ResourceRegistered, ResourceUpdated, ResourceWithdrawn
 from shared.taxonomy import Competence, OrganisationType
@@ -49,7 +49,7 @@ async def test_nobody_free_is_told_once_and_the_registrations_bring_the_proposal
     assert blocked.missing == ("municipality_representative", "people", "competences")
     assert (blocked.people_needed, blocked.people_free) == (3, 0)
     assert blocked.missing_competences == ("recruitment", "mentoring")
-    assert blocked.review_url == f"{PUBLIC_URL}/api/v1/initiatives/{initiative.initiative_id}"
+    assert blocked.review_url == f"{WEB_URL}/staff/initiatives/{initiative.initiative_id}"
 
     await matching.bus.handle(SweepGroups())  # the same reason on every try: nothing new to tell
     await matching.consume(accepted(initiative.initiative_id))  # the same acceptance again
