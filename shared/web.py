@@ -1,4 +1,4 @@
-"""HTTP edge helpers every service uses: body size limit, rate limit, taxonomy, CSV, small pages."""
+"""HTTP edge helpers every service uses: body size limit, rate limit, taxonomy, CSV. (Pages are the web's.)"""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from typing import Any, Generic, TypeVar
 
 import structlog
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, StreamingResponse
-from jinja2 import Environment, select_autoescape
+from fastapi.responses import StreamingResponse
 from limits import parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -164,54 +163,3 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[A
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-_pages = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
-_PAGE = _pages.from_string(
-    """<!doctype html>
-<html lang="{{ lang }}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>{{ title }} · Meet Malmö</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
-button{font-size:1rem;padding:.6rem 1.2rem;border-radius:.4rem;border:0;background:#0a5c8a;color:#fff;cursor:pointer}
-button.secondary{background:#666}textarea,input{width:100%;font:inherit}dt{font-weight:600}</style></head>
-<body><h1>{{ title }}</h1>
-{% for paragraph in paragraphs %}<p>{{ paragraph }}</p>{% endfor %}
-{% if facts %}<dl>{% for term, value in facts %}<dt>{{ term }}</dt><dd>{{ value }}</dd>{% endfor %}</dl>{% endif %}
-{% for form in forms %}<form method="post" action="{{ form.action }}">
-{% for field in form.fields %}<p><label>{{ field.label }}<br>
-<textarea name="{{ field.name }}" rows="5" {% if field.required %}required{% endif %}></textarea>
-</label></p>{% endfor %}
-<button type="submit" class="{{ form.style }}">{{ form.button }}</button></form>{% endfor %}
-</body></html>"""
-)
-
-
-# Pages behind private links: not cached, the link not leaked to other sites, not indexed.
-PRIVATE_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
-
-
-class FormField(BaseModel):
-    name: str
-    label: str
-    required: bool = True
-
-
-class Form(BaseModel):
-    action: str
-    button: str
-    style: str = ""
-    fields: list[FormField] = []
-
-
-def html_page(
-    title: str,
-    paragraphs: Sequence[str] = (),
-    *,
-    facts: Sequence[tuple[str, str]] = (),
-    forms: Sequence[Form] = (),
-    lang: str = "sv",
-    status_code: int = 200,
-) -> HTMLResponse:
-    """A small page for a person following a link from an email; a GET page never changes anything."""
-    body = _PAGE.render(title=title, paragraphs=paragraphs, facts=facts, forms=forms, lang=lang)
-    return HTMLResponse(body, status_code=status_code, headers=PRIVATE_PAGE_HEADERS)
