@@ -54,11 +54,21 @@ class Mailbox:
 
     async def one(self, address: str, subject: str) -> EmailMessage:
         """The email to `address` whose subject starts with `subject`, once it has arrived (exactly one)."""
-        found: list[EmailMessage] = await eventually(
-            lambda: [m for m in self.to(address) if str(m["Subject"]).startswith(subject)], timeout=WAIT
-        )
+        try:
+            found: list[EmailMessage] = await eventually(
+                lambda: [m for m in self.to(address) if subject_of(m).startswith(subject)], timeout=WAIT
+            )
+        except AssertionError:
+            got = [subject_of(m) for m in self.to(address)]
+            raise AssertionError(f"no email {subject!r} to {address} within {WAIT}s; it got {got}") from None
         assert len(found) == 1, f"{len(found)} emails {subject!r} to {address}"
         return found[0]
+
+
+def subject_of(message: EmailMessage) -> str:
+    """The subject as read: Python's email package folds a long subject before an encoded word leaving two
+    spaces where there was one (CPython's folder keeps the space and adds the fold's), so spaces are one."""
+    return " ".join(str(message["Subject"]).split())
 
 
 def text_of(message: EmailMessage) -> str:
