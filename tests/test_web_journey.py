@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Locator, Page
 
 from services.web.adapters.rendering import HERE
 from services.web.tests.browser import (
@@ -33,6 +34,7 @@ from services.web.tests.integration.platform import (
     COORDINATOR,
     WAIT,
     Platform,
+    link_after,
     links_in,
     running_platform,
 )
@@ -68,7 +70,8 @@ def person(name: str, email: str, organisation: str, kind: str, competences: lis
 
 
 BERIT, MARIA = "berit@bengtssons-rekrytering.example", "maria.lind@malmo.se"
-INVITATION = {"en": "Invitation to a working group: ", "sv": "Inbjudan till arbetsgrupp: "}
+INVITATION = {"en": "Invitation to a working group: ", "sv": "Inbjudan till arbetsgrupp: "}  # the emails' words
+ACCEPT_LINE = {"en": "Accept:", "sv": "Tacka ja:"}
 # Matching needs recruitment and mentoring: only Berit recruits and only Maria (Malmö stad) mentors, so both
 # are proposed; the third seat goes to one of Dana and Erik, and the coordinator swaps that seat.
 POOL = [
@@ -108,10 +111,9 @@ async def test_an_initiative_from_the_portal_form_becomes_a_formed_working_group
     swapped_in = await the_coordinator_sees_the_proposal_with_reasons_swaps_one_member_and_confirms(
         platform, coordinator, ids
     )
-    await the_members_are_invited_by_email(platform, swapped_in)
-    # The journey ends here until the invitation pages behind the emails' links exist in the web
-    # (services/web/pages/links.py): then the members answer from those links in the browser and the
-    # console's group page shows the group formed.
+    invitations = await the_members_are_invited_by_email(platform, swapped_in)
+    await the_members_answer_from_their_emails_links(platform, chromium, invitations)
+    await the_console_shows_the_group_formed(platform, coordinator, reference)
     await coordinator.context.close()
 
 
@@ -189,13 +191,19 @@ async def the_originator_follows_the_private_link_in_the_receipt(
     receipt = await platform.mailbox.one(ORIGINATOR, f"Vi har tagit emot ert initiativ {reference}")
     (status_link,) = links_in(receipt, "/my/initiatives/")
     assert status_link.startswith(f"{platform.web}/my/initiatives/")
-    # Opening it needs the status page behind email links (services/web/pages/links.py), not there yet.
+    context, page = await window(browser, "sv")
+    await page.goto(status_link)
+    assert await page.get_by_role("heading", level=1).inner_text() == TITLE
+    assert reference in await page.get_by_role("main").inner_text()
+    await assert_accessible(page)
+    assert_no_browser_errors(page)
+    await context.close()
 
 
-async def press(page: Page, english: str) -> None:
+async def press(page: Page, english: str, language: str = "en") -> None:
     """Press the button (a form's POST) and wait for the page it leads to."""
     async with page.expect_navigation():
-        await page.get_by_role("button", name=say(english), exact=True).click()
+        await page.get_by_role("button", name=say(english, language), exact=True).click()
 
 
 @dataclass
@@ -298,10 +306,61 @@ async def the_coordinator_sees_the_proposal_with_reasons_swaps_one_member_and_co
     return next(p["email"] for p in POOL if p["name"] == other)
 
 
-async def the_members_are_invited_by_email(platform: Platform, swapped_in: str) -> None:
+async def the_members_are_invited_by_email(platform: Platform, swapped_in: str) -> dict[str, EmailMessage]:
     """Berit, Maria and the swapped-in member each get an invitation, in their language, whose links open
-    the web."""
+    the web. The invitations by email."""
+    invitations = {}
     for member in (p for p in POOL if p["email"] in {BERIT, MARIA, swapped_in}):
         invitation = await platform.mailbox.one(member["email"], INVITATION[member["language"]] + TITLE)
         links = links_in(invitation)
         assert links and all(link.startswith(f"{platform.web}/") for link in links), links
+        invitations[member["email"]] = invitation
+    return invitations
+
+
+async def the_members_answer_from_their_emails_links(
+    platform: Platform, browser: Browser, invitations: dict[str, EmailMessage]
+) -> None:
+    """Each opens the accept link in their email: the page says what the group is for and why they were
+    chosen, and asks; opening it changes nothing. Each presses yes, in their own language."""
+    for email, invitation in invitations.items():
+        language = next(p["language"] for p in POOL if p["email"] == email)
+        context, page = await window(browser, language)
+        await page.goto(link_after(invitation, ACCEPT_LINE[language]))
+        assert await page.get_by_role("heading", level=1).inner_text() == TITLE
+        assert await page.get_by_role("heading", name=say("Why we chose you", language)).is_visible()
+        await assert_accessible(page)
+        if email == BERIT:
+            await screenshot(page, "invitation")
+        await press(page, "Yes, I will join", language)
+        assert await page.get_by_role("status").is_visible()
+        assert await page.get_by_role("button").filter(has_text=say("Yes, I will join", language)).count() == 0
+        assert_no_browser_errors(page)
+        await context.close()
+
+
+async def the_console_shows_the_group_formed(platform: Platform, coordinator: Coordinator, reference: str) -> None:
+    """The coordinator's group page, left open since she confirmed, follows the answers by itself (htmx asks
+    every few seconds); once all three said yes the group is formed, and so is the initiative in the inbox."""
+    page = coordinator.page
+    live = page.locator("[aria-live=polite]")
+    accepted = live.get_by_role("row").filter(has_text=say("Accepted the invitation"))
+    await eventually(lambda: _count_is(accepted, 3), timeout=WAIT, interval=0.5)  # no reload: htmx swapped it in
+    await page.reload()
+    assert say("Formed: every member accepted") in await page.locator("dl.facts").inner_text()
+    await assert_accessible(page)
+
+    await page.get_by_role("link", name=say("Inbox"), exact=True).first.click()
+    await page.wait_for_url(f"{platform.web}/staff")
+
+    async def formed_in_the_inbox() -> bool:
+        await page.reload()
+        row = page.get_by_role("row").filter(has=page.get_by_role("link", name=reference))
+        return say("Working group formed") in await row.inner_text()
+
+    await eventually(formed_in_the_inbox, timeout=WAIT, interval=0.5)
+    assert_no_browser_errors(page)
+
+
+async def _count_is(locator: Locator, expected: int) -> bool:
+    return await locator.count() == expected

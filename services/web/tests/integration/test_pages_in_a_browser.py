@@ -319,7 +319,7 @@ def assert_security_headers(response: Response, path: str) -> None:
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("visit", VISITS, ids=lambda visit: visit.name)
-async def test_every_page_is_accessible_in_both_languages_with_the_security_headers(
+async def test_every_page_is_accessible_in_both_languages_from_the_keyboard_with_the_security_headers(
     chromium: Browser, site: Site, visit: Visit, language: str
 ) -> None:
     page, response = await open_page(chromium, site, visit, language)
@@ -328,18 +328,8 @@ async def test_every_page_is_accessible_in_both_languages_with_the_security_head
         assert await page.locator("h1").count() == 1
         assert_security_headers(response, visit.url(site).removeprefix(site.web))
         await assert_accessible(page)
-        assert_no_browser_errors(page, status=visit.status)
-    finally:
-        await page.context.close()
-
-
-@pytest.mark.parametrize("visit", VISITS, ids=lambda visit: visit.name)
-async def test_on_every_page_the_skip_link_is_the_first_tab_stop_and_leads_to_the_main_content(
-    chromium: Browser, site: Site, visit: Visit
-) -> None:
-    page, _ = await open_page(chromium, site, visit)
-    try:
         await assert_skip_link_leads_to_main(page)
+        assert_no_browser_errors(page, status=visit.status)
     finally:
         await page.context.close()
 
