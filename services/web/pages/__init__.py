@@ -6,6 +6,7 @@ from services.web.pages import (
     console_groups,
     console_initiatives,
     console_resources,
+    links,
     portal,
     staff_auth,
 )
@@ -17,4 +18,6 @@ ROUTERS = [
     console_groups.router,
     console_resources.router,
     console_emails.router,
+    links.router,
+    links.one_click,  # RFC 8058's one-click unsubscribe: the one POST without a session (it checks CSRF itself)
 ]
