@@ -42,6 +42,11 @@ Responses = dict[int | str, dict[str, Any]]
 """What FastAPI's `responses=` takes: merge them, `responses={**NOT_FOUND, **CONFLICT}`."""
 
 
+def errors(*documented: Responses) -> Responses:
+    """The error responses one route can answer, merged: `responses=errors(NOT_FOUND, CONFLICT)`."""
+    return {status: response for part in documented for status, response in part.items()}
+
+
 def _error(status: int, model: type[BaseModel], description: str) -> Responses:
     return {status: {"model": model, "description": description}}
 

@@ -35,18 +35,13 @@ from services.intake.schemas import (
 )
 from shared.auth import CoordinatorDep, StaffReaderDep
 from shared.links import InvalidLink
-from shared.openapi import CONFLICT, NOT_FOUND, RATE_LIMITED, TOO_LARGE, Problem, Responses
+from shared.openapi import CONFLICT, NOT_FOUND, RATE_LIMITED, TOO_LARGE, Problem, Responses, errors
 from shared.service import BusDep, from_state
 from shared.web import Page, RateLimit, csv_response
 
 router = APIRouter()
 
 LinksDep = Annotated[StatusLinks, Depends(from_state("links"))]
-
-
-def errors(*documented: Responses) -> Responses:
-    """shared.openapi's error responses merged, in the type FastAPI's `responses=` takes."""
-    return {code: response for part in documented for code, response in part.items()}
 
 
 KEY_REUSED: Responses = {

@@ -5,7 +5,7 @@ opens the web's page and needs no login."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
@@ -22,16 +22,11 @@ from services.notifications.schemas import LARGEST_OFFSET, DeliveryOut, Preferen
 from shared.auth import CoordinatorDep, Staff, StaffReaderDep
 from shared.errors import NotFound
 from shared.links import InvalidLink
-from shared.openapi import CONFLICT, NOT_FOUND, TOO_LARGE
+from shared.openapi import CONFLICT, NOT_FOUND, TOO_LARGE, errors
 from shared.service import BusDep
 from shared.web import Page, RateLimit
 
 router = APIRouter()
-
-
-def errors(*documented: dict[int, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
-    """The shared error responses (shared.openapi) in the type FastAPI's `responses=` asks for."""
-    return {status: response for part in documented for status, response in part.items()}
 
 
 def _own_address(staff: Staff) -> str:

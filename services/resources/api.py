@@ -45,7 +45,7 @@ from shared.auth import CoordinatorDep, StaffReaderDep
 from shared.errors import NotFound
 from shared.links import InvalidLink
 from shared.messagebus import MessageBus
-from shared.openapi import CONFLICT, NOT_FOUND, RATE_LIMITED, TOO_LARGE, Problem, Responses
+from shared.openapi import CONFLICT, NOT_FOUND, RATE_LIMITED, TOO_LARGE, Problem, Responses, errors
 from shared.service import BusDep, from_state
 from shared.web import Page, RateLimit, csv_response
 
@@ -55,14 +55,7 @@ CSV_HEADER = tuple(c for c in ResourceView.model_fields if c not in {"confirmed_
 CSV_LIMIT = 10_000
 
 
-def errors(*documented: Responses) -> Responses:
-    """shared.openapi's error responses merged, in the type FastAPI's `responses=` takes."""
-    return {code: response for part in documented for code, response in part.items()}
-
-
-EMAIL_TAKEN: Responses = {
-    409: {"model": EmailTaken, "description": "Another resource has this email; its id is given"}
-}
+EMAIL_TAKEN: Responses = {409: {"model": EmailTaken, "description": "Another resource has this email; its id is given"}}
 PROFILE_CONFLICT: Responses = {
     409: {
         "model": Problem,
