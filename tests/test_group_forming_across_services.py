@@ -26,6 +26,7 @@ from shared.testing import eventually, read_records
 
 pytestmark = pytest.mark.integration
 SECRET = "platform-tests-secret-of-at-least-32-characters"
+WEB = "http://web.meetmalmo.test"  # MEETMALMO_WEB_PUBLIC_URL: where the links in the emails open pages
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ async def services(
     service_database: Callable[[str], Awaitable[str]], kafka_bootstrap: str, topic_namespace: str
 ) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, str]]:
     platform = PlatformSettings(
-        kafka_bootstrap=kafka_bootstrap, topic_namespace=topic_namespace, auth_jwt_secret=SECRET
+        kafka_bootstrap=kafka_bootstrap, topic_namespace=topic_namespace, auth_jwt_secret=SECRET, web_public_url=WEB
     )
     intake = create_intake(IntakeSettings(database_url=await service_database("intake"), platform=platform))
     matching_db = await service_database("matching")
@@ -116,8 +117,9 @@ async def test_an_accepted_initiative_becomes_group_formed_in_intake(
     for record in records:
         envelope = Envelope.model_validate_json(record.value)
         if envelope.event_type == "MemberInvited":
-            link = str(envelope.payload["accept_url"]).removeprefix("http://127.0.0.1:8003")
-            assert (await to_matching.post(link)).status_code == 303
+            # The link opens the web's page (MEETMALMO_WEB_PUBLIC_URL), whose button posts the token here.
+            token = str(envelope.payload["accept_url"]).removeprefix(f"{WEB}/invitations/")
+            assert (await to_matching.post(f"/api/v1/invitations/{token}")).status_code == 200
 
     await eventually(lambda: _is(status, "group_formed"))
     assert uuid.UUID(group["id"])

@@ -6,10 +6,12 @@ matching proposes, the invited members answer from the links in their emails (on
 replaced), and the originator, the members and the coordinators hear that the group is formed. Every
 email is received exactly once.
 
-The four services run under uvicorn on free ports, each with its real address as its public URL, so
-every link in an email is followed as a browser would follow it. They share one Kafka namespace, each
-has its own PostgreSQL database, and notifications sends to a real SMTP server that records what it
-receives.
+The four services run under uvicorn on free ports. Every link in an email points at the web's public
+URL (MEETMALMO_WEB_PUBLIC_URL), whose page reads and acts through the service's JSON endpoint with the
+token from the link; here each link is followed to that endpoint, as the web's page would (the same
+journey through the web's pages in a real browser is tests/test_web_journey.py). They share one Kafka
+namespace, each has its own PostgreSQL database, and notifications sends to a real SMTP server that
+records what it receives.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
-from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -56,7 +57,7 @@ STAFF = {
 WAIT = 20.0  # seconds any one step may take to show (they take well under one)
 LINK = re.compile(r"https?://[^\s<>\"]+")
 REFERENCE = re.compile(r"MM-\d{4}-\d{4}")
-FORM_ACTION = re.compile(r'<form method="post" action="([^"]*)"')
+WEB = "http://web.meetmalmo.test"  # MEETMALMO_WEB_PUBLIC_URL: where every link in an email opens a page
 
 
 # --- the SMTP server ------------------------------------------------------------------------------
@@ -127,7 +128,7 @@ class Platform:
     notifications: str
     mailbox: Mailbox
     matching_database: str
-    browser: httpx.AsyncClient  # what the people use: no token, follows redirects
+    browser: httpx.AsyncClient  # what the web asks the services with: no token unless a coordinator's
 
     async def matching_knows(self, people: int) -> bool:
         """Matching reads initiatives and people from two topics, whose relative order Kafka does not keep;
@@ -156,6 +157,7 @@ async def platform(
         auth_jwt_secret=SECRET,
         outbox_poll_seconds=0.2,
         consumer_backoff_seconds=0.01,
+        web_public_url=WEB,
     )
     ports = {name: free_port() for name in ("intake", "resources", "matching", "notifications")}
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
@@ -216,24 +218,39 @@ async def platform(
 # --- what people do -------------------------------------------------------------------------------
 
 
-def form_action(page: httpx.Response, index: int = 0) -> str:
-    """The absolute URL the page's `index`th button posts to, as a browser would resolve it."""
-    actions = FORM_ACTION.findall(page.text)
-    assert len(actions) > index, f"no button {index} on {page.url}"
-    return urljoin(str(page.url), html.unescape(actions[index]))
+# The web's page behind each kind of link, and the JSON endpoint that page reads and posts to.
+BEHIND = {
+    "confirm": ("resources", "/api/v1/confirmations/{}"),
+    "my/profile": ("resources", "/api/v1/my/profile/{}"),
+    "my/initiatives": ("intake", "/api/v1/my/initiatives/{}"),
+    "invitations": ("matching", "/api/v1/invitations/{}"),
+    "unsubscribe": ("notifications", "/api/v1/unsubscribe/{}"),
+    "staff/groups": ("matching", "/api/v1/groups/{}"),  # the console's pages, for coordinators
+    "staff/initiatives": ("matching", "/api/v1/initiatives/{}"),
+}
 
 
-async def open_link(browser: httpx.AsyncClient, link: str) -> httpx.Response:
-    page = await browser.get(link)
-    assert page.status_code == 200, (link, page.status_code, page.text[:300])
-    assert page.headers["content-type"].startswith("text/html")
-    return page
+def behind(platform: Platform, link: str) -> tuple[str, dict[str, str]]:
+    """The service endpoint behind a link in an email, with the token (or id) from the link, and the
+    headers it needs (a coordinator's token for the console's links)."""
+    assert link.startswith(f"{WEB}/"), link
+    page, _, token = link.removeprefix(f"{WEB}/").rpartition("/")
+    service, endpoint = BEHIND[page]
+    return getattr(platform, service) + endpoint.format(token), STAFF if page.startswith("staff/") else {}
 
 
-async def press_button(browser: httpx.AsyncClient, page: httpx.Response) -> httpx.Response:
-    answer = await browser.post(form_action(page))
-    assert answer.status_code == 200, (answer.url, answer.status_code, answer.text[:300])
-    return answer
+async def open_link(platform: Platform, link: str) -> dict[str, Any]:
+    """What the link's page shows: the service's answer to a GET (which changes nothing)."""
+    url, headers = behind(platform, link)
+    answer = await platform.browser.get(url, headers=headers)
+    assert answer.status_code == 200, (link, answer.status_code, answer.text[:300])
+    return answer.json()  # type: ignore[no-any-return]
+
+
+async def press_button(platform: Platform, link: str) -> httpx.Response:
+    """The page's button: the POST to the same endpoint."""
+    url, headers = behind(platform, link)
+    return await platform.browser.post(url, headers=headers)
 
 
 @dataclass(frozen=True)
@@ -374,21 +391,24 @@ async def people_join_the_pool(platform: Platform) -> dict[str, str]:
 
     confirmation = await mailbox.one(BERIT.email, "Confirm your registration with Meet Malmö")
     (confirm_link,) = [link for link in links(confirmation) if "/confirm/" in link]
-    assert confirm_link.startswith(f"{resources}/confirm/")
-    page = await open_link(browser, confirm_link)
-    assert "Confirm your registration" in page.text
+    assert confirm_link.startswith(f"{WEB}/confirm/")
+    page = await open_link(platform, confirm_link)
+    assert (page["state"], page["name"]) == ("awaiting_confirmation", BERIT.name)
     assert await status_of(BERIT) == "pending_confirmation"  # opening the link (a mail scanner would) changes nothing
-    confirmed = await press_button(browser, page)
-    assert "Thank you, you are registered" in confirmed.text
+    confirmed = await press_button(platform, confirm_link)
+    assert confirmed.status_code == 200 and confirmed.json()["just_confirmed"] is True
     assert await status_of(BERIT) == "active"
-    again = await press_button(browser, page)  # a second press (a double click) confirms nothing more
-    assert "Already confirmed" in again.text
+    again = await press_button(platform, confirm_link)  # a second press (a double click) confirms nothing more
+    assert again.status_code == 200
+    assert again.json()["state"] == "already_confirmed" and again.json()["just_confirmed"] is False
 
     welcome = await mailbox.one(BERIT.email, "Welcome to Meet Malmö")
     (profile_link,) = {link for link in links(welcome) if "/my/profile/" in link}  # in the text and the footer
-    profile = await open_link(browser, profile_link)
-    assert BERIT.name in profile.text
-    assert "Active" in profile.text
+    profile = await open_link(platform, profile_link)
+    assert (profile["name"], profile["status"]) == (BERIT.name, "active")
+    assert profile["id"] == ids[BERIT.email]
+    given = await open_link(platform, f"{WEB}/my/profile/{confirmed.json()['profile_token']}")  # "you are confirmed"
+    assert given["id"] == ids[BERIT.email]
 
     for person in (MARIA, MATS, DANA, ERIK):
         direct = await browser.post(f"{resources}/api/v1/resources/direct", json=person.profile(), headers=STAFF)
@@ -397,7 +417,7 @@ async def people_join_the_pool(platform: Platform) -> dict[str, str]:
         assert direct.json()["registered_by"] == COORDINATORS[0]
         ids[person.email] = direct.json()["id"]
         welcomed = await mailbox.one(person.email, "Välkommen till Meet Malmö")
-        assert any(link.startswith(f"{resources}/my/profile/") for link in links(welcomed))
+        assert any(link.startswith(f"{WEB}/my/profile/") for link in links(welcomed))
     return ids
 
 
@@ -419,11 +439,10 @@ async def the_portal_submits_an_initiative(platform: Platform) -> dict[str, Any]
     receipt = await mailbox.one(ORIGINATOR, f"Vi har tagit emot ert initiativ {reference}")
     assert reference in body(receipt)
     (status_link,) = [link for link in links(receipt) if "/my/initiatives/" in link]
-    assert status_link.startswith(f"{intake}/my/initiatives/")
-    status_page = await open_link(browser, status_link)
-    assert reference in status_page.text
-    assert TITLE in status_page.text
-    assert "Inskickat / Submitted" in status_page.text
+    assert status_link.startswith(f"{WEB}/my/initiatives/")
+    status_page = await open_link(platform, status_link)
+    assert (status_page["reference"], status_page["title"]) == (reference, TITLE)
+    assert status_page["status"] == "submitted"
     initiative["status_link"] = status_link
 
     for coordinator in COORDINATORS:
@@ -454,8 +473,9 @@ async def a_coordinator_accepts_and_matching_proposes_a_group(
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["status"] == "accepted"
     told = await mailbox.one(ORIGINATOR, f"Ert initiativ {reference} har godkänts")
-    (status_link,) = [link for link in links(told) if link.startswith(f"{platform.intake}/my/initiatives/")]
-    assert reference in (await open_link(browser, status_link)).text  # signed when sent: may be another token
+    (status_link,) = [link for link in links(told) if link.startswith(f"{WEB}/my/initiatives/")]
+    seen = await open_link(platform, status_link)  # signed when sent: may be another token
+    assert (seen["reference"], seen["status"]) == (reference, "accepted")
 
     async def proposals() -> list[dict[str, Any]]:
         answer = await browser.get(
@@ -482,9 +502,9 @@ async def a_coordinator_accepts_and_matching_proposes_a_group(
         assert "Varför: Kommunens representant. Bidrar med kompetenser som behövs: Mentorskap." in text_of
         for person in (BERIT, MARIA, DANA):
             assert person.name in text_of
-        review_link = f"{platform.matching}/api/v1/groups/{group['id']}"
+        review_link = f"{WEB}/staff/groups/{group['id']}"  # the console's page of the proposal
         assert review_link in links(proposal)
-        assert (await browser.get(review_link, headers=STAFF)).json()["id"] == group["id"]
+        assert (await open_link(platform, review_link))["id"] == group["id"]
 
     await eventually(lambda: _equals(intake_status(platform, initiative), "group_forming"), timeout=WAIT)
     return group
@@ -506,20 +526,22 @@ async def the_coordinator_confirms_and_the_members_answer(
     }
     for invitation in invitations.values():
         assert initiative["reference"] in body(invitation)
-        assert all(link.startswith(platform.matching) or "/my/profile/" in link for link in links(invitation))
+        assert all(link.startswith((f"{WEB}/invitations/", f"{WEB}/my/profile/")) for link in links(invitation))
     # Each is told why they were chosen, in the language of the rest of their email.
     why_maria = "Därför har vi valt dig: Kommunens representant. Bidrar med kompetenser som behövs: Mentorskap."
     assert why_maria in body(invitations[MARIA.email])
     assert "Why we chose you: Covers needed competences: Recruitment." in body(invitations[BERIT.email])
 
     # Dana opens the decline link: the page asks, nothing changes; then she presses the button.
-    decline_page = await open_link(browser, link_after(invitations[DANA.email], "Tacka nej:"))
-    assert "Nej tack" in decline_page.text
+    decline_link = link_after(invitations[DANA.email], "Tacka nej:")
+    decline_page = await open_link(platform, decline_link)
+    assert (decline_page["answer"], decline_page["open"]) == ("decline", True)
+    assert decline_page["initiative_title"] == TITLE
     unchanged = await matching_group(platform, group["id"])
     assert {m["resource_id"]: m["status"] for m in unchanged["members"]}[ids[DANA.email]] == "invited"
     assert unchanged["former_members"] == []
-    declined = await press_button(browser, decline_page)
-    assert "Tack för beskedet" in declined.text
+    declined = await press_button(platform, decline_link)
+    assert declined.status_code == 200 and declined.json()["status"] == "declined"
 
     after = await matching_group(platform, group["id"])
     (former,) = after["former_members"]
@@ -537,20 +559,22 @@ async def the_coordinator_confirms_and_the_members_answer(
         assert ERIK.name in body(replaced)
     invitations[ERIK.email] = await mailbox.one(ERIK.email, f"Inbjudan till arbetsgrupp: {TITLE}")
 
-    too_late = await open_link(browser, link_after(invitations[DANA.email], "Tacka ja:"))
-    assert "Tack för beskedet" in too_late.text  # her accept link now only says where she stands
-    assert FORM_ACTION.findall(too_late.text) == []
+    too_late = await open_link(platform, link_after(invitations[DANA.email], "Tacka ja:"))
+    assert (too_late["status"], too_late["open"]) == ("declined", False)  # her accept link only says where she stands
+    assert (await press_button(platform, link_after(invitations[DANA.email], "Tacka ja:"))).status_code == 409
 
     # The other three accept at about the same moment; Berit double-clicks.
-    accept_pages = await asyncio.gather(
-        *(
-            open_link(browser, link_after(invitations[person.email], label))
-            for person, label in ((BERIT, "Accept:"), (MARIA, "Tacka ja:"), (ERIK, "Tacka ja:"))
-        )
-    )
-    assert all("Ja, jag är med" in page.text for page in accept_pages)
-    answers = await asyncio.gather(*(press_button(browser, page) for page in (*accept_pages, accept_pages[0])))
-    assert all("Du är med i arbetsgruppen" in answer.text for answer in answers)
+    accept_links = [
+        link_after(invitations[person.email], label)
+        for person, label in ((BERIT, "Accept:"), (MARIA, "Tacka ja:"), (ERIK, "Tacka ja:"))
+    ]
+    accept_pages = await asyncio.gather(*(open_link(platform, link) for link in accept_links))
+    assert all((page["answer"], page["open"]) == ("accept", True) for page in accept_pages)
+    answers = await asyncio.gather(*(press_button(platform, link) for link in (*accept_links, accept_links[0])))
+    assert sorted(answer.status_code for answer in answers) == [200, 200, 200, 409]  # the double click: once
+    assert all(answer.json()["status"] == "accepted" for answer in answers if answer.status_code == 200)
+    answered = await asyncio.gather(*(open_link(platform, link) for link in accept_links))
+    assert all((page["status"], page["open"]) == ("accepted", False) for page in answered)
 
 
 async def everyone_hears_that_the_group_is_formed(
@@ -558,12 +582,12 @@ async def everyone_hears_that_the_group_is_formed(
 ) -> None:
     """The group is formed in matching and in intake; the originator, the members and the coordinators
     each get the group with how to reach each other (Dana, who declined, is not in it)."""
-    browser, mailbox = platform.browser, platform.mailbox
+    mailbox = platform.mailbox
     formed = await matching_group(platform, group["id"])
     assert formed["status"] == "formed"
     await eventually(lambda: _equals(intake_status(platform, initiative), "group_formed"), timeout=WAIT)
-    status_page = await open_link(browser, initiative["status_link"])
-    assert "Arbetsgrupp bildad / Working group formed" in status_page.text
+    status_page = await open_link(platform, initiative["status_link"])
+    assert status_page["status"] == "group_formed" and not status_page["can_withdraw"]
 
     members = (BERIT, MARIA, ERIK)
     to_originator = body(await mailbox.one(ORIGINATOR, f"Arbetsgruppen för {TITLE} är bildad"))
@@ -623,8 +647,8 @@ async def every_email_arrived_exactly_once(platform: Platform) -> None:
 async def opening_every_link_again_changes_nothing(
     platform: Platform, initiative: dict[str, Any], group: dict[str, Any]
 ) -> None:
-    """A mail scanner (or a curious reader) opens every link of every email once more: each answers with a
-    page and nothing changes anywhere. (The proposal's review link is staff API, opened with a token above.)"""
+    """A mail scanner (or a curious reader) opens every link of every email once more: each answers (the
+    console's links for a coordinator) and nothing changes anywhere."""
     browser = platform.browser
 
     async def everything() -> tuple[Any, ...]:
@@ -639,8 +663,7 @@ async def opening_every_link_again_changes_nothing(
     for message in received:
         assert set(html_links(message)) == set(links(message)), message["Subject"]
     for link in sorted({link for m in received for link in links(m)}):
-        if "/api/v1/" not in link:
-            await open_link(browser, link)
+        await open_link(platform, link)
     assert await everything() == before
     assert before[0]["status"] == "formed"
 
