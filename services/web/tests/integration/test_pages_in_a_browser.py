@@ -31,6 +31,8 @@ from services.web.tests.browser import (
     watch_for_errors,
 )
 from services.web.tests.integration.platform import (
+    COORDINATOR,
+    SECRET,
     WAIT,
     Platform,
     link_after,
@@ -39,6 +41,7 @@ from services.web.tests.integration.platform import (
     web_without_services,
 )
 from shared.i18n import Catalogs
+from shared.links import PrivateLink
 from shared.testing import eventually, new_namespace, query_value
 
 pytestmark = pytest.mark.integration
@@ -139,6 +142,22 @@ async def accept_and_wait_for_the_proposal(platform: Platform, initiative_id: st
     return group  # type: ignore[no-any-return]
 
 
+async def a_digests_unsubscribe_link(platform: Platform) -> str:
+    """The coordinator chooses the daily digest; the link at the foot of the digest (signed as notifications
+    signs it, for her preference) opens the web's unsubscribe page. The digest itself goes out at 07:00."""
+    chosen = await platform.client.put(
+        f"{platform.api['notifications']}/api/v1/preferences/me",
+        json={"alert_mode": "daily_digest"},
+        headers=platform.staff(),
+    )
+    assert chosen.status_code == 200, chosen.text
+    preference = await query_value(
+        platform.databases["notifications"], "SELECT id FROM coordinator_preferences WHERE email = :email",
+        email=COORDINATOR,
+    )  # fmt: skip
+    return PrivateLink(platform.web, SECRET, purpose="digest-unsubscribe", path="unsubscribe").url(preference)
+
+
 async def sign_in(browser: Browser, web: str, role: str) -> list[dict[str, Any]]:
     """Sign in through the local sign-in page with `role`; the browser's cookies afterwards."""
     context = await new_context(browser)
@@ -171,8 +190,16 @@ async def site(postgres_server: str, kafka_bootstrap: str, chromium: Browser) ->
             return bool(count == len(POOL))
 
         await eventually(matching_knows_the_pool, timeout=WAIT)
-        for key in ("waiting", "proposed", "confirmed"):
-            ids[key] = (await submit(platform, initiative(f"Sommarjobb för unga ({key})")))["id"]
+        references = {}
+        for key in ("waiting", "asked", "proposed", "confirmed"):
+            submitted = await submit(platform, initiative(f"Sommarjobb för unga ({key})"))
+            ids[key], references[key] = submitted["id"], submitted["reference"]
+        asked = await client.post(
+            f"{api['intake']}/api/v1/initiatives/{ids['asked']}/request-info",
+            json={"message": "Hur många ungdomar kan ni ta emot?"},
+            headers=platform.staff(),
+        )
+        assert asked.status_code == 200, asked.text
         ids["proposed group"] = (await accept_and_wait_for_the_proposal(platform, ids["proposed"]))["id"]
         group = await accept_and_wait_for_the_proposal(platform, ids["confirmed"])
         ids["confirmed group"] = group["id"]
@@ -180,7 +207,8 @@ async def site(postgres_server: str, kafka_bootstrap: str, chromium: Browser) ->
         confirmed = await client.post(confirm, headers=platform.staff())
         assert confirmed.status_code == 200, confirmed.text
 
-        receipt = (await eventually(lambda: mailbox.to(ORIGINATOR), timeout=WAIT))[0]
+        receipt = await mailbox.one(ORIGINATOR, f"Vi har tagit emot ert initiativ {references['waiting']}")
+        question = await mailbox.one(ORIGINATOR, f"Vi behöver mer information om ert initiativ {references['asked']}")
         confirmation = await mailbox.one(str(SELF_REGISTERED["email"]), "Bekräfta")
         invitation = await mailbox.one(str(POOL["maria"]["email"]), "Inbjudan till arbetsgrupp")
         welcome = await mailbox.one(str(POOL["maria"]["email"]), "Välkommen")
@@ -190,6 +218,8 @@ async def site(postgres_server: str, kafka_bootstrap: str, chromium: Browser) ->
             "profile": links_in(welcome, "/my/profile/")[0],
             "accept": link_after(invitation, "Tacka ja:"),
             "decline": link_after(invitation, "Tacka nej:"),
+            "question": links_in(question, "/my/initiatives/")[0],
+            "unsubscribe": await a_digests_unsubscribe_link(platform),
         }
         signed_in = {role: await sign_in(chromium, platform.web, role) for role in ("coordinator", "operator")}
         yield Site(platform, signed_in, ids, links)
@@ -272,6 +302,20 @@ VISITS = [
     Visit("/staff/emails", "/staff/emails", staff=COORDINATOR_ROLE),
     Visit("/staff/emails", "/staff/emails", staff=OPERATOR_ROLE),
     Visit("/staff/preferences", "/staff/preferences", staff=COORDINATOR_ROLE),
+    # behind the links in the emails
+    Visit("/my/initiatives/{token}", lambda site: site.links["status"], note="submitted"),
+    Visit("/my/initiatives/{token}", lambda site: site.links["question"], note="asked a question"),
+    Visit("/my/initiatives/{token}", "/my/initiatives/not-a-real-token", status=404),
+    Visit("/my/initiatives/{token}/withdraw", lambda site: site.links["status"] + "/withdraw"),
+    Visit("/confirm/{token}", lambda site: site.links["confirm"]),
+    Visit("/confirm/{token}", "/confirm/not-a-real-token", status=404),
+    Visit("/my/profile/{token}", lambda site: site.links["profile"]),
+    Visit("/my/profile/{token}/erase", lambda site: site.links["profile"] + "/erase"),
+    Visit("/my/erased", "/my/erased"),
+    Visit("/invitations/{token}", lambda site: site.links["accept"], note="accept"),
+    Visit("/invitations/{token}", lambda site: site.links["decline"], note="decline"),
+    Visit("/invitations/{token}", "/invitations/not-a-real-token", status=404),
+    Visit("/unsubscribe/{token}", lambda site: site.links["unsubscribe"]),
 ]  # fmt: skip
 # What the browser fetches that is not a page of its own: downloads, and a fragment htmx puts into a page.
 NOT_PAGES = {
@@ -280,6 +324,7 @@ NOT_PAGES = {
     "/staff/initiatives/export.csv",
     "/staff/resources/export.csv",
     "/staff/groups/{group_id}/invitations",
+    "/my/profile/{token}/export",
 }
 
 
@@ -454,7 +499,8 @@ async def test_a_refused_form_shows_a_summary_and_each_fields_error_tied_to_its_
     await context.close()
 
 
-async def test_every_form_works_without_javascript(page_without_js: Page, site: Site) -> None:
+async def test_the_forms_work_without_javascript(page_without_js: Page, site: Site) -> None:
+    """The portal's two forms, signing in, a console form and the forms behind three email links."""
     page = page_without_js
     await page.goto(f"{site.web}/initiatives/new")
     assert await page.evaluate("typeof htmx") == "undefined"  # the page's own scripts do not run
@@ -472,3 +518,20 @@ async def test_every_form_works_without_javascript(page_without_js: Page, site: 
     await button(page, "Sign in").click()
     await page.wait_for_url(f"{site.web}/staff")
     assert await button(page, "Sign out").is_visible()
+    await page.goto(f"{site.web}/staff/initiatives/{site.ids['waiting']}")
+    await page.locator("[name='text']").fill("Ring Anna på måndag om antalet platser.")
+    await button(page, "Add the note").click()
+    await page.get_by_text("Ring Anna på måndag om antalet platser.").wait_for()
+
+    # behind the links in the emails: the originator answers, Berit confirms, the coordinator stops the digest
+    await page.goto(site.links["question"])
+    await page.locator("[name='answer']").fill("Vi kan ta emot tolv ungdomar i sommar.")
+    await button(page, "Send the answer").click()
+    await page.get_by_role("status").wait_for()
+    await page.goto(site.links["confirm"])
+    await button(page, "Confirm").click()
+    await page.wait_for_load_state()
+    assert await button(page, "Confirm").count() == 0
+    await page.goto(site.links["unsubscribe"])
+    await button(page, "Stop the digest").click()
+    await page.get_by_role("status").wait_for()
