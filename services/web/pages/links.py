@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from babel.dates import format_date
@@ -26,6 +27,7 @@ from services.web.sessions import verify_csrf
 router = page_router()
 # The one route a mail client posts to with no session (RFC 8058): it checks CSRF itself for any other body.
 one_click = APIRouter(include_in_schema=False)
+MALMO = ZoneInfo("Europe/Stockholm")
 
 STATUS_WORDS = {
     "submitted": N_("Submitted: a coordinator will review it"),
@@ -318,7 +320,7 @@ async def invitation(token: str, request: Request, pages: PagesDep, services: Se
         "token": token,
         "invitation": shown,
         "why": shown["why_chosen_sv"] if locale == "sv" else shown["why_chosen_en"],
-        "answer_by": format_date(datetime.fromisoformat(shown["expires_at"]), "long", locale=locale)
+        "answer_by": format_date(datetime.fromisoformat(shown["expires_at"]).astimezone(MALMO), "long", locale=locale)
         if shown.get("expires_at")
         else None,
     }
