@@ -7,7 +7,7 @@ export MEETMALMO_KAFKA_BOOTSTRAP ?= 127.0.0.1:9092
 export MEETMALMO_PG_PORT ?= 55432
 export MEETMALMO_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:$(MEETMALMO_PG_PORT)
 
-.PHONY: help install i18n i18n-compile run test lint typecheck imports pytest kafka-up kafka-down postgres-up postgres-down docs clean
+.PHONY: help install i18n i18n-compile screenshots run test lint typecheck imports pytest kafka-up kafka-down postgres-up postgres-down docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ i18n: install ## extract the words of the pages and emails into their catalogs; 
 
 i18n-compile: install ## compile the catalogs to .mo (the services read the .po files themselves; this checks them)
 	for service in $(I18N_SERVICES); do $(BIN)/pybabel compile -d $$service/translations --statistics || exit 1; done
+
+screenshots: install kafka-up postgres-up ## retake the README's screenshots (docs/screenshots/) in Chromium
+	MEETMALMO_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_web_journey.py services/web/tests/integration
 
 docs: install ## write docs/asyncapi.json (every topic and event; generated, not committed)
 	$(BIN)/meetmalmo docs --output docs/asyncapi.json

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import AnyHttpUrl, Field, ValidationError
+from pydantic import AfterValidator, AnyHttpUrl, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -13,6 +14,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 class ConfigError(RuntimeError):
     """Raised at start-up with every bad or missing setting named by its environment variable."""
+
+
+def _networks(value: list[str]) -> list[str]:
+    for proxy in value:
+        ipaddress.ip_network(proxy, strict=False)  # ValueError names the bad entry
+    return value
 
 
 class PlatformSettings(BaseSettings):
@@ -30,6 +37,10 @@ class PlatformSettings(BaseSettings):
     auth_jwks_url: AnyHttpUrl | None = None
     auth_issuer: str | None = None
     auth_audience: str | None = None
+    # Peers whose X-Forwarded-For is believed (the web in front of the services, an ingress): addresses or networks.
+    trusted_proxies: Annotated[list[str], AfterValidator(_networks)] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"]
+    )
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_seconds: float = Field(default=0.2, ge=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import math
 import re
 import time
@@ -108,15 +109,39 @@ class RateLimiter:
             raise HTTPException(429, "too many requests; try again later", headers={"Retry-After": str(retry_after)})
 
 
+def client_address(request: Request, trusted_proxies: Sequence[str]) -> str:
+    """Who is asking: the socket's peer, unless that peer is a trusted proxy (the web, an ingress), in
+    which case the nearest address in X-Forwarded-For that is not a trusted proxy. A header sent by
+    anyone else is ignored, so it cannot be used to dodge a limit."""
+    networks = [ipaddress.ip_network(proxy, strict=False) for proxy in trusted_proxies]
+
+    def trusted(address: str) -> bool:
+        try:
+            return any(ipaddress.ip_address(address) in network for network in networks)
+        except ValueError:
+            return False
+
+    peer = request.client.host if request.client else "unknown"
+    if not trusted(peer):
+        return peer
+    hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not trusted(hop):
+            return hop
+    return peer
+
+
 class RateLimit:
-    """Route dependency: count the request against the app's limiter under `scope` (e.g. "intake:submit")."""
+    """Route dependency: count the request against the app's limiter under `scope` (e.g. "intake:submit"),
+    per client (behind the web or an ingress: per visitor, see client_address)."""
 
     def __init__(self, scope: str) -> None:
         self._scope = scope
 
     async def __call__(self, request: Request) -> None:
         limiter: RateLimiter = request.app.state.rate_limiter
-        await limiter.check(self._scope, request.client.host if request.client else "unknown")
+        proxies = request.app.state.settings.platform.trusted_proxies
+        await limiter.check(self._scope, client_address(request, proxies))
 
 
 def taxonomy_router() -> APIRouter:

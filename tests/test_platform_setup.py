@@ -6,7 +6,7 @@ import json
 import logging
 import uuid
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import jwt
 import pytest
@@ -139,3 +139,31 @@ def test_staff_endpoints_answer_401_without_a_valid_token_and_403_without_the_ro
     answer = client.post("/decide", headers={"Authorization": f"Bearer {coordinator}"})
     assert answer.status_code == 200 and answer.json() == {"email": "eva@malmo.se"}
     assert client.get("/read", headers={"Authorization": f"Bearer {operator}"}).status_code == 200
+
+
+def _request(peer: str, forwarded: str | None = None) -> Any:
+    from starlette.requests import Request
+
+    headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    return Request({"type": "http", "client": (peer, 5000), "headers": headers})
+
+
+def test_behind_a_trusted_proxy_each_visitor_is_counted_by_their_own_address() -> None:
+    from shared.web import client_address
+
+    proxies = ["127.0.0.1", "10.1.0.0/16"]
+    assert client_address(_request("127.0.0.1", "203.0.113.5"), proxies) == "203.0.113.5"
+    assert client_address(_request("10.1.4.2", "198.51.100.7, 203.0.113.5, 10.1.9.9"), proxies) == "203.0.113.5"
+    assert client_address(_request("127.0.0.1"), proxies) == "127.0.0.1"
+
+
+def test_a_forwarded_for_header_from_anyone_else_is_ignored() -> None:
+    from shared.web import client_address
+
+    assert client_address(_request("198.51.100.7", "203.0.113.5"), ["127.0.0.1"]) == "198.51.100.7"
+
+
+def test_a_trusted_proxy_that_is_not_an_address_stops_start_up_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEETMALMO_TRUSTED_PROXIES", '["web.internal"]')
+    with pytest.raises(ConfigError, match="MEETMALMO_TRUSTED_PROXIES"):
+        load_settings(PlatformSettings)

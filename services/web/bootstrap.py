@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 
 from services.web import pages
 from services.web.adapters.rendering import HERE, Pages
-from services.web.adapters.services import ServiceClient, Services, ServiceUnavailable
+from services.web.adapters.services import RememberVisitor, ServiceClient, Services, ServiceUnavailable
 from services.web.pages.staff_auth import NotSignedIn, oauth_for, sign_in_redirect
 from services.web.security import SecurityHeaders
 from services.web.sessions import EncryptedSessionMiddleware
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(EncryptedSessionMiddleware, secret=settings.session_secret, secure=settings.secure_cookies)
     app.add_middleware(BodySizeLimit, max_bytes=256 * 1024)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    app.add_middleware(RememberVisitor, trusted_proxies=settings.platform.trusted_proxies)
     app.add_middleware(CorrelationId)
     app.mount("/static/vendor/htmx", StaticFiles(directory=VENDOR / "htmx.org" / "dist", check_dir=False), "htmx")
     app.mount("/static", StaticFiles(directory=STATIC), "static")

@@ -43,6 +43,12 @@ FIELD_ERRORS = {
 
 
 FALLBACK_ERROR = N_("Check what you wrote here.")
+# A field whose refusal has one meaning whatever its type (consent is a box to tick, not "one of the options").
+FIELD_SPECIFIC = {"consent": N_("Tick the box to go on.")}
+
+
+def _field_error(error: Mapping[str, str]) -> str:
+    return FIELD_SPECIFIC.get(error.get("field", "")) or FIELD_ERRORS.get(error["type"], FALLBACK_ERROR)
 
 
 class Pages:
@@ -86,7 +92,7 @@ class Pages:
             staff=staff,
             taxonomy=TAXONOMY,
             label=lambda item: getattr(item, locale),
-            field_error=lambda error: translations.gettext(FIELD_ERRORS.get(error["type"], FALLBACK_ERROR)),
+            field_error=lambda error: translations.gettext(_field_error(error)),
             **(context or {}),
         )
         response = HTMLResponse(html, status_code=status_code)

@@ -4,12 +4,38 @@ the correlation id forwarded, and one error for 'that service is not answering'.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared import context
+from shared.web import client_address
+
+# The visitor's address, forwarded to the services (X-Forwarded-For) so that their per-client limits count
+# each visitor, not the web; the services believe it only from a trusted proxy (MEETMALMO_TRUSTED_PROXIES).
+visitor: ContextVar[str | None] = ContextVar("visitor", default=None)
+
+
+class RememberVisitor:
+    """Pure ASGI middleware: notes who is asking (see shared.web.client_address) for the calls to the services."""
+
+    def __init__(self, app: ASGIApp, trusted_proxies: list[str]) -> None:
+        self.app = app
+        self.trusted_proxies = trusted_proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = visitor.set(client_address(Request(scope), self.trusted_proxies))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            visitor.reset(token)
 
 
 class ServiceUnavailable(Exception):
@@ -38,6 +64,8 @@ class ServiceClient:
         sent = dict(headers or {})
         if token:
             sent["Authorization"] = f"Bearer {token}"
+        if (address := visitor.get()) is not None:
+            sent["X-Forwarded-For"] = address
         if (correlation := context.correlation_id.get()) is not None:
             sent["X-Correlation-ID"] = correlation
         try:
@@ -74,7 +102,8 @@ def field_errors(response: httpx.Response) -> dict[str, dict[str, str]]:
     """A service's 422 as {field: {"type": ..., "reason": ...}} (the first error of each field)."""
     errors: dict[str, dict[str, str]] = {}
     for error in response.json().get("errors", []):
+        field = str(error.get("field", ""))
         errors.setdefault(
-            str(error.get("field", "")), {"type": error.get("type", ""), "reason": error.get("reason", "")}
+            field, {"field": field, "type": str(error.get("type", "")), "reason": str(error.get("reason", ""))}
         )
     return errors

@@ -127,3 +127,17 @@ async def test_a_service_that_does_not_answer_gets_a_clear_page_not_a_500(
     form = await browser_client.get("/initiatives/new")
     answer = await browser_client.post("/initiatives/new", data={"csrf_token": csrf_of(form), "title": "x"})
     assert answer.status_code == 503 and "svarar inte just nu" in answer.text
+
+
+async def test_the_visitors_address_goes_to_the_service_so_its_limit_counts_each_visitor(
+    browser_client: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    fake.on("POST", "/api/v1/initiatives", httpx.Response(201, json=RECEIPT))
+    form = await browser_client.get("/initiatives/new")
+    await browser_client.post(
+        "/initiatives/new",
+        data={"csrf_token": csrf_of(form), "title": "x", "consent": "true"},
+        headers={"X-Forwarded-For": "203.0.113.5"},  # as an ingress in front of the web would say
+    )
+    (sent,) = [call for call in fake.calls if call.url.path == "/api/v1/initiatives"]
+    assert sent.headers["X-Forwarded-For"] == "203.0.113.5"
