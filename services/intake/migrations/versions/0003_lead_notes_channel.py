@@ -1,21 +1,11 @@
-"""initiatives.lead, .channel and .registered_by; the coordinators' private notes
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-04
-"""
-
-from collections.abc import Sequence
+"""initiatives.lead, .channel and .registered_by; the coordinators' private notes."""
 
 import sqlalchemy as sa
 from alembic import op
 
 from shared.db import BigId
 
-revision: str = "0003"
-down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0003", "0002"
 
 
 def upgrade() -> None:

@@ -1,19 +1,9 @@
-"""matching's projections (initiatives, resources with their load), the pool version, groups and seats
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-30
-"""
-
-from collections.abc import Sequence
+"""matching's projections (initiatives, resources with their load), the pool version, groups and seats."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0002", "0001"
 
 
 def upgrade() -> None:

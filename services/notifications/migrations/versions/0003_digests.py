@@ -1,19 +1,9 @@
-"""coordinators' alert preferences (immediate or a daily digest); digests in the delivery log
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-28
-"""
-
-from collections.abc import Sequence
+"""coordinators' alert preferences (immediate or a daily digest); digests in the delivery log."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | None = "0002"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0003", "0002"
 
 
 def upgrade() -> None:

@@ -1,19 +1,9 @@
-"""resources and their list-valued attributes (competences, tags, themes, languages)
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-30
-"""
-
-from collections.abc import Sequence
+"""resources and their list-valued attributes (competences, tags, themes, languages)."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision, down_revision = "0002", "0001"
 
 
 def upgrade() -> None:
