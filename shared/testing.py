@@ -1,4 +1,5 @@
-"""Test support on the real parts: throw-away PostgreSQL databases, Kafka readers, a namespace per test."""
+"""Test support on the real parts: throw-away PostgreSQL databases, Kafka readers, a namespace per test,
+an SMTP server that keeps what it receives, and the four services running together."""
 
 from __future__ import annotations
 
@@ -7,17 +8,22 @@ import contextlib
 import importlib
 import inspect
 import json
+import re
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -251,3 +257,124 @@ async def execute(database_url: str, sql: str, **params: Any) -> None:
             await connection.execute(text(sql), params)
     finally:
         await engine.dispose()
+
+
+# --- email: an SMTP server that keeps what it receives, and reading what it got ----------------------
+
+LINK = re.compile(r"https?://[^\s<>\"]+")
+
+
+@dataclass
+class Mailbox:
+    """An aiosmtpd handler that keeps every message it accepts, with the envelope's recipients."""
+
+    received: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: SmtpEnvelope) -> str:  # noqa: N802 - aiosmtpd's hook
+        message = message_from_bytes(envelope.original_content or b"", policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        with self.lock:
+            self.received.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        with self.lock:
+            return [message for _, message in self.received]
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+    async def one(self, address: str, subject: str, timeout: float = 20.0) -> EmailMessage:
+        """The email to `address` whose subject starts with `subject`, once it has arrived (exactly one)."""
+        try:
+            found: list[EmailMessage] = await eventually(
+                lambda: [m for m in self.to(address) if subject_of(m).startswith(subject)], timeout=timeout
+            )
+        except AssertionError:
+            got = [subject_of(m) for m in self.to(address)]
+            raise AssertionError(f"no email {subject!r} to {address} within {timeout}s; it got {got}") from None
+        assert len(found) == 1, f"{len(found)} emails {subject!r} to {address}"
+        return found[0]
+
+
+@contextlib.contextmanager
+def smtp_server(handler: Any) -> Iterator[int]:
+    """An SMTP server on a free port, `handler` (e.g. a Mailbox) answering; yields its port."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+def subject_of(message: EmailMessage) -> str:
+    """The subject as read: Python's email package folds a long subject before an encoded word leaving two
+    spaces where there was one (CPython's folder keeps the space and adds the fold's), so spaces are one."""
+    return " ".join(str(message["Subject"]).split())
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert isinstance(part, EmailMessage)
+    return str(part.get_content())
+
+
+def links_in(message: EmailMessage, path: str = "") -> list[str]:
+    """The links in the email's text, those whose path contains `path`."""
+    return [link for link in LINK.findall(text_of(message)) if path in link]
+
+
+def link_after(message: EmailMessage, label: str) -> str:
+    """The link on the line after `label` (e.g. "Tacka ja:")."""
+    found = re.search(re.escape(label) + r"\s*\n(\S+)", text_of(message))
+    assert found, f"no link after {label!r} in {message['Subject']!r}"
+    return found.group(1)
+
+
+# --- the four services together ----------------------------------------------------------------------
+
+SERVICES = ("intake", "resources", "matching", "notifications")
+
+
+@dataclass
+class RunningServices:
+    api: dict[str, str]  # service name -> its base URL
+    mailbox: Mailbox  # what notifications sent
+
+
+@contextlib.contextmanager
+def running_services(
+    databases: Mapping[str, str], platform: PlatformSettings, *, coordinators: Sequence[str], **common: Any
+) -> Iterator[RunningServices]:
+    """The four services under uvicorn on free ports, each on its (migrated) database in `databases`, all
+    with `platform` (one Kafka namespace, one secret); matching sweeps every second, notifications sends
+    to an SMTP server whose mailbox keeps what it receives, retries quickly and alerts `coordinators`.
+    `common` settings go to every service. The services are started by name: shared imports no service."""
+    ports = {name: free_port() for name in SERVICES}
+    api = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    mailbox = Mailbox()
+    with contextlib.ExitStack() as running:
+        smtp_port = running.enter_context(smtp_server(mailbox))
+        special: dict[str, dict[str, Any]] = {
+            "matching": {"sweep_seconds": 1.0},
+            "notifications": {
+                "smtp_host": "127.0.0.1",
+                "smtp_port": smtp_port,
+                "smtp_timeout_seconds": 2.0,
+                "coordinator_emails": list(coordinators),
+                "retry_base_seconds": 0.05,
+                "retry_max_seconds": 0.5,
+                "send_poll_seconds": 0.2,
+            },
+        }
+        for name in SERVICES:
+            bootstrap = importlib.import_module(f"services.{name}.bootstrap")
+            settings = bootstrap.Settings(
+                database_url=databases[name], public_url=api[name], platform=platform, **common, **special.get(name, {})
+            )
+            assert running.enter_context(serve_in_thread(bootstrap.create_app(settings), ports[name])) == api[name]
+        yield RunningServices(api, mailbox)

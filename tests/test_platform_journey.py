@@ -17,34 +17,30 @@ records what it receives.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import re
-import threading
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
-from services.intake.bootstrap import create_app as create_intake
-from services.intake.settings import Settings as IntakeSettings
-from services.matching.bootstrap import create_app as create_matching
-from services.matching.settings import Settings as MatchingSettings
-from services.notifications.bootstrap import create_app as create_notifications
-from services.notifications.settings import Settings as NotificationsSettings
-from services.resources.bootstrap import create_app as create_resources
-from services.resources.settings import Settings as ResourcesSettings
 from shared.auth import issue_local_token
 from shared.settings import PlatformSettings
-from shared.testing import eventually, free_port, query_value, serve_in_thread
+from shared.testing import (
+    SERVICES,
+    Mailbox,
+    eventually,
+    link_after,
+    links_in,
+    query_value,
+    running_services,
+    text_of,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -55,66 +51,14 @@ STAFF = {
     + issue_local_token(PlatformSettings(auth_jwt_secret=SECRET), email=COORDINATORS[0], roles=["coordinator"])
 }
 WAIT = 20.0  # seconds any one step may take to show (they take well under one)
-LINK = re.compile(r"https?://[^\s<>\"]+")
 REFERENCE = re.compile(r"MM-\d{4}-\d{4}")
 WEB = "http://web.meetmalmo.test"  # MEETMALMO_WEB_PUBLIC_URL: where every link in an email opens a page
-
-
-# --- the SMTP server ------------------------------------------------------------------------------
-
-
-@dataclass
-class Mailbox:
-    """An aiosmtpd handler that keeps every message it accepts, with the envelope's recipients."""
-
-    received: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: SmtpEnvelope) -> str:  # noqa: N802 - aiosmtpd's hook
-        message = message_from_bytes(envelope.original_content or b"", policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        with self.lock:
-            self.received.append((list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-    @property
-    def messages(self) -> list[EmailMessage]:
-        with self.lock:
-            return [message for _, message in self.received]
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if m["To"] == address]
-
-    async def one(self, address: str, subject: str) -> EmailMessage:
-        """The email to `address` whose subject starts with `subject`, once it has arrived (exactly one)."""
-        found: list[EmailMessage] = await eventually(
-            lambda: [m for m in self.to(address) if str(m["Subject"]).startswith(subject)], timeout=WAIT
-        )
-        assert len(found) == 1, f"{len(found)} emails {subject!r} to {address}"
-        return found[0]
-
-
-def body(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain",))
-    assert isinstance(part, EmailMessage)
-    return str(part.get_content())
-
-
-def links(message: EmailMessage) -> list[str]:
-    return LINK.findall(body(message))
 
 
 def html_links(message: EmailMessage) -> list[str]:
     part = message.get_body(preferencelist=("html",))
     assert isinstance(part, EmailMessage)
     return [html.unescape(link) for link in re.findall(r'href="(https?://[^"]*)"', str(part.get_content()))]
-
-
-def link_after(message: EmailMessage, label: str) -> str:
-    """The link on the line after `label` (e.g. "Tacka ja:")."""
-    found = re.search(re.escape(label) + r"\s*\n(\S+)", body(message))
-    assert found, f"no link after {label!r} in {message['Subject']!r}"
-    return found.group(1)
 
 
 # --- the platform ---------------------------------------------------------------------------------
@@ -126,7 +70,7 @@ class Platform:
     resources: str
     matching: str
     notifications: str
-    mailbox: Mailbox
+    mailbox: Mailbox  # what the SMTP server received, with the envelope's recipients
     matching_database: str
     browser: httpx.AsyncClient  # what the web asks the services with: no token unless a coordinator's
 
@@ -134,17 +78,6 @@ class Platform:
         """Matching reads initiatives and people from two topics, whose relative order Kafka does not keep;
         in life a coordinator accepts minutes after people registered, here the test waits for the pool."""
         return bool(await query_value(self.matching_database, "SELECT count(*) FROM resources") == people)
-
-
-@contextlib.contextmanager
-def smtp_server(mailbox: Mailbox) -> Iterator[int]:
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -159,59 +92,11 @@ async def platform(
         consumer_backoff_seconds=0.01,
         web_public_url=WEB,
     )
-    ports = {name: free_port() for name in ("intake", "resources", "matching", "notifications")}
-    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    mailbox = Mailbox()
-    matching_database = await service_database("matching")
-    with contextlib.ExitStack() as running:
-        smtp_port = running.enter_context(smtp_server(mailbox))
-        apps = {
-            "intake": create_intake(
-                IntakeSettings(
-                    database_url=await service_database("intake"), public_url=url["intake"], platform=platform_settings
-                )
-            ),
-            "resources": create_resources(
-                ResourcesSettings(
-                    database_url=await service_database("resources"),
-                    public_url=url["resources"],
-                    platform=platform_settings,
-                )
-            ),
-            "matching": create_matching(
-                MatchingSettings(
-                    database_url=matching_database,
-                    public_url=url["matching"],
-                    sweep_seconds=1.0,
-                    platform=platform_settings,
-                )
-            ),
-            "notifications": create_notifications(
-                NotificationsSettings(
-                    database_url=await service_database("notifications"),
-                    public_url=url["notifications"],
-                    smtp_host="127.0.0.1",
-                    smtp_port=smtp_port,
-                    smtp_timeout_seconds=2.0,
-                    coordinator_emails=list(COORDINATORS),
-                    retry_base_seconds=0.05,
-                    retry_max_seconds=0.5,
-                    send_poll_seconds=0.2,
-                    platform=platform_settings,
-                )
-            ),
-        }
-        for name, app in apps.items():
-            assert running.enter_context(serve_in_thread(app, ports[name])) == url[name]
+    databases = {name: await service_database(name) for name in SERVICES}
+    with running_services(databases, platform_settings, coordinators=COORDINATORS) as services:
         async with httpx.AsyncClient(follow_redirects=True, timeout=10.0) as browser:
             yield Platform(
-                url["intake"],
-                url["resources"],
-                url["matching"],
-                url["notifications"],
-                mailbox,
-                matching_database,
-                browser,
+                **services.api, mailbox=services.mailbox, matching_database=databases["matching"], browser=browser
             )
 
 
@@ -390,7 +275,7 @@ async def people_join_the_pool(platform: Platform) -> dict[str, str]:
     ids = {BERIT.email: registered.json()["id"]}
 
     confirmation = await mailbox.one(BERIT.email, "Confirm your registration with Meet Malmö")
-    (confirm_link,) = [link for link in links(confirmation) if "/confirm/" in link]
+    (confirm_link,) = [link for link in links_in(confirmation) if "/confirm/" in link]
     assert confirm_link.startswith(f"{WEB}/confirm/")
     page = await open_link(platform, confirm_link)
     assert (page["state"], page["name"]) == ("awaiting_confirmation", BERIT.name)
@@ -403,7 +288,7 @@ async def people_join_the_pool(platform: Platform) -> dict[str, str]:
     assert again.json()["state"] == "already_confirmed" and again.json()["just_confirmed"] is False
 
     welcome = await mailbox.one(BERIT.email, "Welcome to Meet Malmö")
-    (profile_link,) = {link for link in links(welcome) if "/my/profile/" in link}  # in the text and the footer
+    (profile_link,) = {link for link in links_in(welcome) if "/my/profile/" in link}  # in the text and the footer
     profile = await open_link(platform, profile_link)
     assert (profile["name"], profile["status"]) == (BERIT.name, "active")
     assert profile["id"] == ids[BERIT.email]
@@ -417,7 +302,7 @@ async def people_join_the_pool(platform: Platform) -> dict[str, str]:
         assert direct.json()["registered_by"] == COORDINATORS[0]
         ids[person.email] = direct.json()["id"]
         welcomed = await mailbox.one(person.email, "Välkommen till Meet Malmö")
-        assert any(link.startswith(f"{WEB}/my/profile/") for link in links(welcomed))
+        assert any(link.startswith(f"{WEB}/my/profile/") for link in links_in(welcomed))
     return ids
 
 
@@ -437,8 +322,8 @@ async def the_portal_submits_an_initiative(platform: Platform) -> dict[str, Any]
 
     reference = initiative["reference"]
     receipt = await mailbox.one(ORIGINATOR, f"Vi har tagit emot ert initiativ {reference}")
-    assert reference in body(receipt)
-    (status_link,) = [link for link in links(receipt) if "/my/initiatives/" in link]
+    assert reference in text_of(receipt)
+    (status_link,) = [link for link in links_in(receipt) if "/my/initiatives/" in link]
     assert status_link.startswith(f"{WEB}/my/initiatives/")
     status_page = await open_link(platform, status_link)
     assert (status_page["reference"], status_page["title"]) == (reference, TITLE)
@@ -447,7 +332,7 @@ async def the_portal_submits_an_initiative(platform: Platform) -> dict[str, Any]
 
     for coordinator in COORDINATORS:
         alert = await mailbox.one(coordinator, f"Nytt initiativ {reference}: {TITLE}")
-        assert "Anna Andersson" in body(alert)
+        assert "Anna Andersson" in text_of(alert)
     return initiative
 
 
@@ -473,7 +358,7 @@ async def a_coordinator_accepts_and_matching_proposes_a_group(
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["status"] == "accepted"
     told = await mailbox.one(ORIGINATOR, f"Ert initiativ {reference} har godkänts")
-    (status_link,) = [link for link in links(told) if link.startswith(f"{WEB}/my/initiatives/")]
+    (status_link,) = [link for link in links_in(told) if link.startswith(f"{WEB}/my/initiatives/")]
     seen = await open_link(platform, status_link)  # signed when sent: may be another token
     # Matching may already have proposed the group by the time the originator opens the email.
     assert seen["reference"] == reference and seen["status"] in {"accepted", "group_forming"}
@@ -498,13 +383,13 @@ async def a_coordinator_accepts_and_matching_proposes_a_group(
 
     for coordinator in COORDINATORS:
         proposal = await mailbox.one(coordinator, f"Förslag på arbetsgrupp att bekräfta: {reference}")
-        text_of = body(proposal)
-        assert text_of.count("Varför: ") == 3
-        assert "Varför: Kommunens representant. Bidrar med kompetenser som behövs: Mentorskap." in text_of
+        proposal_text = text_of(proposal)
+        assert proposal_text.count("Varför: ") == 3
+        assert "Varför: Kommunens representant. Bidrar med kompetenser som behövs: Mentorskap." in proposal_text
         for person in (BERIT, MARIA, DANA):
-            assert person.name in text_of
+            assert person.name in proposal_text
         review_link = f"{WEB}/staff/groups/{group['id']}"  # the console's page of the proposal
-        assert review_link in links(proposal)
+        assert review_link in links_in(proposal)
         assert (await open_link(platform, review_link))["id"] == group["id"]
 
     await eventually(lambda: _equals(intake_status(platform, initiative), "group_forming"), timeout=WAIT)
@@ -526,12 +411,12 @@ async def the_coordinator_confirms_and_the_members_answer(
         **{p.email: await mailbox.one(p.email, f"Inbjudan till arbetsgrupp: {TITLE}") for p in (MARIA, DANA)},
     }
     for invitation in invitations.values():
-        assert initiative["reference"] in body(invitation)
-        assert all(link.startswith((f"{WEB}/invitations/", f"{WEB}/my/profile/")) for link in links(invitation))
+        assert initiative["reference"] in text_of(invitation)
+        assert all(link.startswith((f"{WEB}/invitations/", f"{WEB}/my/profile/")) for link in links_in(invitation))
     # Each is told why they were chosen, in the language of the rest of their email.
     why_maria = "Därför har vi valt dig: Kommunens representant. Bidrar med kompetenser som behövs: Mentorskap."
-    assert why_maria in body(invitations[MARIA.email])
-    assert "Why we chose you: Covers needed competences: Recruitment." in body(invitations[BERIT.email])
+    assert why_maria in text_of(invitations[MARIA.email])
+    assert "Why we chose you: Covers needed competences: Recruitment." in text_of(invitations[BERIT.email])
 
     # Dana opens the decline link: the page asks, nothing changes; then she presses the button.
     decline_link = link_after(invitations[DANA.email], "Tacka nej:")
@@ -556,8 +441,8 @@ async def the_coordinator_confirms_and_the_members_answer(
         replaced = await mailbox.one(
             coordinator, f"Ny medlem inbjuden till arbetsgruppen för {initiative['reference']}"
         )
-        assert DANA.name in body(replaced)
-        assert ERIK.name in body(replaced)
+        assert DANA.name in text_of(replaced)
+        assert ERIK.name in text_of(replaced)
     invitations[ERIK.email] = await mailbox.one(ERIK.email, f"Inbjudan till arbetsgrupp: {TITLE}")
 
     too_late = await open_link(platform, link_after(invitations[DANA.email], "Tacka ja:"))
@@ -591,7 +476,7 @@ async def everyone_hears_that_the_group_is_formed(
     assert status_page["status"] == "group_formed" and not status_page["can_withdraw"]
 
     members = (BERIT, MARIA, ERIK)
-    to_originator = body(await mailbox.one(ORIGINATOR, f"Arbetsgruppen för {TITLE} är bildad"))
+    to_originator = text_of(await mailbox.one(ORIGINATOR, f"Arbetsgruppen för {TITLE} är bildad"))
     for person in members:
         assert person.name in to_originator
         assert person.email in to_originator
@@ -601,13 +486,13 @@ async def everyone_hears_that_the_group_is_formed(
         subject = (
             f"The working group for {TITLE} is formed" if person.language == "en" else f"Arbetsgruppen för {TITLE}"
         )
-        to_member = body(await mailbox.one(person.email, subject))
+        to_member = text_of(await mailbox.one(person.email, subject))
         assert "Anna Andersson" in to_member
         assert all(other.email in to_member for other in members if other is not person)
         assert DANA.name not in to_member
 
     for coordinator in COORDINATORS:
-        to_coordinator = body(await mailbox.one(coordinator, f"Arbetsgruppen är bildad: {initiative['reference']}"))
+        to_coordinator = text_of(await mailbox.one(coordinator, f"Arbetsgruppen är bildad: {initiative['reference']}"))
         assert all(person.email in to_coordinator for person in members)
 
 
@@ -662,8 +547,8 @@ async def opening_every_link_again_changes_nothing(
     before = await everything()
     received = platform.mailbox.messages
     for message in received:
-        assert set(html_links(message)) == set(links(message)), message["Subject"]
-    for link in sorted({link for m in received for link in links(m)}):
+        assert set(html_links(message)) == set(links_in(message)), message["Subject"]
+    for link in sorted({link for m in received for link in links_in(m)}):
         await open_link(platform, link)
     assert await everything() == before
     assert before[0]["status"] == "formed"

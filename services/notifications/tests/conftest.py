@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
@@ -22,7 +20,7 @@ from shared.auth import issue_local_token
 from shared.contracts import Envelope, Event
 from shared.messagebus import MessageBus
 from shared.settings import PlatformSettings
-from shared.testing import eventually, execute, free_port, query
+from shared.testing import Mailbox, eventually, execute, free_port, query
 
 from .factories import COORDINATORS
 
@@ -31,13 +29,11 @@ UNREACHABLE_KAFKA = "127.0.0.1:1"  # the relay then keeps NotificationSent/Faile
 
 
 @dataclass
-class RecordingHandler:
+class RecordingHandler(Mailbox):
     """Keeps every message; answers RCPT for chosen addresses with chosen replies (e.g. 550, 451)."""
 
-    messages: list[EmailMessage] = field(default_factory=list)
     refusals: dict[str, list[str]] = field(default_factory=dict)
     permanent: dict[str, str] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def refuse(self, address: str, *replies: str) -> None:
         """Answer RCPT TO `address` with these replies in turn, then accept it."""
@@ -55,17 +51,6 @@ class RecordingHandler:
             return self.refusals[address].pop(0)
         envelope.rcpt_tos.append(address)
         return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: SmtpEnvelope) -> str:  # noqa: N802
-        message = message_from_bytes(envelope.original_content or b"", policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        with self.lock:
-            self.messages.append(message)
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        with self.lock:
-            return [m for m in self.messages if m["To"] == address]
 
 
 @dataclass
@@ -85,8 +70,7 @@ class SmtpServer:
 
     @property
     def messages(self) -> list[EmailMessage]:
-        with self.handler.lock:
-            return list(self.handler.messages)
+        return self.handler.messages
 
 
 @pytest.fixture
