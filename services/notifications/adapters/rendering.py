@@ -21,7 +21,7 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 from services.notifications.domain import MALMO_TIME, Rendered
-from shared.i18n import DEFAULT_LOCALE, Catalogs
+from shared.i18n import DEFAULT_LOCALE, N_, Catalogs
 from shared.taxonomy import (
     COMPETENCES_SV_EN,
     LANGUAGES_SV_EN,
@@ -34,10 +34,6 @@ SERVICE = Path(__file__).resolve().parent.parent
 TEMPLATES = SERVICE / "adapters" / "templates"
 TRANSLATIONS = SERVICE / "translations"
 _BODY_START, _BODY_END = "<!--body-->", "<!--/body-->"  # around the body block in _layout.html
-
-
-def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark for the catalog, translate when shown"
-    return message
 
 
 # The roles a group member has (shared.contracts.groups.GroupMember.role)

@@ -6,30 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.contracts.groups import (
-    GroupFormationBlocked,
-    GroupFormed,
-    GroupMember,
-    GroupProposed,
-    MemberInvited,
-    MemberReplaced,
-)
-from shared.contracts.initiatives import (
-    InitiativeAccepted,
-    InitiativeInfoRequested,
-    InitiativeRejected,
-    InitiativeSubmitted,
-    InitiativeUpdated,
-    InitiativeWithdrawn,
-    Originator,
-)
-from shared.contracts.resources import (
-    ResourceConfirmationRequested,
-    ResourceErased,
-    ResourceProfile,
-    ResourceProfileLinkRequested,
-    ResourceRegistered,
-)
+from shared.contracts import groups, initiatives, resources
 from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
 
 COORDINATORS = ("eva.coordinator@malmo.se", "olle.coordinator@malmo.se")
@@ -55,7 +32,7 @@ def initiative_fields(language: Language = Language.SV, **changes: Any) -> dict[
         "group_size_min": 3,
         "group_size_max": 6,
         "language": language,
-        "originator": Originator(
+        "originator": initiatives.Originator(
             organisation_name="Sofielunds Fastighetsägare",
             organisation_type=OrganisationType.BUSINESS,
             contact_name="Karin Lind",
@@ -67,34 +44,34 @@ def initiative_fields(language: Language = Language.SV, **changes: Any) -> dict[
     return {**fields, **changes}
 
 
-def submitted(language: Language = Language.SV, **changes: Any) -> InitiativeSubmitted:
-    return InitiativeSubmitted(**initiative_fields(language, **changes), submitted_at=NOW)
+def submitted(language: Language = Language.SV, **changes: Any) -> initiatives.InitiativeSubmitted:
+    return initiatives.InitiativeSubmitted(**initiative_fields(language, **changes), submitted_at=NOW)
 
 
-def accepted(language: Language = Language.SV, **changes: Any) -> InitiativeAccepted:
-    return InitiativeAccepted(**initiative_fields(language, status="accepted", **changes), decided_by="eva")
+def accepted(language: Language = Language.SV, **changes: Any) -> initiatives.InitiativeAccepted:
+    return initiatives.InitiativeAccepted(**initiative_fields(language, status="accepted", **changes), decided_by="eva")
 
 
-def rejected(language: Language = Language.SV) -> InitiativeRejected:
-    return InitiativeRejected(
+def rejected(language: Language = Language.SV) -> initiatives.InitiativeRejected:
+    return initiatives.InitiativeRejected(
         **initiative_fields(language, status="rejected"), decided_by="eva", reason="Ligger utanför <uppdraget>."
     )
 
 
-def info_requested(language: Language = Language.SV, **changes: Any) -> InitiativeInfoRequested:
-    return InitiativeInfoRequested(
+def info_requested(language: Language = Language.SV, **changes: Any) -> initiatives.InitiativeInfoRequested:
+    return initiatives.InitiativeInfoRequested(
         **initiative_fields(language, status="info_requested", **changes),
         decided_by="eva",
         message="Hur många ungdomar?",
     )
 
 
-def updated(language: Language = Language.SV) -> InitiativeUpdated:
-    return InitiativeUpdated(**initiative_fields(language), answer="Ungefär 40 ungdomar.")
+def updated(language: Language = Language.SV) -> initiatives.InitiativeUpdated:
+    return initiatives.InitiativeUpdated(**initiative_fields(language), answer="Ungefär 40 ungdomar.")
 
 
-def withdrawn(initiative_id: uuid.UUID) -> InitiativeWithdrawn:
-    return InitiativeWithdrawn(
+def withdrawn(initiative_id: uuid.UUID) -> initiatives.InitiativeWithdrawn:
+    return initiatives.InitiativeWithdrawn(
         **initiative_fields(initiative_id=initiative_id, status="withdrawn"), withdrawn_by="originator"
     )
 
@@ -104,17 +81,17 @@ def ali(language: Language = Language.SV) -> dict[str, Any]:
     return {"resource_id": uuid.uuid4(), "name": "Ali Hassan", "email": "ali.hassan@example.org", "language": language}
 
 
-def confirmation_requested(language: Language = Language.SV) -> ResourceConfirmationRequested:
+def confirmation_requested(language: Language = Language.SV) -> resources.ResourceConfirmationRequested:
     person = ali(language)
-    return ResourceConfirmationRequested(
+    return resources.ResourceConfirmationRequested(
         **person,
         confirm_url=f"{RESOURCES}/confirm/{person['resource_id']}?token=xyz",
         expires_at=NOW + timedelta(days=2),
     )
 
 
-def profile(language: Language = Language.SV, email: str = "ali.hassan@example.org") -> ResourceProfile:
-    return ResourceProfile(
+def profile(language: Language = Language.SV, email: str = "ali.hassan@example.org") -> resources.ResourceProfile:
+    return resources.ResourceProfile(
         name="Ali Hassan",
         email=email,
         language=language,
@@ -130,9 +107,9 @@ def profile(language: Language = Language.SV, email: str = "ali.hassan@example.o
 
 def registered(
     language: Language = Language.SV, resource_id: uuid.UUID | None = None, email: str = "ali.hassan@example.org"
-) -> ResourceRegistered:
+) -> resources.ResourceRegistered:
     resource_id = resource_id or uuid.uuid4()
-    return ResourceRegistered(
+    return resources.ResourceRegistered(
         resource_id=resource_id,
         profile=profile(language, email),
         profile_url=f"{RESOURCES}/profile/{resource_id}?token=prof",
@@ -140,14 +117,14 @@ def registered(
     )
 
 
-def profile_link_requested(language: Language = Language.SV) -> ResourceProfileLinkRequested:
+def profile_link_requested(language: Language = Language.SV) -> resources.ResourceProfileLinkRequested:
     person = ali(language)
     profile_url = f"{RESOURCES}/profile/{person['resource_id']}?token=prof2"
-    return ResourceProfileLinkRequested(**person, profile_url=profile_url)
+    return resources.ResourceProfileLinkRequested(**person, profile_url=profile_url)
 
 
-def erased(resource_id: uuid.UUID) -> ResourceErased:
-    return ResourceErased(resource_id=resource_id)
+def erased(resource_id: uuid.UUID) -> resources.ResourceErased:
+    return resources.ResourceErased(resource_id=resource_id)
 
 
 def member(
@@ -156,8 +133,8 @@ def member(
     role: str = "resource",
     language: Language = Language.SV,
     resource_id: uuid.UUID | None = None,
-) -> GroupMember:
-    return GroupMember(
+) -> groups.GroupMember:
+    return groups.GroupMember(
         resource_id=None if role == "originator_contact" else (resource_id or uuid.uuid4()),
         role=role,
         name=name,
@@ -178,7 +155,7 @@ def group_fields(initiative_id: uuid.UUID | None = None) -> dict[str, Any]:
     }
 
 
-def members(language: Language = Language.SV) -> tuple[GroupMember, ...]:
+def members(language: Language = Language.SV) -> tuple[groups.GroupMember, ...]:
     return (
         member("Karin Lind", ORIGINATOR, "originator_contact", language),
         member("Ali Hassan", "ali.hassan@example.org", "resource", language),
@@ -186,9 +163,9 @@ def members(language: Language = Language.SV) -> tuple[GroupMember, ...]:
     )
 
 
-def proposed(initiative_id: uuid.UUID | None = None) -> GroupProposed:
+def proposed(initiative_id: uuid.UUID | None = None) -> groups.GroupProposed:
     fields = group_fields(initiative_id)
-    return GroupProposed(
+    return groups.GroupProposed(
         **fields,
         members=members()[1:],
         uncovered_competences=(Competence.PROJECT_MANAGEMENT.value,),
@@ -196,8 +173,8 @@ def proposed(initiative_id: uuid.UUID | None = None) -> GroupProposed:
     )
 
 
-def replaced(initiative_id: uuid.UUID | None = None) -> MemberReplaced:
-    return MemberReplaced(
+def replaced(initiative_id: uuid.UUID | None = None) -> groups.MemberReplaced:
+    return groups.MemberReplaced(
         **group_fields(initiative_id),
         previous=member("Sara Berg", "sara.berg@malmo.se", "municipality_representative"),
         replacement=member("Nils Ek", "nils.ek@malmo.se", "municipality_representative"),
@@ -208,11 +185,11 @@ def invited(
     language: Language = Language.SV,
     resource_id: uuid.UUID | None = None,
     initiative_id: uuid.UUID | None = None,
-    seat: GroupMember | None = None,
-) -> MemberInvited:
+    seat: groups.GroupMember | None = None,
+) -> groups.MemberInvited:
     fields = group_fields(initiative_id)
     seat = seat or member("Ali Hassan", "ali.hassan@example.org", "resource", language, resource_id)
-    return MemberInvited(
+    return groups.MemberInvited(
         **fields,
         member=seat,
         initiative_summary="Fastighetsägare och staden erbjuder sommarjobb.",
@@ -225,12 +202,12 @@ def invited(
 def formed(
     language: Language = Language.SV,
     initiative_id: uuid.UUID | None = None,
-    group_members: tuple[GroupMember, ...] | None = None,
-) -> GroupFormed:
-    return GroupFormed(**group_fields(initiative_id), members=group_members or members(language))
+    group_members: tuple[groups.GroupMember, ...] | None = None,
+) -> groups.GroupFormed:
+    return groups.GroupFormed(**group_fields(initiative_id), members=group_members or members(language))
 
 
-def formation_blocked(initiative_id: uuid.UUID | None = None, **changes: Any) -> GroupFormationBlocked:
+def formation_blocked(initiative_id: uuid.UUID | None = None, **changes: Any) -> groups.GroupFormationBlocked:
     """Nothing can be proposed: no municipality representative, two people short, two competences uncovered."""
     initiative_id = initiative_id or uuid.uuid4()
     fields: dict[str, Any] = {
@@ -243,4 +220,4 @@ def formation_blocked(initiative_id: uuid.UUID | None = None, **changes: Any) ->
         "missing_competences": (Competence.PROJECT_MANAGEMENT.value, Competence.RECRUITMENT.value),
         "review_url": f"{MATCHING}/initiatives/{initiative_id}",
     }
-    return GroupFormationBlocked(**{**fields, **changes})
+    return groups.GroupFormationBlocked(**{**fields, **changes})
