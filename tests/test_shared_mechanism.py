@@ -21,13 +21,8 @@ from shared.messagebus import MessageBus, retry_once_on
 from shared.testing import create_database, drop_database, eventually
 
 
-class Colour(StrEnum):
-    RED = "red"
-    BLUE = "blue"
-
-
 @dataclass(frozen=True)
-class Paint:
+class Paint:  # one field of each kind to_row and from_row convert: an id, an enum, a tuple of enums, a moment, a number
     id: uuid.UUID
     colour: Colour
     shades: tuple[Colour, ...]
@@ -35,15 +30,17 @@ class Paint:
     litres: int
 
 
-metadata = MetaData()
+class Colour(StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+KINDS = {"colour": String(10), "shades": JSON, "mixed_at": Timestamp(), "litres": Integer}  # none of them null
 paints = Table(
     "paints",
-    metadata,
+    MetaData(),
     Column("id", Uuid, primary_key=True),
-    Column("colour", String(10), nullable=False),
-    Column("shades", JSON, nullable=False),
-    Column("mixed_at", Timestamp(), nullable=False),
-    Column("litres", Integer, nullable=False),
+    *(Column(n, t, nullable=False) for n, t in KINDS.items()),
 )
 
 
@@ -220,7 +217,7 @@ async def with_session(url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(metadata.create_all)
+            await connection.run_sync(paints.metadata.create_all)
         async with async_sessionmaker(engine)() as session, session.begin():
             return await work(session)
     finally:
