@@ -66,21 +66,16 @@ async def running_platform(
     """Start everything on free ports; stop it and drop its databases afterwards."""
     web_port = free_port()
     web_url = f"http://127.0.0.1:{web_port}"
-    platform = PlatformSettings(
-        kafka_bootstrap=kafka_bootstrap,
-        topic_namespace=namespace,
-        auth_jwt_secret=SECRET,
-        outbox_poll_seconds=0.2,
-        consumer_backoff_seconds=0.01,
-        web_public_url=web_url,  # every link in an email opens a page on the web
-    )
     databases = {name: await migrated_database(postgres_server, name) for name in SERVICES}
     try:
         with contextlib.ExitStack() as running:
             services = running.enter_context(
                 running_services(
                     databases,
-                    platform,
+                    kafka_bootstrap,
+                    namespace,
+                    secret=SECRET,
+                    web_public_url=web_url,  # every link in an email opens a page on the web
                     coordinators=coordinators,
                     link_secret=SECRET,
                     public_rate_limit="100000/minute",  # every page's call comes from the web's one address
@@ -94,7 +89,7 @@ async def running_platform(
                 matching_url=api["matching"],
                 notifications_url=api["notifications"],
                 session_secret=SECRET,
-                platform=platform,
+                platform=services.platform,
             )
             running.enter_context(serve_in_thread(create_web(web), web_port))
             async with httpx.AsyncClient(timeout=10.0) as client:
