@@ -21,7 +21,7 @@ from shared import context
 from shared.contracts import Envelope, Event, UnknownEvent, dead_letter_topic, parse_event
 from shared.db import Timestamp, utcnow
 from shared.jobs import retry_until_done
-from shared.outbox import Publish
+from shared.outbox import Publish, define_outbox_table
 from shared.tracing import extract_trace_context
 from shared.unit_of_work import UnitOfWork
 
@@ -42,6 +42,12 @@ def define_processed_events_table(metadata: MetaData) -> Table:
         Column("event_type", String(100), nullable=False),
         Column("processed_at", Timestamp(), nullable=False),
     )
+
+
+def messaging_tables() -> tuple[MetaData, Table, Table]:
+    """A service's MetaData holding the messaging tables every service has: (metadata, outbox, processed_events)."""
+    metadata = MetaData()
+    return metadata, define_outbox_table(metadata), define_processed_events_table(metadata)
 
 
 class IdempotentConsumer(Generic[U]):

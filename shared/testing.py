@@ -344,16 +344,33 @@ SERVICES = ("intake", "resources", "matching", "notifications")
 class RunningServices:
     api: dict[str, str]  # service name -> its base URL
     mailbox: Mailbox  # what notifications sent
+    platform: PlatformSettings  # what they share (Kafka, the secret, the web's address)
 
 
 @contextlib.contextmanager
 def running_services(
-    databases: Mapping[str, str], platform: PlatformSettings, *, coordinators: Sequence[str], **common: Any
+    databases: Mapping[str, str],
+    kafka_bootstrap: str,
+    namespace: str,
+    *,
+    secret: str,
+    web_public_url: str,
+    coordinators: Sequence[str],
+    **common: Any,
 ) -> Iterator[RunningServices]:
     """The four services under uvicorn on free ports, each on its (migrated) database in `databases`, all
-    with `platform` (one Kafka namespace, one secret); matching sweeps every second, notifications sends
-    to an SMTP server whose mailbox keeps what it receives, retries quickly and alerts `coordinators`.
-    `common` settings go to every service. The services are started by name: shared imports no service."""
+    on one Kafka topic namespace, with one secret, their outboxes and consumers quick, every link in an
+    email opening `web_public_url`; matching sweeps every second, notifications sends to an SMTP server
+    whose mailbox keeps what it receives, retries quickly and alerts `coordinators`. `common` settings go
+    to every service. The services are started by name: shared imports no service."""
+    platform = PlatformSettings(
+        kafka_bootstrap=kafka_bootstrap,
+        topic_namespace=namespace,
+        auth_jwt_secret=secret,
+        outbox_poll_seconds=0.2,
+        consumer_backoff_seconds=0.01,
+        web_public_url=web_public_url,
+    )
     ports = {name: free_port() for name in SERVICES}
     api = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     mailbox = Mailbox()
@@ -377,4 +394,4 @@ def running_services(
                 database_url=databases[name], public_url=api[name], platform=platform, **common, **special.get(name, {})
             )
             assert running.enter_context(serve_in_thread(bootstrap.create_app(settings), ports[name])) == api[name]
-        yield RunningServices(api, mailbox)
+        yield RunningServices(api, mailbox, platform)

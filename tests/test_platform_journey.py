@@ -84,16 +84,10 @@ class Platform:
 async def platform(
     service_database: Callable[[str], Awaitable[str]], kafka_bootstrap: str, topic_namespace: str
 ) -> AsyncIterator[Platform]:
-    platform_settings = PlatformSettings(
-        kafka_bootstrap=kafka_bootstrap,
-        topic_namespace=topic_namespace,
-        auth_jwt_secret=SECRET,
-        outbox_poll_seconds=0.2,
-        consumer_backoff_seconds=0.01,
-        web_public_url=WEB,
-    )
     databases = {name: await service_database(name) for name in SERVICES}
-    with running_services(databases, platform_settings, coordinators=COORDINATORS) as services:
+    with running_services(
+        databases, kafka_bootstrap, topic_namespace, secret=SECRET, web_public_url=WEB, coordinators=COORDINATORS
+    ) as services:
         async with httpx.AsyncClient(follow_redirects=True, timeout=10.0) as browser:
             yield Platform(
                 **services.api, mailbox=services.mailbox, matching_database=databases["matching"], browser=browser

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, Uuid
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text, Uuid
 
 from shared.db import BigId, Timestamp
-from shared.inbox import define_processed_events_table
-from shared.outbox import define_outbox_table
+from shared.inbox import messaging_tables
 
-metadata = MetaData()
-outbox = define_outbox_table(metadata)
-processed_events = define_processed_events_table(metadata)
+metadata, outbox, processed_events = messaging_tables()
 
 initiatives = Table(
     "initiatives",

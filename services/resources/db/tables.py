@@ -7,7 +7,6 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -17,12 +16,9 @@ from sqlalchemy import (
 )
 
 from shared.db import Timestamp
-from shared.inbox import define_processed_events_table
-from shared.outbox import define_outbox_table
+from shared.inbox import messaging_tables
 
-metadata = MetaData()
-outbox = define_outbox_table(metadata)
-processed_events = define_processed_events_table(metadata)
+metadata, outbox, processed_events = messaging_tables()
 
 resources = Table(
     "resources",
