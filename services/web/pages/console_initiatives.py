@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -401,34 +401,6 @@ async def step(
     return await acted(request, pages, services, staff, initiative_id, answer, done, typed(form))
 
 
-@router.post("/staff/initiatives/{initiative_id}/accept", response_model=None)
-async def accept(
-    initiative_id: uuid.UUID, request: Request, pages: PagesDep, services: ServicesDep, staff: CoordinatorDep
-) -> Response:
-    return await step(request, pages, services, staff, initiative_id, "accept", "accepted")
-
-
-@router.post("/staff/initiatives/{initiative_id}/reject", response_model=None)
-async def reject(
-    initiative_id: uuid.UUID, request: Request, pages: PagesDep, services: ServicesDep, staff: CoordinatorDep
-) -> Response:
-    return await step(request, pages, services, staff, initiative_id, "reject", "rejected", ("reason",))
-
-
-@router.post("/staff/initiatives/{initiative_id}/request-info", response_model=None)
-async def request_info(
-    initiative_id: uuid.UUID, request: Request, pages: PagesDep, services: ServicesDep, staff: CoordinatorDep
-) -> Response:
-    return await step(request, pages, services, staff, initiative_id, "request-info", "info_requested", ("message",))
-
-
-@router.post("/staff/initiatives/{initiative_id}/close", response_model=None)
-async def close(
-    initiative_id: uuid.UUID, request: Request, pages: PagesDep, services: ServicesDep, staff: CoordinatorDep
-) -> Response:
-    return await step(request, pages, services, staff, initiative_id, "close", "closed")
-
-
 @router.post("/staff/initiatives/{initiative_id}/lead", response_model=None)
 async def lead(
     initiative_id: uuid.UUID, request: Request, pages: PagesDep, services: ServicesDep, staff: CoordinatorDep
@@ -441,8 +413,26 @@ async def lead(
     return await acted(request, pages, services, staff, initiative_id, answer, "lead", typed(form))
 
 
-@router.post("/staff/initiatives/{initiative_id}/notes", response_model=None)
-async def add_note(
-    initiative_id: uuid.UUID, request: Request, pages: PagesDep, services: ServicesDep, staff: CoordinatorDep
-) -> Response:
-    return await step(request, pages, services, staff, initiative_id, "notes", "note", ("text",))
+# The steps that only post to the service's /{action}: (the route's name, what the page then says, the fields sent).
+STEP_ROUTES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "accept": ("accept", "accepted", ()),
+    "reject": ("reject", "rejected", ("reason",)),
+    "request-info": ("request_info", "info_requested", ("message",)),
+    "close": ("close", "closed", ()),
+    "notes": ("add_note", "note", ("text",)),
+}
+
+
+def _step_route(action: str, done: str, fields: tuple[str, ...]) -> Callable[..., Awaitable[Response]]:
+    async def route(
+        initiative_id: uuid.UUID, request: Request, pages: PagesDep, services: ServicesDep, staff: CoordinatorDep
+    ) -> Response:
+        return await step(request, pages, services, staff, initiative_id, action, done, fields)
+
+    return route
+
+
+for _action, (_name, _done, _fields) in STEP_ROUTES.items():
+    router.post(f"/staff/initiatives/{{initiative_id}}/{_action}", response_model=None, name=_name)(
+        _step_route(_action, _done, _fields)
+    )

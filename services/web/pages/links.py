@@ -18,7 +18,7 @@ from babel.dates import format_date
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.web.adapters.rendering import N_
+from services.web.adapters.rendering import N_, Pages
 from services.web.adapters.services import field_errors
 from services.web.pages.edges import PagesDep, ServicesDep, form_to_json, page_router, typed
 from services.web.pages.portal import WORKING_LANGUAGES
@@ -150,12 +150,16 @@ async def withdraw(token: str, request: Request, services: ServicesDep) -> Respo
 # --- confirming a registration ---------------------------------------------------------------------
 
 
+def _confirmation_gone(request: Request, pages: Pages, answer: httpx.Response) -> HTMLResponse:
+    """The confirmation link is spent or expired (410): which of the two, said."""
+    return pages.render(request, "links/confirmation_gone.html", {"state": answer.json().get("state")}, status_code=410)
+
+
 @router.get("/confirm/{token}", response_class=HTMLResponse)
 async def confirmation(token: str, request: Request, pages: PagesDep, services: ServicesDep) -> HTMLResponse:
     answer = _checked(await services.resources.get(f"/api/v1/confirmations/{token}"))
     if answer.status_code == 410:
-        context = {"state": answer.json().get("state")}
-        return pages.render(request, "links/confirmation_gone.html", context, status_code=410)
+        return _confirmation_gone(request, pages, answer)
     answer.raise_for_status()
     shown = answer.json()
     confirmed = request.session.pop("confirmed", None)
@@ -169,8 +173,7 @@ async def confirmation(token: str, request: Request, pages: PagesDep, services: 
 async def confirm(token: str, request: Request, pages: PagesDep, services: ServicesDep) -> Response:
     answer = _checked(await services.resources.post(f"/api/v1/confirmations/{token}"))
     if answer.status_code == 410:
-        context = {"state": answer.json().get("state")}
-        return pages.render(request, "links/confirmation_gone.html", context, status_code=410)
+        return _confirmation_gone(request, pages, answer)
     answer.raise_for_status()
     if answer.json()["just_confirmed"]:  # this press confirmed: the next page says so, with the profile link
         request.session["confirmed"] = {"token": token, "profile": answer.json()["profile_token"]}
