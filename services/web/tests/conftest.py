@@ -3,6 +3,7 @@ Debian's Chromium with Playwright (see browser.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -43,9 +44,9 @@ def fake() -> FakeServices:
     return FakeServices()
 
 
-@pytest.fixture
-async def browser_client(fake: FakeServices) -> AsyncIterator[httpx.AsyncClient]:
-    """A client that keeps cookies like a browser, against the web app on fake services."""
+@contextlib.asynccontextmanager
+async def web_client(fake: FakeServices) -> AsyncIterator[httpx.AsyncClient]:
+    """A fresh client (no cookie yet; it keeps them like a browser), against the web app on fake services."""
     settings = web_settings()
     app = create_app(settings, services_of(settings, httpx.MockTransport(fake)))
     async with (
@@ -55,7 +56,18 @@ async def browser_client(fake: FakeServices) -> AsyncIterator[httpx.AsyncClient]
         yield client
 
 
+@pytest.fixture
+async def browser_client(fake: FakeServices) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that keeps cookies like a browser, against the web app on fake services."""
+    async with web_client(fake) as client:
+        yield client
+
+
 def csrf_of(page: httpx.Response) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert found, "the page has no form with a CSRF token"
     return found.group(1)
+
+
+def idempotency_key_of(page: httpx.Response) -> str:
+    return page.text.split('name="idempotency_key" value="', 1)[1].split('"', 1)[0]

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.web.tests.conftest import FakeServices, csrf_of
+from services.web.tests.conftest import FakeServices, csrf_of, idempotency_key_of
 
 ID = "0b0e6f0a-7d2c-4a53-9a4e-2d3c1f8e9a10"
 OTHER = "5f1d2c3b-0000-4000-8000-000000000001"
@@ -58,6 +58,17 @@ async def sign_in(client: httpx.AsyncClient, role: str = "coordinator", email: s
         "/staff/sign-in", data={"csrf_token": csrf_of(form), "name": "Eva", "email": email, "role": role}
     )
     assert answer.status_code == 303
+
+
+async def stepping(
+    client: httpx.AsyncClient, fake: FakeServices, action: str, answer: httpx.Response, **shown: Any
+) -> httpx.Response:
+    """Signed in as a coordinator on the initiative's page (its detail changed by `shown`); intake answers
+    the step `action` with `answer`."""
+    fake.on("GET", f"/api/v1/initiatives/{ID}", httpx.Response(200, json=detail(**shown)))
+    fake.on("POST", f"/api/v1/initiatives/{ID}/{action}", answer)
+    await sign_in(client)
+    return await client.get(f"/staff/initiatives/{ID}")
 
 
 def bearer_of(request: httpx.Request) -> str:
@@ -185,10 +196,7 @@ async def test_the_initiative_page_shows_every_field_the_history_duplicates_and_
 async def test_accepting_posts_to_intake_and_comes_back_to_the_page_with_a_notice(
     browser_client: httpx.AsyncClient, fake: FakeServices
 ) -> None:
-    fake.on("GET", f"/api/v1/initiatives/{ID}", httpx.Response(200, json=detail()))
-    fake.on("POST", f"/api/v1/initiatives/{ID}/accept", httpx.Response(200, json=summary(status="accepted")))
-    await sign_in(browser_client)
-    page = await browser_client.get(f"/staff/initiatives/{ID}")
+    page = await stepping(browser_client, fake, "accept", httpx.Response(200, json=summary(status="accepted")))
 
     answer = await browser_client.post(f"/staff/initiatives/{ID}/accept", data={"csrf_token": csrf_of(page)})
 
@@ -202,12 +210,9 @@ async def test_accepting_posts_to_intake_and_comes_back_to_the_page_with_a_notic
 async def test_a_409_says_in_words_what_the_initiative_is_now(
     browser_client: httpx.AsyncClient, fake: FakeServices
 ) -> None:
-    fake.on("GET", f"/api/v1/initiatives/{ID}", httpx.Response(200, json=detail(status="rejected")))
     conflict = {"detail": "cannot reject an initiative that is rejected", "current_status": "rejected",
                 "action": "reject"}  # fmt: skip
-    fake.on("POST", f"/api/v1/initiatives/{ID}/reject", httpx.Response(409, json=conflict))
-    await sign_in(browser_client)
-    page = await browser_client.get(f"/staff/initiatives/{ID}")
+    page = await stepping(browser_client, fake, "reject", httpx.Response(409, json=conflict), status="rejected")
 
     answer = await browser_client.post(
         f"/staff/initiatives/{ID}/reject", data={"csrf_token": csrf_of(page), "reason": "Ingen samverkan"}
@@ -222,11 +227,8 @@ async def test_a_409_says_in_words_what_the_initiative_is_now(
 async def test_a_rejection_without_a_reason_is_shown_beside_the_field(
     browser_client: httpx.AsyncClient, fake: FakeServices
 ) -> None:
-    fake.on("GET", f"/api/v1/initiatives/{ID}", httpx.Response(200, json=detail()))
     errors = [{"field": "reason", "reason": "String should have at least 1 character", "type": "string_too_short"}]
-    fake.on("POST", f"/api/v1/initiatives/{ID}/reject", httpx.Response(422, json={"detail": "x", "errors": errors}))
-    await sign_in(browser_client)
-    page = await browser_client.get(f"/staff/initiatives/{ID}")
+    page = await stepping(browser_client, fake, "reject", httpx.Response(422, json={"detail": "x", "errors": errors}))
 
     answer = await browser_client.post(f"/staff/initiatives/{ID}/reject", data={"csrf_token": csrf_of(page)})
 
@@ -235,10 +237,7 @@ async def test_a_rejection_without_a_reason_is_shown_beside_the_field(
 
 
 async def test_request_info_posts_the_message(browser_client: httpx.AsyncClient, fake: FakeServices) -> None:
-    fake.on("GET", f"/api/v1/initiatives/{ID}", httpx.Response(200, json=detail()))
-    fake.on("POST", f"/api/v1/initiatives/{ID}/request-info", httpx.Response(200, json=summary()))
-    await sign_in(browser_client)
-    page = await browser_client.get(f"/staff/initiatives/{ID}")
+    page = await stepping(browser_client, fake, "request-info", httpx.Response(200, json=summary()))
     answer = await browser_client.post(
         f"/staff/initiatives/{ID}/request-info", data={"csrf_token": csrf_of(page), "message": "Vilka skolor?"}
     )
@@ -253,10 +252,7 @@ async def test_request_info_posts_the_message(browser_client: httpx.AsyncClient,
 async def test_the_lead_form_posts_myself_a_colleague_or_nobody(
     browser_client: httpx.AsyncClient, fake: FakeServices, typed: str, sent: dict[str, Any]
 ) -> None:
-    fake.on("GET", f"/api/v1/initiatives/{ID}", httpx.Response(200, json=detail(lead="olle@malmo.se")))
-    fake.on("POST", f"/api/v1/initiatives/{ID}/lead", httpx.Response(200, json=summary()))
-    await sign_in(browser_client)
-    page = await browser_client.get(f"/staff/initiatives/{ID}")
+    page = await stepping(browser_client, fake, "lead", httpx.Response(200, json=summary()), lead="olle@malmo.se")
     assert "Tilldela mig" in page.text and "Ta bort tilldelningen" in page.text
 
     answer = await browser_client.post(
@@ -269,10 +265,7 @@ async def test_the_lead_form_posts_myself_a_colleague_or_nobody(
 
 
 async def test_a_note_is_posted_as_intakes_json(browser_client: httpx.AsyncClient, fake: FakeServices) -> None:
-    fake.on("GET", f"/api/v1/initiatives/{ID}", httpx.Response(200, json=detail()))
-    fake.on("POST", f"/api/v1/initiatives/{ID}/notes", httpx.Response(201, json=detail()))
-    await sign_in(browser_client)
-    page = await browser_client.get(f"/staff/initiatives/{ID}")
+    page = await stepping(browser_client, fake, "notes", httpx.Response(201, json=detail()))
 
     answer = await browser_client.post(
         f"/staff/initiatives/{ID}/notes", data={"csrf_token": csrf_of(page), "text": " Ringde Anna.\nHon återkommer. "}
@@ -302,10 +295,7 @@ async def test_operators_see_the_initiative_without_any_form_and_a_refusal_is_a_
 
 
 async def test_an_intake_403_is_shown_as_a_clear_page(browser_client: httpx.AsyncClient, fake: FakeServices) -> None:
-    fake.on("GET", f"/api/v1/initiatives/{ID}", httpx.Response(200, json=detail()))
-    fake.on("POST", f"/api/v1/initiatives/{ID}/accept", httpx.Response(403, json={"detail": "requires role"}))
-    await sign_in(browser_client)
-    page = await browser_client.get(f"/staff/initiatives/{ID}")
+    page = await stepping(browser_client, fake, "accept", httpx.Response(403, json={"detail": "requires role"}))
     answer = await browser_client.post(f"/staff/initiatives/{ID}/accept", data={"csrf_token": csrf_of(page)})
     assert answer.status_code == 403
     assert "Bara samordnare kan ändra initiativ" in answer.text
@@ -321,7 +311,7 @@ async def test_an_initiative_from_a_personal_meeting_is_registered_on_the_origin
     await sign_in(browser_client)
     form = await browser_client.get("/staff/initiatives/new")
     assert form.status_code == 200 and 'name="consent"' in form.text
-    key = form.text.split('name="idempotency_key" value="', 1)[1].split('"', 1)[0]
+    key = idempotency_key_of(form)
 
     answer = await browser_client.post(
         "/staff/initiatives/new",

@@ -4,16 +4,13 @@ service does not know is the not-found page, and none of these pages is cached o
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from services.web.bootstrap import create_app, services_of
-from services.web.tests.conftest import FakeServices, csrf_of, web_settings
+from services.web.tests.conftest import FakeServices, csrf_of, web_client
 
 EN = {"Accept-Language": "en"}
 TOKEN = "InRva2VuIg.aBc-123"
@@ -82,16 +79,8 @@ def posts(fake: FakeServices) -> list[httpx.Request]:
     return [call for call in fake.calls if call.method != "GET"]
 
 
-@contextlib.asynccontextmanager
-async def mail_client(fake: FakeServices) -> AsyncIterator[httpx.AsyncClient]:
-    """What a mail client is to the web: a fresh client, no cookie, no page read before it posts."""
-    settings = web_settings()
-    app = create_app(settings, services_of(settings, httpx.MockTransport(fake)))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web.test") as client,
-    ):
-        yield client
+# What a mail client is to the web: a fresh client, no cookie, no page read before it posts.
+mail_client = web_client
 
 
 # --- the initiative's status --------------------------------------------------------------------------

@@ -4,25 +4,32 @@ API's JSON, refusals come back beside their fields in the person's language, not
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 
-from services.web.tests.conftest import FakeServices, csrf_of
+from services.web.tests.conftest import FakeServices, csrf_of, idempotency_key_of
 
 RECEIPT = {"id": "0b0e6f0a-7d2c-4a53-9a4e-2d3c1f8e9a10", "reference": "MM-2026-0042", "status": "submitted"}
+
+
+async def submit_initiative(
+    client: httpx.AsyncClient, fields: dict[str, Any], **options: Any
+) -> tuple[httpx.Response, str]:
+    """The portal's initiative form opened and sent with these fields; the answer and the form's idempotency key."""
+    form = await client.get("/initiatives/new")
+    key = idempotency_key_of(form)
+    data = {"csrf_token": csrf_of(form), "idempotency_key": key, **fields}
+    return await client.post("/initiatives/new", data=data, **options), key
 
 
 async def test_a_submitted_form_reaches_intake_as_the_apis_json_with_its_idempotency_key(
     browser_client: httpx.AsyncClient, fake: FakeServices
 ) -> None:
     fake.on("POST", "/api/v1/initiatives", httpx.Response(201, json=RECEIPT))
-    form = await browser_client.get("/initiatives/new")
-    key = form.text.split('name="idempotency_key" value="', 1)[1].split('"', 1)[0]
-    answer = await browser_client.post(
-        "/initiatives/new",
-        data={
-            "csrf_token": csrf_of(form),
-            "idempotency_key": key,
+    answer, key = await submit_initiative(
+        browser_client,
+        {
             "title": "Sommarjobb för unga",
             "summary": "Företag erbjuder sommarjobb.",
             "originator.organisation_name": "Acme Bygg AB",
@@ -60,13 +67,9 @@ async def test_a_refusal_is_shown_beside_its_field_in_swedish_with_what_was_type
         {"field": "originator.contact_email", "reason": "value is not a valid email address", "type": "value_error"}
     ]
     fake.on("POST", "/api/v1/initiatives", httpx.Response(422, json={"detail": "invalid request", "errors": errors}))
-    form = await browser_client.get("/initiatives/new")
-    key = form.text.split('name="idempotency_key" value="', 1)[1].split('"', 1)[0]
-    answer = await browser_client.post(
-        "/initiatives/new",
-        data={
-            "csrf_token": csrf_of(form),
-            "idempotency_key": key,
+    answer, key = await submit_initiative(
+        browser_client,
+        {
             "title": "Sommarjobb",
             "originator.contact_email": "anna",
         },
