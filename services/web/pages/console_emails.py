@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.web.adapters.rendering import N_, Pages
 from services.web.adapters.services import Services
 from services.web.pages.console_resources import MALMO, chosen, console, page_offset, paging, query_errors, refused
-from services.web.pages.edges import PagesDep, ServicesDep, form_to_json, page_router, typed
+from services.web.pages.edges import Errors, PagesDep, ServicesDep, Values, form_page, form_to_json, page_router, typed
 from services.web.pages.staff_auth import CoordinatorDep, SignedIn, StaffDep
 from shared.auth import Role
 
@@ -149,17 +149,11 @@ async def retry(
 
 
 def _preferences(
-    request: Request,
-    pages: Pages,
-    staff: SignedIn,
-    values: dict[str, Any],
-    errors: dict[str, dict[str, str]],
-    status_code: int = 200,
+    request: Request, pages: Pages, staff: SignedIn, values: Values, errors: Errors, status_code: int = 200
 ) -> HTMLResponse:
     done = SAVED if request.query_params.get("done") == "saved" and not errors else None
-    context = {**console(request, pages, staff), "values": values, "errors": errors, "modes": ALERT_MODES,
-               "done": done, "no_preference": NO_PREFERENCE}  # fmt: skip
-    return pages.render(request, "staff/preferences.html", context, status_code=status_code)
+    more = {**console(request, pages, staff), "modes": ALERT_MODES, "done": done, "no_preference": NO_PREFERENCE}
+    return form_page(request, pages, "staff/preferences.html", values, errors, status_code=status_code, **more)
 
 
 @router.get("/staff/preferences", response_class=HTMLResponse)

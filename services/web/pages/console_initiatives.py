@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from services.web.adapters.rendering import N_, Pages
 from services.web.adapters.services import Services, ServiceUnavailable, field_errors
 from services.web.pages.console_resources import MALMO, console, page_offset, paging, refused
-from services.web.pages.edges import PagesDep, ServicesDep, form_to_json, page_router, typed
+from services.web.pages.edges import Errors, PagesDep, ServicesDep, Values, form_page, form_to_json, page_router, typed
 from services.web.pages.portal import INITIATIVE_LISTS
 from services.web.pages.staff_auth import CoordinatorDep, SignedIn, StaffDep
 from shared.auth import Role
@@ -253,22 +253,11 @@ def labels() -> dict[str, Any]:
 
 
 def _registration_form(
-    request: Request,
-    pages: Pages,
-    staff: SignedIn,
-    values: dict[str, Any],
-    errors: dict[str, dict[str, str]],
-    *,
-    key: str | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    context = {
-        **console(request, pages, staff),
-        "values": values,
-        "errors": errors,
-        "idempotency_key": key or str(uuid.uuid4()),
-    }
-    return pages.render(request, "staff/initiative_new.html", context, status_code=status_code)
+    request: Request, pages: Pages, staff: SignedIn, values: Values, errors: Errors, *, key: str | None = None,
+    status_code: int = 200
+) -> HTMLResponse:  # fmt: skip
+    more = {**console(request, pages, staff), "idempotency_key": key or str(uuid.uuid4())}
+    return form_page(request, pages, "staff/initiative_new.html", values, errors, status_code=status_code, **more)
 
 
 @router.get("/staff/initiatives/new", response_class=HTMLResponse)

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.web.adapters.rendering import N_, Pages
 from services.web.adapters.services import field_errors
-from services.web.pages.edges import PagesDep, ServicesDep, form_to_json, page_router, typed
+from services.web.pages.edges import Errors, PagesDep, ServicesDep, Values, form_page, form_to_json, page_router, typed
 from services.web.pages.portal import WORKING_LANGUAGES
 from services.web.pages.staff_auth import CoordinatorDep, NotSignedIn, SignedIn, StaffDep
 from shared.auth import Role
@@ -158,23 +158,11 @@ async def export(request: Request, services: ServicesDep, staff: StaffDep) -> Re
 
 
 def _registration_form(
-    request: Request,
-    pages: Pages,
-    staff: SignedIn,
-    values: dict[str, Any],
-    errors: dict[str, dict[str, str]],
-    *,
-    taken: dict[str, Any] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    context = {
-        **console(request, pages, staff),
-        "values": values,
-        "errors": errors,
-        "taken": taken,
-        "working_languages": WORKING_LANGUAGES,
-    }
-    return pages.render(request, "staff/resource_new.html", context, status_code=status_code)
+    request: Request, pages: Pages, staff: SignedIn, values: Values, errors: Errors, *,
+    taken: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:  # fmt: skip
+    more = {**console(request, pages, staff), "taken": taken, "working_languages": WORKING_LANGUAGES}
+    return form_page(request, pages, "staff/resource_new.html", values, errors, status_code=status_code, **more)
 
 
 @router.get("/staff/resources/new", response_class=HTMLResponse)

@@ -1,5 +1,5 @@
 """What every page module shares: the router that checks CSRF on POST, the app's parts as dependencies,
-and turning a form into the JSON a service takes."""
+turning a form into the JSON a service takes, and a form's page with what was typed and refused."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
 from services.web.adapters.rendering import Pages
@@ -36,6 +37,8 @@ PagesDep = Annotated[Pages, Depends(_pages)]
 ServicesDep = Annotated[Services, Depends(_services)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 NOT_SENT = {CSRF_FIELD, "idempotency_key"}
+Values = dict[str, Any]  # what the person typed into a form, by field name
+Errors = dict[str, dict[str, str]]  # a service's refusals, by field name
 
 
 def form_to_json(form: FormData, *, lists: Iterable[str] = (), numbers: Iterable[str] = ()) -> dict[str, Any]:
@@ -63,3 +66,17 @@ def form_to_json(form: FormData, *, lists: Iterable[str] = (), numbers: Iterable
 def typed(form: FormData) -> dict[str, Any]:
     """What the person typed, to fill the form in again after a refusal."""
     return {name: form.getlist(name) if len(form.getlist(name)) > 1 else form.get(name) for name in form}
+
+
+def form_page(
+    request: Request,
+    pages: Pages,
+    template: str,
+    values: Values,
+    errors: Errors,
+    *,
+    status_code: int = 200,
+    **more: Any,
+) -> HTMLResponse:
+    """A page with a form: what was typed (values) filled in again, each refusal (errors) beside its field."""
+    return pages.render(request, template, {**more, "values": values, "errors": errors}, status_code=status_code)

@@ -5,14 +5,14 @@ carries its own Idempotency-Key."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from babel import Locale
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from services.web.adapters.rendering import Pages
 from services.web.adapters.services import field_errors
-from services.web.pages.edges import PagesDep, ServicesDep, form_to_json, page_router, typed
+from services.web.pages.edges import Errors, PagesDep, ServicesDep, Values, form_page, form_to_json, page_router, typed
 from shared.taxonomy import Label
 
 router = page_router()
@@ -67,16 +67,12 @@ async def initiative_received(request: Request, pages: PagesDep) -> HTMLResponse
 
 
 def _initiative_form(
-    request: Request,
-    pages: PagesDep,
-    values: dict[str, Any],
-    errors: dict[str, dict[str, str]],
-    *,
-    key: str | None = None,
-    status_code: int = 200,
+    request: Request, pages: Pages, values: Values, errors: Errors, *, key: str | None = None, status_code: int = 200
 ) -> HTMLResponse:
-    context = {"values": values, "errors": errors, "idempotency_key": key or str(uuid.uuid4())}
-    return pages.render(request, "portal/initiative_form.html", context, status_code=status_code)
+    key = key or str(uuid.uuid4())
+    return form_page(
+        request, pages, "portal/initiative_form.html", values, errors, status_code=status_code, idempotency_key=key
+    )
 
 
 @router.get("/resources/new", response_class=HTMLResponse)
@@ -104,7 +100,7 @@ async def resource_registered(request: Request, pages: PagesDep) -> HTMLResponse
 
 
 def _resource_form(
-    request: Request, pages: PagesDep, values: dict[str, Any], errors: dict[str, dict[str, str]], status_code: int = 200
+    request: Request, pages: Pages, values: Values, errors: Errors, status_code: int = 200
 ) -> HTMLResponse:
-    context = {"values": values, "errors": errors, "working_languages": WORKING_LANGUAGES}
-    return pages.render(request, "portal/resource_form.html", context, status_code=status_code)
+    more = {"working_languages": WORKING_LANGUAGES}
+    return form_page(request, pages, "portal/resource_form.html", values, errors, status_code=status_code, **more)
