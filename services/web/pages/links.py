@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.web.adapters.rendering import N_, Pages
 from services.web.adapters.services import field_errors
-from services.web.pages.edges import PagesDep, ServicesDep, form_to_json, page_router, typed
+from services.web.pages.edges import Errors, PagesDep, ServicesDep, Values, form_page, form_to_json, page_router, typed
 from services.web.pages.portal import WORKING_LANGUAGES
 from services.web.sessions import verify_csrf
 
@@ -95,23 +95,12 @@ async def initiative_status(token: str, request: Request, pages: PagesDep, servi
 
 
 def _status_page(
-    request: Request,
-    pages: PagesDep,
-    token: str,
-    initiative: dict[str, Any],
-    values: dict[str, Any],
-    errors: dict[str, dict[str, str]],
-    status_code: int = 200,
-) -> HTMLResponse:
-    context = {
-        "token": token,
-        "initiative": initiative,
-        "status_words": STATUS_WORDS.get(initiative["status"], initiative["status"]),
-        "values": values,
-        "errors": errors,
-        "done": _done(request),
-    }
-    return pages.render(request, "links/initiative.html", context, status_code=status_code)
+    request: Request, pages: PagesDep, token: str, initiative: dict[str, Any], values: Values, errors: Errors,
+    status_code: int = 200
+) -> HTMLResponse:  # fmt: skip
+    words = STATUS_WORDS.get(initiative["status"], initiative["status"])
+    more = {"token": token, "initiative": initiative, "status_words": words, "done": _done(request)}
+    return form_page(request, pages, "links/initiative.html", values, errors, status_code=status_code, **more)
 
 
 @router.post("/my/initiatives/{token}/answer", response_model=None)
@@ -201,27 +190,19 @@ def _as_form(profile: dict[str, Any]) -> dict[str, Any]:
 
 
 def _profile_page(
-    request: Request,
-    pages: PagesDep,
-    token: str,
-    profile: dict[str, Any],
-    values: dict[str, Any] | None = None,
-    errors: dict[str, dict[str, str]] | None = None,
-    *,
-    email_taken: bool = False,
-    status_code: int = 200,
-) -> HTMLResponse:
-    context = {
+    request: Request, pages: PagesDep, token: str, profile: dict[str, Any], values: Values | None = None,
+    errors: Errors | None = None, *, email_taken: bool = False, status_code: int = 200
+) -> HTMLResponse:  # fmt: skip
+    more = {
         "token": token,
         "person": profile,
         "status_words": PROFILE_STATUS_WORDS.get(profile["status"], profile["status"]),
-        "values": values if values is not None else _as_form(profile),
-        "errors": errors or {},
         "email_taken": email_taken,
         "done": _done(request),
         "working_languages": WORKING_LANGUAGES,
     }
-    return pages.render(request, "links/profile.html", context, status_code=status_code)
+    typed_in = values if values is not None else _as_form(profile)
+    return form_page(request, pages, "links/profile.html", typed_in, errors or {}, status_code=status_code, **more)
 
 
 @router.get("/my/profile/{token}", response_class=HTMLResponse)
