@@ -71,3 +71,8 @@ def csrf_of(page: httpx.Response) -> str:
 
 def idempotency_key_of(page: httpx.Response) -> str:
     return page.text.split('name="idempotency_key" value="', 1)[1].split('"', 1)[0]
+
+
+def unprocessable(errors: list[dict[str, str]], detail: str = "invalid") -> httpx.Response:
+    """A service's 422: the request refused, field by field."""
+    return httpx.Response(422, json={"detail": detail, "errors": errors})

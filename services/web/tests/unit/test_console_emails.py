@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from services.web.tests.conftest import FakeServices
+from services.web.tests.conftest import FakeServices, unprocessable
 from services.web.tests.unit.test_console_groups import signed_in
 
 FAILED = str(uuid.UUID(int=7))
@@ -129,7 +129,7 @@ async def test_a_refused_preference_is_shown_beside_its_field(
     browser_client: httpx.AsyncClient, fake: FakeServices
 ) -> None:
     errors = [{"field": "alert_mode", "reason": "Field required", "type": "missing"}]
-    fake.on("PUT", "/api/v1/preferences/me", httpx.Response(422, json={"detail": "invalid", "errors": errors}))
+    fake.on("PUT", "/api/v1/preferences/me", unprocessable(errors))
     csrf = await signed_in(browser_client)
     answer = await browser_client.post("/staff/preferences", data={"csrf_token": csrf, "language": "sv"})
     assert answer.status_code == 422 and 'id="alert_mode-error">Fyll i fältet.</p>' in answer.text

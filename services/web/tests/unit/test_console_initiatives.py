@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.web.tests.conftest import FakeServices, csrf_of, idempotency_key_of
+from services.web.tests.conftest import FakeServices, csrf_of, idempotency_key_of, unprocessable
 
 ID = "0b0e6f0a-7d2c-4a53-9a4e-2d3c1f8e9a10"
 OTHER = "5f1d2c3b-0000-4000-8000-000000000001"
@@ -228,7 +228,7 @@ async def test_a_rejection_without_a_reason_is_shown_beside_the_field(
     browser_client: httpx.AsyncClient, fake: FakeServices
 ) -> None:
     errors = [{"field": "reason", "reason": "String should have at least 1 character", "type": "string_too_short"}]
-    page = await stepping(browser_client, fake, "reject", httpx.Response(422, json={"detail": "x", "errors": errors}))
+    page = await stepping(browser_client, fake, "reject", unprocessable(errors, "x"))
 
     answer = await browser_client.post(f"/staff/initiatives/{ID}/reject", data={"csrf_token": csrf_of(page)})
 
@@ -335,7 +335,7 @@ async def test_a_registration_without_the_consent_confirmed_is_refused_beside_it
     browser_client: httpx.AsyncClient, fake: FakeServices
 ) -> None:
     errors = [{"field": "consent", "reason": "Input should be True", "type": "literal_error"}]
-    fake.on("POST", "/api/v1/initiatives/on-behalf", httpx.Response(422, json={"detail": "x", "errors": errors}))
+    fake.on("POST", "/api/v1/initiatives/on-behalf", unprocessable(errors, "x"))
     await sign_in(browser_client)
     form = await browser_client.get("/staff/initiatives/new")
     answer = await browser_client.post(

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from services.web.tests.conftest import FakeServices
+from services.web.tests.conftest import FakeServices, unprocessable
 from services.web.tests.unit.test_console_groups import signed_in
 
 KARIN = "c1a2b3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
@@ -63,7 +63,7 @@ async def test_the_filters_reach_the_search_as_its_query_parameters_with_the_sta
 
 async def test_a_refused_filter_is_shown_beside_it(browser_client: httpx.AsyncClient, fake: FakeServices) -> None:
     errors = [{"field": "min_capacity", "reason": "Input should be less than or equal to 5", "type": "less_than_equal"}]
-    fake.on("GET", "/api/v1/resources", httpx.Response(422, json={"detail": "invalid request", "errors": errors}))
+    fake.on("GET", "/api/v1/resources", unprocessable(errors, "invalid request"))
     await signed_in(browser_client)
     page = await browser_client.get("/staff/resources?min_capacity=9")
     assert page.status_code == 422 and 'id="min_capacity-error">Talet är för stort.</p>' in page.text
@@ -136,7 +136,7 @@ async def test_a_refused_registration_is_shown_beside_each_field_and_a_known_ema
 ) -> None:
     errors = [{"field": "competences", "reason": "List should have at least 1 item", "type": "too_short"},
               {"field": "tags.0", "reason": "too long", "type": "string_too_long"}]  # fmt: skip
-    fake.on("POST", "/api/v1/resources/direct", httpx.Response(422, json={"detail": "invalid", "errors": errors}))
+    fake.on("POST", "/api/v1/resources/direct", unprocessable(errors))
     csrf = await signed_in(browser_client)
     refused = await browser_client.post("/staff/resources/new", data={"csrf_token": csrf, "name": "Karin", "tags": "x"})
     assert refused.status_code == 422

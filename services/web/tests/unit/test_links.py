@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.web.tests.conftest import FakeServices, csrf_of, web_client
+from services.web.tests.conftest import FakeServices, csrf_of, unprocessable, web_client
 
 EN = {"Accept-Language": "en"}
 TOKEN = "InRva2VuIg.aBc-123"
@@ -122,8 +122,8 @@ async def test_an_empty_answer_is_refused_beside_its_field(
     browser_client: httpx.AsyncClient, fake: FakeServices
 ) -> None:
     fake.on("GET", f"/api/v1/my/initiatives/{TOKEN}", httpx.Response(200, json=INITIATIVE))
-    refusal = {"detail": "invalid", "errors": [{"field": "answer", "reason": "required", "type": "missing"}]}
-    fake.on("POST", f"/api/v1/my/initiatives/{TOKEN}/answer", httpx.Response(422, json=refusal))
+    refusal = unprocessable([{"field": "answer", "reason": "required", "type": "missing"}])
+    fake.on("POST", f"/api/v1/my/initiatives/{TOKEN}/answer", refusal)
     page = await browser_client.get(f"/my/initiatives/{TOKEN}", headers=EN)
     sent = await browser_client.post(
         f"/my/initiatives/{TOKEN}/answer", data={"csrf_token": csrf_of(page), "answer": " "}, headers=EN
@@ -256,8 +256,8 @@ async def test_a_refused_profile_field_is_shown_beside_it(
     browser_client: httpx.AsyncClient, fake: FakeServices
 ) -> None:
     fake.on("GET", f"/api/v1/my/profile/{TOKEN}", httpx.Response(200, json=PERSON))
-    refusal = {"detail": "invalid", "errors": [{"field": "capacity", "reason": "too big", "type": "less_than_equal"}]}
-    fake.on("PUT", f"/api/v1/my/profile/{TOKEN}", httpx.Response(422, json=refusal))
+    refusal = unprocessable([{"field": "capacity", "reason": "too big", "type": "less_than_equal"}])
+    fake.on("PUT", f"/api/v1/my/profile/{TOKEN}", refusal)
     page = await browser_client.get(f"/my/profile/{TOKEN}")
     sent = await browser_client.post(f"/my/profile/{TOKEN}", data={"csrf_token": csrf_of(page), "capacity": "9"})
     assert sent.status_code == 422 and 'id="capacity-error"' in sent.text and 'value="9"' in sent.text

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from services.web.tests.conftest import FakeServices, csrf_of, idempotency_key_of
+from services.web.tests.conftest import FakeServices, csrf_of, idempotency_key_of, unprocessable
 
 RECEIPT = {"id": "0b0e6f0a-7d2c-4a53-9a4e-2d3c1f8e9a10", "reference": "MM-2026-0042", "status": "submitted"}
 
@@ -66,7 +66,7 @@ async def test_a_refusal_is_shown_beside_its_field_in_swedish_with_what_was_type
     errors = [
         {"field": "originator.contact_email", "reason": "value is not a valid email address", "type": "value_error"}
     ]
-    fake.on("POST", "/api/v1/initiatives", httpx.Response(422, json={"detail": "invalid request", "errors": errors}))
+    fake.on("POST", "/api/v1/initiatives", unprocessable(errors, "invalid request"))
     answer, key = await submit_initiative(
         browser_client,
         {
