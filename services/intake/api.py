@@ -16,6 +16,7 @@ from services.intake.handlers import (
     GetInitiative,
     GetInitiativeDetails,
     IdempotencyKeyReused,
+    SubmitInitiative,
 )
 from services.intake.links import StatusLinks
 from services.intake.schemas import (
@@ -88,8 +89,13 @@ async def submit(
     """The portal submits an initiative for anyone, without login. It is stored as `submitted` with a
     reference; the contact person gets a receipt by email with their private status link, and the
     coordinators are alerted to review it."""
+    return await _submitted(bus, body.to_command(idempotency_key), response)
+
+
+async def _submitted(bus: BusDep, command: SubmitInitiative, response: Response) -> InitiativeReceipt:
+    """Store the submission (or replay its first receipt for the same Idempotency-Key) and say where it is."""
     try:
-        receipt, created = await bus.handle(body.to_command(idempotency_key))
+        receipt, created = await bus.handle(command)
     except IdempotencyKeyReused as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     response.headers["Location"] = f"/api/v1/initiatives/{receipt.id}"
@@ -154,14 +160,7 @@ async def submit_on_behalf(
     the same body as the portal's submission, where `consent: true` records that the coordinator confirms the
     originator agreed. It is stored as `submitted` with channel `meeting` and the coordinator as
     `registered_by`; the contact person still gets the receipt by email with their private status link."""
-    try:
-        receipt, created = await bus.handle(body.to_command(idempotency_key, registered_by=staff.subject))
-    except IdempotencyKeyReused as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    response.headers["Location"] = f"/api/v1/initiatives/{receipt.id}"
-    if not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return InitiativeReceipt.from_domain(receipt)
+    return await _submitted(bus, body.to_command(idempotency_key, registered_by=staff.subject), response)
 
 
 @router.get("/api/v1/initiatives", tags=["staff"], summary="List initiatives with filters")
