@@ -134,86 +134,53 @@ async def press_button(platform: Platform, link: str) -> httpx.Response:
 
 @dataclass(frozen=True)
 class Person:
-    name: str
-    email: str
-    organisation_name: str
-    organisation_type: str
-    role_title: str
-    competences: tuple[str, ...]
-    themes: tuple[str, ...]
-    organisation_number: str | None = None
-    language: str = "sv"
-    languages: tuple[str, ...] = ("sv",)
+    """Someone in the journey: the body they register with (resources' API), read by name, email, language."""
+
+    body: dict[str, Any]
+
+    name = property(lambda self: str(self.body["name"]))
+    email = property(lambda self: str(self.body["email"]))
+    language = property(lambda self: str(self.body["language"]))
 
     def profile(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "email": self.email,
-            "organisation_name": self.organisation_name,
-            "organisation_type": self.organisation_type,
-            "organisation_number": self.organisation_number,
-            "role_title": self.role_title,
-            "competences": list(self.competences),
-            "themes": list(self.themes),
-            "capacity": 2,
-            "languages": list(self.languages),
-            "language": self.language,
-        }
+        return {**self.body, "capacity": 2}
+
+
+def person(name: str, email: str, organisation: tuple[str, str], role: str, offers: str, **more: Any) -> Person:
+    """`organisation` is (name, type); `offers` is "competence, … / theme, …"."""
+    competences, themes = ([code.strip() for code in part.split(",")] for part in offers.split("/"))
+    return Person(
+        {"name": name, "email": email, "organisation_name": organisation[0], "organisation_type": organisation[1],
+         "organisation_number": None, "role_title": role, "competences": competences, "themes": themes,
+         "languages": ["sv"], "language": "sv", **more}
+    )  # fmt: skip
 
 
 # The initiative needs recruitment and mentoring. Only Berit recruits and only Maria (Malmö stad) mentors,
 # so both are in the group; Dana shares the most themes of the rest. Mats shares as many but is also from
 # Malmö stad (one person per organisation), so when Dana declines, the seat goes to Erik.
-BERIT = Person(
-    "Berit Bengtsson",
-    "berit@bengtssons-rekrytering.example",
-    "Bengtssons Rekrytering AB",
-    "business",
-    "VD",
-    ("recruitment",),
-    ("employment", "competence_provision"),
-    language="en",
-    languages=("sv", "en"),
-)
-MARIA = Person(
-    "Maria Lind",
-    "maria.lind@malmo.se",
-    "Malmö stad",
-    "municipality",
-    "Arbetsmarknadssekreterare",
-    ("mentoring", "labour_market"),
-    ("employment", "competence_provision", "establishment_of_new_arrivals"),
+THREE_THEMES = "employment, competence_provision, establishment_of_new_arrivals"
+MALMO_STAD = ("Malmö stad", "municipality")
+BERIT = person(
+    "Berit Bengtsson", "berit@bengtssons-rekrytering.example", ("Bengtssons Rekrytering AB", "business"), "VD",
+    "recruitment / employment, competence_provision", language="en", languages=["sv", "en"],
+)  # fmt: skip
+MARIA = person(
+    "Maria Lind", "maria.lind@malmo.se", MALMO_STAD, "Arbetsmarknadssekreterare",
+    f"mentoring, labour_market / {THREE_THEMES}", organisation_number="212000-1124",
+)  # fmt: skip
+MATS = person(
+    "Mats Holm", "mats.holm@malmo.se", MALMO_STAD, "Stadsplanerare", f"urban_planning / {THREE_THEMES}",
     organisation_number="212000-1124",
-)
-MATS = Person(
-    "Mats Holm",
-    "mats.holm@malmo.se",
-    "Malmö stad",
-    "municipality",
-    "Stadsplanerare",
-    ("urban_planning",),
-    ("employment", "competence_provision", "establishment_of_new_arrivals"),
-    organisation_number="212000-1124",
-)
-DANA = Person(
-    "Dana Nilsson",
-    "dana@handelskammaren.example",
-    "Sydsvenska Handelskammaren",
-    "industry_organisation",
-    "Näringspolitisk rådgivare",
-    ("network_building",),
-    ("employment", "competence_provision", "establishment_of_new_arrivals"),
-)
-ERIK = Person(
-    "Erik Persson",
-    "erik@oresund-logistik.example",
-    "Öresund Logistik AB",
-    "business",
-    "Logistikchef",
-    ("logistics",),
-    ("employment", "competence_provision"),
-    organisation_number="556703-7485",
-)
+)  # fmt: skip
+DANA = person(
+    "Dana Nilsson", "dana@handelskammaren.example", ("Sydsvenska Handelskammaren", "industry_organisation"),
+    "Näringspolitisk rådgivare", f"network_building / {THREE_THEMES}",
+)  # fmt: skip
+ERIK = person(
+    "Erik Persson", "erik@oresund-logistik.example", ("Öresund Logistik AB", "business"), "Logistikchef",
+    "logistics / employment, competence_provision", organisation_number="556703-7485",
+)  # fmt: skip
 ORIGINATOR = "anna.andersson@acme.example"
 TITLE = "Sommarjobb för unga i Rosengård"
 INITIATIVE: dict[str, Any] = {
