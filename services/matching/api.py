@@ -34,7 +34,7 @@ from services.matching.schemas import (
     InvitationOut,
     SwapIn,
 )
-from shared.auth import CoordinatorDep
+from shared.auth import CoordinatorDep, StaffReaderDep
 from shared.db import Clock
 from shared.links import InvalidLink
 from shared.messagebus import MessageBus
@@ -68,22 +68,22 @@ NO_GROUP_POSSIBLE: Responses = {
 @coordinators.get("/api/v1/groups", summary="Groups (newest first), by initiative or status")
 async def list_groups(
     bus: BusDep,
-    _: CoordinatorDep,
+    _: StaffReaderDep,
     initiative_id: Annotated[uuid.UUID | None, Query(description="only this initiative's groups")] = None,
     status_: Annotated[GroupStatus | None, Query(alias="status", description="only groups in this status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> GroupPage:
-    """Every group matching made, with members and why each was chosen; coordinators only. Asked for one
-    initiative that has no group, `formation_problem` says what is lacking (matching proposes as soon as
-    someone becomes available)."""
+    """Every group matching made, with members and why each was chosen; coordinators, and operators to read.
+    Asked for one initiative that has no group, `formation_problem` says what is lacking (matching proposes
+    as soon as someone becomes available)."""
     return GroupPage.from_domain(await bus.handle(FindGroups(initiative_id, status_, limit, offset)), limit, offset)
 
 
 @coordinators.get("/api/v1/groups/{group_id}", summary="A group with members and reasons", responses=NOT_FOUND)
-async def get_group(group_id: uuid.UUID, bus: BusDep, _: CoordinatorDep) -> GroupOut:
+async def get_group(group_id: uuid.UUID, bus: BusDep, _: StaffReaderDep) -> GroupOut:
     """The group's members and former members, each with the explanation of why they were chosen, and where
-    each invitation stands; coordinators only. This is the `review_url` of a GroupProposed event."""
+    each invitation stands; coordinators, and operators to read. The `review_url` of GroupProposed opens it."""
     return await group_out(bus, group_id)
 
 
@@ -175,9 +175,9 @@ async def batch(body: BatchIn, bus: BusDep, _: CoordinatorDep) -> list[BatchItem
     summary="An accepted initiative: its group, or what is lacking",
     responses=NOT_FOUND,
 )
-async def initiative(initiative_id: uuid.UUID, bus: BusDep, _: CoordinatorDep) -> InitiativeOut:
+async def initiative(initiative_id: uuid.UUID, bus: BusDep, _: StaffReaderDep) -> InitiativeOut:
     """An initiative as matching knows it (once intake accepted it) with its current group, or, while no
-    group can be proposed, what is lacking and how many people are free; coordinators only. This is the
+    group can be proposed, what is lacking and how many people are free; coordinators and operators. This is the
     `review_url` of a GroupFormationBlocked event."""
     found, group = await bus.handle(GetInitiative(initiative_id))
     return InitiativeOut.from_domain(found, group)

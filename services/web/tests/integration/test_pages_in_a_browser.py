@@ -291,6 +291,7 @@ VISITS = [
           status=404),
     Visit("/staff/groups/{group_id}", group_page("proposed"), staff=COORDINATOR_ROLE, note="proposed"),
     Visit("/staff/groups/{group_id}", group_page("confirmed"), staff=COORDINATOR_ROLE, note="confirmed"),
+    Visit("/staff/groups/{group_id}", group_page("confirmed"), staff=OPERATOR_ROLE, note="read-only"),
     Visit("/staff/groups/{group_id}/members/{resource_id}/swap",
           lambda site: f"/staff/groups/{site.ids['proposed group']}/members/{site.ids['maria']}/swap",
           staff=COORDINATOR_ROLE),
