@@ -153,31 +153,9 @@ elif pid="$(our_pid)"; then
 fi
 
 # --- 2. jars --------------------------------------------------------------------
-POM_SUM="$(sha256sum "$POM" | cut -d' ' -f1)"
-if [[ ! -f "$LIB/.pom.sha256" || "$(cat "$LIB/.pom.sha256")" != "$POM_SUM" ]] \
-    || ! compgen -G "$LIB/kafka_2.13-*.jar" >/dev/null; then
-    command -v mvn >/dev/null 2>&1 || {
-        echo "kafka: 'mvn' not found; install Maven (Debian: apt-get install maven)" >&2
-        exit 1
-    }
-    echo "kafka: fetching broker jars with Maven into $LIB ..."
-    t0=$(date +%s)
-    TMP_LIB="$STATE/lib.tmp.$$"   # same file system as lib/, so mv is atomic
-    rm -rf "$TMP_LIB"
-    trap 'rm -rf "$TMP_LIB"' EXIT
-    if ! mvn -B -q -Dstyle.color=never -f "$POM" \
-        org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-        -DoutputDirectory="$TMP_LIB" -DincludeScope=runtime >"$STATE/mvn.log" 2>&1; then
-        echo "kafka: fetching jars failed; Maven said:" >&2
-        tail -n 40 "$STATE/mvn.log" >&2
-        exit 1
-    fi
-    echo "$POM_SUM" >"$TMP_LIB/.pom.sha256"
-    rm -rf "$LIB"
-    mv "$TMP_LIB" "$LIB"
-    trap - EXIT
-    echo "kafka: $(find "$LIB" -name '*.jar' | wc -l) jars fetched ($(( $(date +%s) - t0 )) s)"
-fi
+# shellcheck source=../fetch-jars.sh
+source "$HERE/../fetch-jars.sh"
+jars_fetched "$POM" "$LIB" "kafka_2.13-*.jar" || fetch_jars kafka "$POM" "$LIB" "$STATE" || exit 1
 
 # --- 3. configuration -----------------------------------------------------------
 cat >"$PROPS.tmp" <<EOF

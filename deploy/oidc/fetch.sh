@@ -16,10 +16,9 @@ LIB="$HERE/lib"
 POM="$HERE/pom.xml"
 STATE="$ROOT/var/oidc"
 
-fetched() {
-    [[ -f "$LIB/.pom.sha256" && "$(cat "$LIB/.pom.sha256")" == "$(sha256sum "$POM" | cut -d' ' -f1)" ]] \
-        && compgen -G "$LIB/mock-oauth2-server-*.jar" >/dev/null
-}
+# shellcheck source=../fetch-jars.sh
+source "$HERE/../fetch-jars.sh"
+fetched() { jars_fetched "$POM" "$LIB" "mock-oauth2-server-*.jar"; }
 
 fetched && exit 0
 mkdir -p "$STATE"
@@ -28,24 +27,4 @@ if command -v flock >/dev/null 2>&1; then  # serialise concurrent fetches
     flock -w 300 9 || { echo "oidc: timed out waiting for another fetch.sh" >&2; exit 1; }
     fetched && exit 0
 fi
-command -v mvn >/dev/null 2>&1 || {
-    echo "oidc: 'mvn' not found; install Maven (Debian: apt-get install maven)" >&2
-    exit 1
-}
-echo "oidc: fetching mock-oauth2-server jars with Maven into $LIB ..."
-t0=$(date +%s)
-TMP_LIB="$STATE/lib.tmp.$$"
-rm -rf "$TMP_LIB"
-trap 'rm -rf "$TMP_LIB"' EXIT
-if ! mvn -B -q -Dstyle.color=never -f "$POM" \
-    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-    -DoutputDirectory="$TMP_LIB" -DincludeScope=runtime >"$STATE/mvn.log" 2>&1; then
-    echo "oidc: fetching jars failed; Maven said:" >&2
-    tail -n 40 "$STATE/mvn.log" >&2
-    exit 1
-fi
-sha256sum "$POM" | cut -d' ' -f1 >"$TMP_LIB/.pom.sha256"
-rm -rf "$LIB"
-mv "$TMP_LIB" "$LIB"
-trap - EXIT
-echo "oidc: $(find "$LIB" -name '*.jar' | wc -l) jars fetched ($(( $(date +%s) - t0 )) s)"
+fetch_jars oidc "$POM" "$LIB" "$STATE"
