@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
-from sqlalchemy import BigInteger, DateTime, Integer, Table, event, text
+from sqlalchemy import BigInteger, DateTime, Integer, Select, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.sql.dml import Insert
 
@@ -42,11 +42,20 @@ def as_aware(moment: datetime) -> datetime:
 
 
 def create_engine(url: str) -> AsyncEngine:
+    """An engine whose errors never quote SQL parameters (they hold names and addresses: tracebacks, the
+    DLQ's error header and logs show the statement only).
+
+    On SQLite a `SELECT ... FOR UPDATE` (which SQLite does not have) takes the database's write lock
+    (`BEGIN IMMEDIATE`) when no transaction holds it yet, so a read-modify-write is as atomic as with a
+    locked row on PostgreSQL: otherwise its read would run outside any transaction and its write would
+    overwrite a change committed in between (a sender's stale copy undoing an erasure). Plain reads
+    still run beside the writer (WAL).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -56,8 +65,15 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        @event.listens_for(engine.sync_engine, "before_execute")
+        def _lock_for_update(connection: Connection, statement: Any, *_: Any) -> None:
+            wants_lock = isinstance(statement, Select) and statement._for_update_arg is not None
+            if wants_lock and not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]
+                # The driver then sees a transaction open and uses it; its commit()/rollback() end it.
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
 
 
 async def database_is_reachable(engine: AsyncEngine) -> bool:
