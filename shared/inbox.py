@@ -21,6 +21,7 @@ from shared import context
 from shared.contracts import Envelope, Event, UnknownEvent, dead_letter_topic, parse_event
 from shared.db import Timestamp, utcnow
 from shared.jobs import retry_until_done
+from shared.metrics import NO_MESSAGING_METRICS, MessagingMetrics
 from shared.outbox import Publish, define_outbox_table
 from shared.tracing import extract_trace_context
 from shared.unit_of_work import UnitOfWork
@@ -69,6 +70,7 @@ class IdempotentConsumer(Generic[U]):
         self._dead_letter = dead_letter
         self._max_attempts = max_attempts
         self._backoff_seconds = backoff_seconds
+        self.metrics: MessagingMetrics = NO_MESSAGING_METRICS  # the service puts its own in
 
     @property
     def event_types(self) -> set[str]:
@@ -168,4 +170,5 @@ class IdempotentConsumer(Generic[U]):
 
         # Never ack a message that neither took effect nor reached the DLQ.
         await retry_until_done(publish_dead_letter, what="consumer.dead_letter")
+        self.metrics.event_dead_lettered(self.name, topic)
         log.error("consumer.dead_lettered", consumer=self.name, topic=topic, error_type=type(error).__name__)

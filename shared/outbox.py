@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.contracts import Envelope, Event
 from shared.db import BigId, Timestamp, utcnow
 from shared.jobs import AT_ONCE, Backoff, Pause, PeriodicJob
+from shared.metrics import NO_MESSAGING_METRICS, MessagingMetrics
 from shared.tracing import inject_trace_headers
 
 log = structlog.get_logger(__name__)
@@ -93,6 +94,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._keep_published = keep_published
         self._last_purge = utcnow()
+        self.metrics: MessagingMetrics = NO_MESSAGING_METRICS  # the service puts its own in
         # Broker or database away: the rows stay, the next round backs off.
         self._job = PeriodicJob("outbox-relay", self._round, interval=poll_seconds, backoff=Backoff(0.5, 30.0))
 
@@ -104,7 +106,11 @@ class OutboxRelay:
         await self._job.run()
 
     async def _round(self) -> Pause | None:
-        published = await self.publish_pending()
+        try:
+            published = await self.publish_pending()
+        except Exception:
+            self.metrics.relay_failed()
+            raise
         if utcnow() - self._last_purge > timedelta(hours=1):
             await self.purge_published()
             self._last_purge = utcnow()
@@ -134,6 +140,7 @@ class OutboxRelay:
                 await self._publish(row.topic, row.key.encode(), row.envelope.encode(), row.headers) for row in rows
             ]
             await asyncio.gather(*acks)
+            self.metrics.relay_published(row.topic for row in rows)
             await session.execute(
                 update(table).where(table.c.id.in_([row.id for row in rows])).values(published_at=utcnow())
             )

@@ -15,19 +15,29 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import TokenVerifier
 from shared.broker import connect_with_retry, create_broker, publisher, subscribe
-from shared.contracts import Event
+from shared.contracts import ALL_TOPICS, Event, dead_letter_topic
 from shared.db import create_engine, database_is_reachable
 from shared.errors import InvalidTransition, NotFound
 from shared.inbox import IdempotentConsumer
 from shared.jobs import PeriodicJob
 from shared.logs import configure_logging
 from shared.messagebus import Handler, MessageBus
+from shared.metrics import (
+    AppMetrics,
+    KafkaLagProbe,
+    MessagingMetrics,
+    SessionProbe,
+    outbox_probe,
+    session_probe,
+    tasks_probe,
+)
 from shared.openapi import document_errors
 from shared.outbox import Outbox, OutboxRelay
 from shared.settings import ServiceSettings
@@ -56,6 +66,10 @@ class Infrastructure:
     broker: KafkaBroker
     consumers: list[IdempotentConsumer[Any]] = field(default_factory=list)
     jobs: list[PeriodicJob] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    metrics: AppMetrics = field(init=False)
+    messaging: MessagingMetrics = field(init=False)
+    lag: KafkaLagProbe = field(init=False)
 
     @classmethod
     def build(cls, settings: ServiceSettings, metadata: MetaData) -> Infrastructure:
@@ -71,7 +85,35 @@ class Infrastructure:
             poll_seconds=settings.platform.outbox_poll_seconds,
         )
         outbox = Outbox(outbox_table, settings.service_name)
-        return cls(settings, engine, session_factory, metadata, outbox, relay, broker)
+        infra = cls(settings, engine, session_factory, metadata, outbox, relay, broker)
+        infra._measure()
+        return infra
+
+    def _measure(self) -> None:
+        """The service's registry: FastStream's message metrics, the relay's and consumers' counters, and
+        what is read at scrape time (outbox backlog, background tasks, consumer lag and dead letters)."""
+        name, platform = self.settings.service_name, self.settings.platform
+        self.metrics = AppMetrics(name)
+        self.broker.add_middleware(KafkaPrometheusMiddleware(registry=self.metrics.registry, app_name=name))
+        self.messaging = self.relay.metrics = MessagingMetrics(self.metrics.registry)
+        self.lag = KafkaLagProbe(platform.kafka_bootstrap)
+        self.lag.watch_dead_letters(platform.topic_namespace + dead_letter_topic(topic) for topic in ALL_TOPICS)
+        self.metrics.add_probe("outbox", outbox_probe(self.session_factory, self.metadata.tables["outbox"]))
+        self.metrics.add_probe("background_tasks", tasks_probe(self.background_tasks))
+        self.metrics.add_probe("kafka", self.lag)
+
+    def measure(self, name: str, probe: SessionProbe) -> None:
+        """Read `probe` over the service's database at every scrape of /metrics (the KPIs of its data)."""
+        self.metrics.add_probe(name, session_probe(self.session_factory, probe))
+
+    def background_tasks(self) -> list[tuple[str, bool]]:
+        """(name, running) of each background task and of each consumer's subscriber."""
+        tasks = [(task.get_name(), not task.done()) for task in self.tasks]
+        for subscriber in self.broker.subscribers:
+            alive = bool(subscriber.running) and not any(t.done() for t in getattr(subscriber, "tasks", ()))
+            title = subscriber.specification.config.title_ or subscriber.specification.call_name
+            tasks.append((f"consumer:{title.split(':')[0]}", alive))
+        return tasks
 
     def consume(self, name: str, subscriptions: Subscriptions, bus: MessageBus[U]) -> IdempotentConsumer[U]:
         """Subscribe the idempotent consumer group `name` to the topics of `subscriptions`."""
@@ -90,6 +132,8 @@ class Infrastructure:
             max_attempts=platform.consumer_max_attempts,
             backoff_seconds=platform.consumer_backoff_seconds,
         )
+        consumer.metrics = self.messaging
+        self.lag.watch_group(platform.topic_namespace + name, (platform.topic_namespace + t for t in subscriptions))
         self.consumers.append(consumer)
         subscribe(self.broker, consumer, subscriptions, platform.topic_namespace)
         return consumer
@@ -104,7 +148,7 @@ class Infrastructure:
         """Connect to Kafka (retrying in the background), run the outbox relay and background loops until exit."""
         bootstrap = self.settings.platform.kafka_bootstrap
         connected = asyncio.Event()
-        tasks = [
+        self.tasks = tasks = [
             asyncio.create_task(
                 connect_with_retry(self.broker, bootstrap, self.settings.platform.topic_namespace, connected),
                 name="broker-connect",
@@ -118,6 +162,7 @@ class Infrastructure:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self.lag.close()
             await self.broker.stop()
             await self.engine.dispose()
 
@@ -195,6 +240,7 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    infra.metrics.instrument(app)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
     return app
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.intake import api, consumers
+from services.intake import api, consumers, metrics
 from services.intake.db import IntakeUnitOfWork, metadata
 from services.intake.handlers import HANDLERS
 from services.intake.links import StatusLinks
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     links = StatusLinks(str(settings.platform.web_public_url), settings.link_secret)
     bus = MessageBus(uow_factory, HANDLERS, {"clock": clock, "links": links})
     consumers.subscribe(infra, bus)
+    infra.measure("kpis", metrics.kpis)
     return create_service_app(
         infra,
         bus=bus,

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from services.matching import api, consumers
+from services.matching import api, consumers, metrics
 from services.matching.db import MatchingUnitOfWork, PoolCache, metadata
 from services.matching.domain.solver import Infeasible, SolverSettings
 from services.matching.handlers import HANDLERS, Forming, SweepGroups
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         first_after=settings.sweep_seconds,
     )
     infra.run(sweep)
+    infra.measure("kpis", metrics.kpis)
     app = create_service_app(
         infra,
         bus=bus,

@@ -7,7 +7,7 @@ from functools import partial
 import structlog
 from fastapi import FastAPI
 
-from services.notifications import api, consumers
+from services.notifications import api, consumers, metrics
 from services.notifications.adapters.rendering import Renderer
 from services.notifications.adapters.smtp import SmtpMailer, sender_domain
 from services.notifications.db.tables import metadata
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None, *
             "clock": clock,
             "links": links,
             "renderer": Renderer(),
-            "mailer": mailer or smtp_mailer(settings, clock),
+            "mailer": metrics.TimedMailer(mailer or smtp_mailer(settings, clock), infra.metrics.registry),
             "policy": RetryPolicy(settings.send_max_attempts, settings.retry_base_seconds, settings.retry_max_seconds),
             "outage": Outage(),
             "coordinators": tuple(settings.coordinator_emails),
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None, *
     consumers.subscribe(infra, bus)
     infra.run(sender)
     infra.run(digests)
+    infra.measure("kpis", metrics.kpis)
     return create_service_app(
         infra,
         bus=bus,

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from services.resources import api
+from services.resources import api, metrics
 from services.resources.db import ResourcesUnitOfWork, metadata
 from services.resources.handlers import HANDLERS, PurgeUnconfirmed
 from services.resources.links import PrivateLinks
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     bus = MessageBus(uow_factory, HANDLERS, {"clock": clock, "links": links})
     purge = PurgeUnconfirmed(retention=timedelta(days=settings.unconfirmed_retention_days))
     infra.run(PeriodicJob("purge-unconfirmed", lambda: bus.handle(purge), interval=settings.purge_interval_seconds))
+    infra.measure("kpis", metrics.kpis)
     return create_service_app(
         infra,
         bus=bus,

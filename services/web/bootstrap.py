@@ -20,6 +20,7 @@ from services.web.sessions import EncryptedSessionMiddleware
 from services.web.settings import Settings
 from shared.i18n import Catalogs
 from shared.logs import configure_logging
+from shared.metrics import AppMetrics
 from shared.settings import load_settings
 from shared.tracing import configure_tracing
 from shared.web import BodySizeLimit, CorrelationId
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.mount("/static", StaticFiles(directory=STATIC), "static")
     for router in pages.ROUTERS:
         app.include_router(router)
+    AppMetrics(settings.service_name).instrument(app)  # /metrics: the pages' requests by route, status, latency
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
