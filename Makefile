@@ -7,7 +7,7 @@ export MEETMALMO_KAFKA_BOOTSTRAP ?= 127.0.0.1:9092
 export MEETMALMO_PG_PORT ?= 55432
 export MEETMALMO_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:$(MEETMALMO_PG_PORT)
 
-.PHONY: help install i18n i18n-compile screenshots run test lint typecheck imports pytest kafka-up kafka-down postgres-up postgres-down docs clean
+.PHONY: help install i18n i18n-compile screenshots run test lint typecheck imports alerts pytest kafka-up kafka-down postgres-up postgres-down docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -29,7 +29,7 @@ install: $(BIN)/.installed $(WEB_NODE) ## create .venv and install the platform 
 run: install ## start Kafka, Mailpit, migrate and the four services (Ctrl-C stops all it started)
 	@bash deploy/run.sh
 
-test: install kafka-up postgres-up lint typecheck imports pytest ## lint, types, independence, unit + integration tests
+test: install kafka-up postgres-up lint typecheck imports alerts pytest ## lint, types, independence, unit + integration tests
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -40,6 +40,10 @@ typecheck: install ## mypy --strict over shared/ and services/
 
 imports: install ## import-linter: services are independent, shared imports none
 	$(BIN)/lint-imports
+
+alerts: ## promtool: the Prometheus configuration and alert rules are valid, and the rules' own tests pass
+	promtool check config deploy/prometheus/prometheus.yml
+	promtool test rules deploy/prometheus/alerts_test.yml
 
 pytest: install ## the test suite (needs kafka-up and postgres-up)
 	$(BIN)/pytest
