@@ -7,15 +7,18 @@ export MEETMALMO_KAFKA_BOOTSTRAP ?= 127.0.0.1:9092
 export MEETMALMO_PG_PORT ?= 55432
 export MEETMALMO_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:$(MEETMALMO_PG_PORT)
 
-.PHONY: help install i18n i18n-compile screenshots run test lint typecheck imports alerts pytest kafka-up kafka-down postgres-up postgres-down docs clean
+.PHONY: help install lock i18n i18n-compile screenshots run test lint typecheck imports alerts pytest kafka-up kafka-down postgres-up postgres-down docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: pyproject.toml
+# Every package comes from the lock (deploy/lock.py): exact versions, each file checked against its sha256.
+PIP_INSTALL := $(BIN)/pip install -q --disable-pip-version-check
+$(BIN)/.installed: pyproject.toml requirements.lock requirements-dev.lock
+	$(PYTHON) deploy/lock.py --check
 	test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV)  # a half-made venv (interrupted) is made anew
-	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	$(PIP_INSTALL) --require-hashes --no-deps -r requirements-dev.lock
+	$(PIP_INSTALL) --no-deps --no-build-isolation -e .
 	touch $@
 
 # htmx (served by web itself) and axe-core (its browser tests) from npm, as pinned in package-lock.json.
@@ -24,7 +27,11 @@ $(WEB_NODE): services/web/package.json services/web/package-lock.json
 	@if command -v npm >/dev/null; then npm ci --prefix services/web --no-audit --no-fund --loglevel=error; \
 	else echo "web: npm is missing, so pages work without htmx (and the browser tests cannot run)"; fi
 
-install: $(BIN)/.installed $(WEB_NODE) ## create .venv and install the platform with its dev tools
+install: $(BIN)/.installed $(WEB_NODE) ## create .venv and install the platform with its dev tools, from the lock
+
+lock: ## re-resolve requirements.lock and requirements-dev.lock after a change to pyproject.toml's dependencies
+	test -x $(BIN)/uv || { test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV); $(PIP_INSTALL) --require-hashes --no-deps -r requirements-dev.lock; }
+	$(BIN)/python deploy/lock.py
 
 run: install ## start Kafka, Mailpit, migrate and the four services (Ctrl-C stops all it started)
 	@bash deploy/run.sh

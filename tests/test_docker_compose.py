@@ -1,10 +1,15 @@
-"""docker-compose.yml cannot run here (no Docker engine); it must still parse and match the code."""
+"""docker-compose.yml and the image cannot run here (no Docker engine); they must still parse and match the code."""
 
 from __future__ import annotations
 
+import http.server
+import importlib.util
+import re
+import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
@@ -92,3 +97,48 @@ def test_the_infrastructure_is_kafka_in_kraft_mode_postgres_and_mailpit() -> Non
     assert services["postgres"]["image"].startswith("postgres:")
     assert services["mailpit"]["image"].startswith("axllent/mailpit")
     assert (ROOT / "deploy/Dockerfile").exists()
+
+
+def test_the_image_installs_from_the_lock_runs_as_no_root_and_checks_its_health() -> None:
+    dockerfile = (ROOT / "deploy/Dockerfile").read_text()
+    assert "pip install --require-hashes --no-deps -r requirements.lock" in dockerfile
+    assert "pip install --no-deps --no-build-isolation ." in dockerfile
+    users = re.findall(r"^USER (\S+)", dockerfile, re.MULTILINE)
+    assert users and users[-1].split(":")[0] not in {"0", "root"}
+    assert re.search(r"^HEALTHCHECK .*healthcheck\.py", dockerfile, re.MULTILINE)
+
+
+def _healthcheck() -> Any:
+    spec = importlib.util.spec_from_file_location("healthcheck", ROOT / "deploy/healthcheck.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Alive(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/healthz" else 404)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_the_image_healthcheck_asks_the_served_service_on_the_port_its_settings_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    healthcheck = _healthcheck()
+    command = ["/usr/local/bin/python", "/usr/local/bin/meetmalmo", "serve", "matching"]
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Alive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("MATCHING_PORT", str(server.server_address[1]))
+        assert healthcheck.check(command) == 0
+        monkeypatch.setenv("INTAKE_PORT", str(server.server_address[1]))
+        assert healthcheck.check(["meetmalmo", "serve", "intake"]) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert healthcheck.check(command) == 1  # nothing answers there any more
+    assert healthcheck.check(["meetmalmo", "migrate"]) == 0  # a one-off command serves nothing to check
