@@ -7,7 +7,7 @@ export MEETMALMO_KAFKA_BOOTSTRAP ?= 127.0.0.1:9092
 export MEETMALMO_PG_PORT ?= 55432
 export MEETMALMO_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:$(MEETMALMO_PG_PORT)
 
-.PHONY: help install lock i18n i18n-compile screenshots run test lint typecheck imports alerts pytest kafka-up kafka-down postgres-up postgres-down docs clean
+.PHONY: help install lock helm helm-check i18n i18n-compile screenshots run test lint typecheck imports alerts pytest kafka-up kafka-down postgres-up postgres-down docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ lock: ## re-resolve requirements.lock and requirements-dev.lock after a change t
 run: install ## start Kafka, Mailpit, migrate and the four services (Ctrl-C stops all it started)
 	@bash deploy/run.sh
 
-test: install kafka-up postgres-up lint typecheck imports alerts pytest ## lint, types, independence, unit + integration tests
+test: install kafka-up postgres-up lint typecheck imports alerts helm-check pytest ## lint, types, independence, unit + integration tests
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .
@@ -54,6 +54,18 @@ alerts: ## promtool: the Prometheus configuration and alert rules are valid, and
 
 pytest: install ## the test suite (needs kafka-up and postgres-up)
 	$(BIN)/pytest
+
+HELM := deploy/helm/bin/helm
+CHART := deploy/helm/meetmalmo
+# The cluster version the chart is rendered for (a helm built with `go install` assumes 1.20).
+KUBE_VERSION := 1.31.0
+
+helm: ## build helm into deploy/helm/bin/ with Go (once)
+	bash deploy/helm/build.sh
+
+helm-check: helm ## helm lint and helm template of the chart (tests/test_helm.py checks what it renders)
+	$(HELM) lint --strict $(CHART) --kube-version $(KUBE_VERSION)
+	$(HELM) template meetmalmo $(CHART) --kube-version $(KUBE_VERSION) >/dev/null
 
 kafka-up: ## start a local single-node Kafka (KRaft) unless one answers at MEETMALMO_KAFKA_BOOTSTRAP
 	bash deploy/kafka/up.sh
