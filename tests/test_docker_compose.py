@@ -47,6 +47,7 @@ def compose() -> dict[str, Any]:
 
 def test_every_variable_compose_sets_is_one_the_code_reads() -> None:
     known = env_names(PlatformSettings).union(*(env_names(cls) for cls in (*SETTINGS.values(), WebSettings)))
+    known |= {"OTEL_EXPORTER_OTLP_ENDPOINT"}  # read by the OpenTelemetry SDK (shared/tracing.py)
     for name, service in compose()["services"].items():
         if name in SETTINGS or name in {"migrate", "web"}:
             unknown = set(service["environment"]) - known

@@ -33,6 +33,7 @@ from shared.testing import (
     serve_in_thread,
     staff_headers,
 )
+from tests.test_observability_config import alert_expressions, dashboard_expressions, metric_names
 
 pytestmark = pytest.mark.integration
 
@@ -236,6 +237,25 @@ async def _no_email_queued(flowed: Flowed) -> bool:
     return value(await scrape(flowed.api, "notifications"), "meetmalmo_emails", status="queued") == 0
 
 
+def exposed_names(text: str) -> set[str]:
+    """Every sample name the text holds, and the names a labelled family will have once it has samples."""
+    names: set[str] = set()
+    for family in text_string_to_metric_families(text):
+        names |= {sample.name for sample in family.samples}
+        names |= {family.name, *((family.name + "_total",) if family.type == "counter" else ())}
+        if family.type == "histogram":
+            names |= {family.name + suffix for suffix in ("_bucket", "_count", "_sum")}
+    return names
+
+
+async def test_every_metric_the_dashboard_and_the_alerts_read_is_one_a_service_exposes(flowed: Flowed) -> None:
+    exposed = {"up"}  # Prometheus's own
+    for service in flowed.api:
+        exposed |= exposed_names(await scrape(flowed.api, service))
+    read = metric_names(dashboard_expressions() + alert_expressions())
+    assert read - exposed == set()
+
+
 # --- a real Prometheus -----------------------------------------------------------------------------
 
 
@@ -280,7 +300,10 @@ async def test_a_real_prometheus_scrapes_every_service_and_answers_for_the_figur
         async with httpx.AsyncClient(base_url=url, timeout=10.0) as client:
 
             async def query(promql: str) -> list[dict[str, Any]]:
-                answer = await client.get("/api/v1/query", params={"query": promql})
+                try:
+                    answer = await client.get("/api/v1/query", params={"query": promql})
+                except httpx.TransportError:  # still starting
+                    return []
                 if answer.status_code != 200:
                     return []
                 return answer.json()["data"]["result"]  # type: ignore[no-any-return]
@@ -300,6 +323,9 @@ async def test_a_real_prometheus_scrapes_every_service_and_answers_for_the_figur
             assert {r["metric"]["job"] for r in lag} == {"intake", "matching", "notifications"}
             sent = await query('meetmalmo_emails{status="sent"}')
             assert float(sent[0]["value"][1]) > 0
+            for expr in dashboard_expressions():  # every panel's query is one Prometheus accepts
+                answer = await client.get("/api/v1/query", params={"query": expr})
+                assert answer.status_code == 200 and answer.json()["status"] == "success", (expr, answer.text)
             # The repository's alert rules are loaded, and none fires on a healthy platform.
             rules = (await client.get("/api/v1/rules")).json()["data"]["groups"]
             assert {rule["name"] for group in rules for rule in group["rules"]} >= {
