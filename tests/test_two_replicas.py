@@ -19,6 +19,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -64,6 +65,8 @@ STAFF = {
 INITIATIVES = 6
 WAIT = 60.0  # seconds any one step may take to show on a busy 2-core machine (they take a few)
 CONSUMER_GROUPS = ("intake", "matching", "notifications")  # resources consumes nothing
+WEB_SERVICE = "web"  # no data of its own: it asks the services
+EVERY_SERVICE = (*SERVICES, WEB_SERVICE)
 
 
 # --- the processes --------------------------------------------------------------------------------
@@ -88,7 +91,7 @@ def service_environment(
     inherited = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(tuple(f"{other.upper()}_" for other in (*SERVICES, "web")))
+        if not name.startswith(tuple(f"{other.upper()}_" for other in EVERY_SERVICE))
     }
     environment = {
         **inherited,
@@ -108,6 +111,10 @@ def service_environment(
         f"{prefix}_LINK_SECRET": SECRET,
         f"{prefix}_PUBLIC_RATE_LIMIT": "100000/minute",
     }
+    if service == WEB_SERVICE:
+        for name in ("DATABASE_URL", "LINK_SECRET", "PUBLIC_RATE_LIMIT"):
+            del environment[f"{prefix}_{name}"]
+        environment["WEB_SESSION_SECRET"] = SECRET
     if service == "matching":
         environment["MATCHING_SWEEP_SECONDS"] = "1"
     if service == "notifications":
@@ -129,15 +136,20 @@ def replicas_of_every_service(
     databases: dict[str, str], namespace: str, kafka: str, smtp_port: int, directory: Path
 ) -> Iterator[dict[str, list[Replica]]]:
     """Two `meetmalmo serve <service>` processes per service; yields them once every one is ready."""
-    started: dict[str, list[Replica]] = {service: [] for service in SERVICES}
+    started: dict[str, list[Replica]] = {service: [] for service in EVERY_SERVICE}
     try:
-        for service, number in itertools.product(SERVICES, range(REPLICAS)):
+        for service, number in itertools.product(EVERY_SERVICE, range(REPLICAS)):
             port = free_port()
             log = directory / f"{service}-{number}.log"
+            environment = service_environment(
+                service, port, databases.get(service, ""), namespace, kafka, smtp_port, directory
+            )
+            if service == WEB_SERVICE:  # each web replica asks one replica of each service, as a Service would
+                environment |= {f"WEB_{other.upper()}_URL": started[other][number].url for other in SERVICES}
             with log.open("wb") as output:
                 process = subprocess.Popen(
                     [sys.executable, "-m", "shared.cli", "serve", service],
-                    env=service_environment(service, port, databases[service], namespace, kafka, smtp_port, directory),
+                    env=environment,
                     stdout=output,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
@@ -322,8 +334,29 @@ async def test_two_replicas_of_every_service_share_the_journey_with_nothing_lost
 
     members = [emails[member["resource_id"]] for group in groups for member in group["members"]]
     await every_email_arrived_exactly_once(platform, expected_emails(members))
+    await a_staff_session_begun_on_one_web_replica_holds_on_the_other(platform, [i["reference"] for i in submitted])
     await every_outbox_row_was_published_exactly_once(platform)
     await each_consumer_group_has_both_replicas_splitting_the_partitions(platform)
+
+
+async def a_staff_session_begun_on_one_web_replica_holds_on_the_other(
+    platform: Platform, references: list[str]
+) -> None:
+    """The web keeps its sessions in an encrypted cookie, not in a process: a coordinator who opens the
+    sign-in on one replica, signs in through the other and reads the inbox on the first sees every
+    initiative (each web replica asks its own replicas of the services)."""
+    first, second = platform.all_urls(WEB_SERVICE)
+    async with httpx.AsyncClient(timeout=30.0, follow_redirects=True) as browser:  # cookies go to both ports
+        page = await browser.get(f"{first}/staff/sign-in")
+        assert page.status_code == 200, page.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf, "the sign-in page has no CSRF token"
+        form = {"csrf_token": csrf.group(1), "name": "Eva", "email": COORDINATORS[0], "role": "coordinator"}
+        signed_in = await browser.post(f"{second}/staff/sign-in", data=form, follow_redirects=False)
+        assert signed_in.status_code == 303, signed_in.text
+        inbox = await browser.get(f"{first}/staff")
+        assert inbox.status_code == 200 and str(inbox.url) == f"{first}/staff", inbox.url
+        assert all(reference in inbox.text for reference in references), "the inbox lists every initiative"
 
 
 def _all_invitations(mailbox: Mailbox, expected: int) -> list[Any] | None:
