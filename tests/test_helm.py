@@ -87,6 +87,8 @@ def test_the_chart_lints_strictly(helm: Path) -> None:
             "notifications.smtp.username=meetmalmo",
             "platform.otlpEndpoint=http://otel-collector:4318",
             "kafka.topicNamespace=staging.",
+            "platform.env.MEETMALMO_OUTBOX_POLL_SECONDS=0.5",
+            "services.matching.env.MATCHING_SWEEP_SECONDS=30",
         ),
     ],
     ids=["defaults", "every-option"],
