@@ -13,6 +13,10 @@ import pytest
 
 from shared.testing import delete_topics, drop_database, migrated_database, namespaces_used, new_namespace
 
+# The tests run the platform as `make run` does: local mode, development defaults allowed. Tests of
+# production mode say so explicitly (MEETMALMO_ENVIRONMENT=production or environment="production").
+os.environ.setdefault("MEETMALMO_ENVIRONMENT", "local")
+
 KAFKA_BOOTSTRAP = os.environ.get("MEETMALMO_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 POSTGRES_URL = os.environ.get("MEETMALMO_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:55432")
 

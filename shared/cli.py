@@ -68,8 +68,20 @@ def serve(service: Annotated[str, typer.Argument(help="web, intake, resources, m
 
     bootstrap = _bootstrap(_check_service(service))
     settings = _settings(service)
+    try:
+        application = bootstrap.create_app(settings)
+    except ConfigError as exc:  # e.g. a weak secret outside local mode
+        typer.echo(f"{service}: {exc}", err=True)
+        raise typer.Exit(2) from None
     uvicorn.run(
-        bootstrap.create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        # The client's address from X-Forwarded-For only when the peer is a trusted proxy (the web, an ingress).
+        proxy_headers=True,
+        forwarded_allow_ips=",".join(settings.platform.trusted_proxies),
     )
 
 
@@ -93,7 +105,11 @@ def token(
     hours: Annotated[int, typer.Option(min=1, help="validity in hours (at least 1)")] = 12,
 ) -> None:
     """Print a locally signed staff token (HS256 with MEETMALMO_AUTH_JWT_SECRET)."""
-    typer.echo(issue_local_token(_platform(), email=email, roles=[r.value for r in role], hours=hours))
+    try:
+        typer.echo(issue_local_token(_platform(), email=email, roles=[r.value for r in role], hours=hours))
+    except ConfigError as exc:  # outside local mode without MEETMALMO_AUTH_JWT_SECRET
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -164,6 +180,8 @@ def run(
     mailbox_port: Annotated[int, typer.Option(help="SMTP port of the local mailbox")] = 1025,
 ) -> None:
     """Run everything: migrations, the local mailbox and the four services, until Ctrl-C."""
+    # `run` is the laptop's command: local mode (development secrets allowed) unless told otherwise.
+    os.environ.setdefault("MEETMALMO_ENVIRONMENT", "local")
     platform = _platform()
     services = {name: _settings(name) for name in (WEB, *SERVICES)}
     for name, settings in services.items():

@@ -40,7 +40,7 @@ from shared.metrics import (
 )
 from shared.openapi import document_errors
 from shared.outbox import Outbox, OutboxRelay
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, refuse_weak_secrets
 from shared.tracing import configure_tracing
 from shared.unit_of_work import UnitOfWork
 from shared.web import BodySizeLimit, CorrelationId, RateLimiter
@@ -191,6 +191,7 @@ def create_app(
     `state` names what the routes' dependencies read from `app.state` (links, settings), see `from_state`.
     """
     settings = infra.settings
+    refuse_weak_secrets(settings)  # outside local mode, before anything is signed with them
     configure_logging(settings.service_name, settings.platform.log_format, settings.platform.log_level)
     configure_tracing(settings.service_name)
 

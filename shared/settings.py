@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal, Protocol, TypeVar
 
-from pydantic import AfterValidator, AnyHttpUrl, Field, ValidationError
+from pydantic import AfterValidator, AnyHttpUrl, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -14,6 +14,49 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 class ConfigError(RuntimeError):
     """Raised at start-up with every bad or missing setting named by its environment variable."""
+
+
+Environment = Literal["local", "production"]
+"""`local` (make run, meetmalmo run, the tests) may use the development defaults; `production`, the default,
+refuses to start with a missing, short or well-known secret."""
+
+SECRET_MIN_LENGTH = 32
+# Defaults and examples published in this repository: anyone can sign with them, so production refuses them.
+WELL_KNOWN_SECRETS = frozenset(
+    {
+        "meetmalmo-local-development-secret-change-me",
+        "meetmalmo-local-link-secret-change-me-in-production",
+        "meetmalmo-local-web-session-secret-change-me",
+        "change-me-to-a-long-random-secret-of-32-chars",
+        "change-me-to-another-long-random-secret-of-32-chars",
+    }
+)
+DEVELOPMENT_LINK_SECRET = "meetmalmo-local-link-secret-change-me-in-production"  # noqa: S105 - local default only
+
+
+def secret_problem(variable: str, value: str | None) -> str | None:
+    """Why `value` cannot sign anything in production (named by its variable), or None when it can."""
+    if not value:
+        return f"{variable}: required outside local mode (MEETMALMO_ENVIRONMENT=local)"
+    if len(value) < SECRET_MIN_LENGTH:
+        return f"{variable}: at least {SECRET_MIN_LENGTH} characters outside local mode"
+    lowered = value.lower()
+    if value in WELL_KNOWN_SECRETS or "change-me" in lowered or "changeme" in lowered or len(set(value)) < 8:
+        return f"{variable}: a well-known or trivial value; set a long random secret (e.g. `openssl rand -hex 32`)"
+    return None
+
+
+class HasSecrets(Protocol):
+    def secret_problems(self) -> list[str]: ...
+
+
+def refuse_weak_secrets(settings: HasSecrets) -> None:
+    """Stop start-up (ConfigError naming each variable) when a secret the app signs with is weak outside local mode.
+
+    `settings` is a service's, the web's or the platform's settings; each says which secrets it needs."""
+    problems = settings.secret_problems()
+    if problems:
+        raise ConfigError("refusing to start with weak secrets: " + "; ".join(problems))
 
 
 def _networks(value: list[str]) -> list[str]:
@@ -27,6 +70,7 @@ class PlatformSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MEETMALMO_", extra="ignore")
 
+    environment: Environment = "production"
     kafka_bootstrap: str = "127.0.0.1:9092"
     # Prefix of every physical topic name; tests use it to keep each run's topics apart.
     topic_namespace: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$")
@@ -37,6 +81,9 @@ class PlatformSettings(BaseSettings):
     auth_jwks_url: AnyHttpUrl | None = None
     auth_issuer: str | None = None
     auth_audience: str | None = None
+    # The identity provider's JWKS is fetched with this timeout; an unknown key id refetches at most this often.
+    auth_jwks_timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+    auth_jwks_refresh_seconds: float = Field(default=30.0, ge=0)
     # Peers whose X-Forwarded-For is believed (the web in front of the services, an ingress): addresses or networks.
     trusted_proxies: Annotated[list[str], AfterValidator(_networks)] = Field(
         default_factory=lambda: ["127.0.0.1", "::1"]
@@ -46,6 +93,27 @@ class PlatformSettings(BaseSettings):
     consumer_backoff_seconds: float = Field(default=0.2, ge=0)
     # Where people open the links in their emails: the web's pages, which ask the services' JSON APIs.
     web_public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000")
+
+    @model_validator(mode="after")
+    def _jwks_needs_issuer_and_audience(self) -> PlatformSettings:
+        # Without both, a token the provider issued for another application (or another tenant) would pass.
+        if self.auth_jwks_url is not None and not (self.auth_issuer and self.auth_audience):
+            missing = [n for n, v in (("ISSUER", self.auth_issuer), ("AUDIENCE", self.auth_audience)) if not v]
+            raise ValueError(
+                " and ".join(f"MEETMALMO_AUTH_{name}" for name in missing) + ": required with MEETMALMO_AUTH_JWKS_URL"
+            )
+        return self
+
+    @property
+    def local(self) -> bool:
+        return self.environment == "local"
+
+    def secret_problems(self) -> list[str]:
+        """Staff tokens: a JWKS (checked above), else a strong HS256 secret outside local mode."""
+        if self.local or self.auth_jwks_url is not None:
+            return []
+        problem = secret_problem("MEETMALMO_AUTH_JWT_SECRET", self.auth_jwt_secret)
+        return [problem] if problem else []
 
 
 class ServiceSettings(BaseSettings):
@@ -60,7 +128,7 @@ class ServiceSettings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     cors_origins: list[str] = Field(default_factory=list)
     # Signs the private links this service puts in emails; set a long random value in production.
-    link_secret: str = Field(default="meetmalmo-local-link-secret-change-me-in-production", min_length=32)
+    link_secret: str = Field(default=DEVELOPMENT_LINK_SECRET, min_length=SECRET_MIN_LENGTH)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     public_rate_limit: str = "30/minute"
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
@@ -71,6 +139,13 @@ class ServiceSettings(BaseSettings):
             return self.database_url
         return f"sqlite+aiosqlite:///{self.platform.var_dir / (self.service_name + '.db')}"
 
+    def secret_problems(self) -> list[str]:
+        if self.platform.local:
+            return []
+        prefix = str(self.model_config.get("env_prefix", "")).upper()
+        link = secret_problem(f"{prefix}LINK_SECRET", self.link_secret)
+        return self.platform.secret_problems() + ([link] if link else [])
+
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -79,6 +154,9 @@ def _problems(exc: ValidationError, cls: type[BaseSettings]) -> list[str]:
     prefix = str(cls.model_config.get("env_prefix", "")).upper()
     problems = []
     for err in exc.errors():
+        if not err["loc"]:  # a check across fields names its variables itself
+            problems.append(str(err["msg"]).removeprefix("Value error, "))
+            continue
         name = "_".join(str(p) for p in err["loc"]).upper()
         # A field read through an alias (e.g. validation_alias="NOTIFICATIONS_FROM") already names its variable.
         problems.append(f"{name if prefix and name.startswith(prefix) else prefix + name}: {err['msg']}")

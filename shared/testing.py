@@ -167,7 +167,7 @@ def served(service: str, postgres_server: str, kafka_bootstrap: str, *, secret: 
     bootstrap = importlib.import_module(f"services.{service}.bootstrap")  # by name: shared imports no service
     database_url = asyncio.run(migrated_database(postgres_server, service))
     platform = PlatformSettings(
-        kafka_bootstrap=kafka_bootstrap, topic_namespace=new_namespace(), auth_jwt_secret=secret
+        environment="local", kafka_bootstrap=kafka_bootstrap, topic_namespace=new_namespace(), auth_jwt_secret=secret
     )
     settings = bootstrap.Settings(
         database_url=database_url, link_secret=secret, public_rate_limit="100000/minute", platform=platform, **overrides
@@ -181,7 +181,7 @@ def served(service: str, postgres_server: str, kafka_bootstrap: str, *, secret: 
 
 def staff_headers(secret: str, role: str = "coordinator", email: str = "staff@malmo.se") -> dict[str, str]:
     """The Authorization header of a local staff token with `role`."""
-    token = issue_local_token(PlatformSettings(auth_jwt_secret=secret), email=email, roles=[role])
+    token = issue_local_token(PlatformSettings(environment="local", auth_jwt_secret=secret), email=email, roles=[role])
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -364,6 +364,7 @@ def running_services(
     whose mailbox keeps what it receives, retries quickly and alerts `coordinators`. `common` settings go
     to every service. The services are started by name: shared imports no service."""
     platform = PlatformSettings(
+        environment="local",
         kafka_bootstrap=kafka_bootstrap,
         topic_namespace=namespace,
         auth_jwt_secret=secret,

@@ -84,10 +84,18 @@ def test_the_web_runs_on_its_port_and_asks_each_service_by_its_compose_name_and_
     for name, cls in SETTINGS.items():
         assert environment[f"WEB_{name.upper()}_URL"] == f"http://{name}:{cls.model_fields['port'].default}"
         assert services[name]["environment"][f"{name.upper()}_HOST"] == EVERY_INTERFACE  # the web reaches it
-    # The web mints local staff tokens the services must accept: the same secret everywhere.
-    secrets = {s["environment"]["MEETMALMO_AUTH_JWT_SECRET"] for n, s in services.items() if n in {*SETTINGS, "web"}}
-    assert len(secrets) == 1
-    assert len(environment["WEB_SESSION_SECRET"]) >= 32
+    # Production mode: staff sign in at the identity provider, whose tokens every service checks alike.
+    for name in (*SETTINGS, "web"):
+        assert services[name]["environment"]["MEETMALMO_ENVIRONMENT"] == "production"
+        for variable in ("MEETMALMO_AUTH_JWKS_URL", "MEETMALMO_AUTH_ISSUER", "MEETMALMO_AUTH_AUDIENCE"):
+            assert services[name]["environment"][variable].startswith(f"${{{variable}:?"), (name, variable)
+    # No secret has a default: Compose stops when one is unset (the services refuse weak ones themselves).
+    required = {"WEB_SESSION_SECRET": environment} | {
+        f"{name.upper()}_LINK_SECRET": services[name]["environment"] for name in SETTINGS
+    }
+    for variable, values in required.items():
+        assert values[variable].startswith(f"${{{variable}:?"), variable
+    assert "MEETMALMO_AUTH_JWT_SECRET" not in str(compose()), "no shared HS256 secret beside the provider"
     assert "node_modules/htmx.org/dist" in (ROOT / "deploy/Dockerfile").read_text()  # the web serves htmx itself
 
 

@@ -21,7 +21,7 @@ from services.web.settings import Settings
 from shared.i18n import Catalogs
 from shared.logs import configure_logging
 from shared.metrics import AppMetrics
-from shared.settings import load_settings
+from shared.settings import load_settings, refuse_weak_secrets
 from shared.tracing import configure_tracing
 from shared.web import BodySizeLimit, CorrelationId
 
@@ -47,6 +47,7 @@ def services_of(settings: Settings, transport: httpx.AsyncBaseTransport | None =
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or get_settings()
+    refuse_weak_secrets(settings)  # outside local mode: a strong session secret and a real identity provider
     configure_logging(settings.service_name, settings.platform.log_format, settings.platform.log_level)
     configure_tracing(settings.service_name)
     services = services or services_of(settings)

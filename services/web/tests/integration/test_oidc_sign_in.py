@@ -210,7 +210,7 @@ async def test_a_coordinator_signs_in_with_the_provider_and_the_services_accept_
             issuer=site.issuer,
         )
         assert access["sub"] == EVA["sub"] and access["roles"] == ["coordinator"], "the provider's access token"
-        assert TokenVerifier(site.platform).verify(staff["token"]).roles == {"coordinator"}
+        assert (await TokenVerifier(site.platform).verify(staff["token"])).roles == {"coordinator"}
 
         # the same token straight to intake: answered; a locally minted one is not (intake trusts the provider)
         bearer = {"Authorization": f"Bearer {staff['token']}"}
