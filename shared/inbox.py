@@ -99,7 +99,10 @@ class IdempotentConsumer(Generic[U]):
                     event_id=str(envelope.event_id), event_type=envelope.event_type
                 ),
                 tracer.start_as_current_span(
-                    f"{topic} process", context=extract_trace_context(headers), kind=trace.SpanKind.CONSUMER
+                    f"{topic} process",
+                    context=extract_trace_context(headers),
+                    kind=trace.SpanKind.CONSUMER,
+                    attributes={"messaging.destination.name": topic, "messaging.consumer.group.name": self.name},
                 ),
             ):
                 await self._process_with_retries(topic, key, value, headers, handler, event, envelope)

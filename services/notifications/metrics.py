@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import Metric
 from sqlalchemy import func, select
@@ -17,6 +18,9 @@ from services.notifications.domain import Mailer
 from services.notifications.domain.deliveries import Status
 from services.notifications.domain.sending import OutgoingEmail
 from shared.metrics import Stopwatch, count_by, gauge
+from shared.tracing import extract_trace_context
+
+tracer = trace.get_tracer(__name__)
 
 SMTP_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -40,7 +44,8 @@ async def kpis(session: AsyncSession) -> Iterable[Metric]:
 
 
 class TimedMailer:
-    """The mailer, with every send timed into `meetmalmo_smtp_send_seconds{outcome}`."""
+    """The mailer, with every send timed into `meetmalmo_smtp_send_seconds{outcome}` and traced as a span
+    of the trace that queued the email (the portal's POST, through Kafka and the consumers)."""
 
     def __init__(self, mailer: Mailer, registry: CollectorRegistry) -> None:
         self._mailer = mailer
@@ -55,8 +60,10 @@ class TimedMailer:
         )
 
     async def send(self, email: OutgoingEmail) -> None:
-        async with self._stopwatch.timing():
-            await self._mailer.send(email)
+        parent = extract_trace_context({"traceparent": email.trace_context} if email.trace_context else {})
+        with tracer.start_as_current_span("smtp send", context=parent, kind=trace.SpanKind.CLIENT):
+            async with self._stopwatch.timing():
+                await self._mailer.send(email)
 
     def __getattr__(self, name: str) -> Any:  # whatever else the mailer offers (closing its connection...)
         return getattr(self._mailer, name)

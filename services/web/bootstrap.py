@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.exceptions import HTTPException
 
 from services.web import pages
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for router in pages.ROUTERS:
         app.include_router(router)
     AppMetrics(settings.service_name).instrument(app)  # /metrics: the pages' requests by route, status, latency
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics,static")  # a trace starts here
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

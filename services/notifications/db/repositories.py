@@ -20,6 +20,7 @@ from services.notifications.domain import (
     address_key,
 )
 from shared.db import from_row, insert_ignore, to_row, upsert
+from shared.tracing import inject_trace_headers
 
 # What a delivery's life changes; the rest is fixed when it is queued.
 _MUTABLE = (
@@ -64,7 +65,9 @@ class DeliveryRepository:
 
     async def add(self, delivery: Delivery) -> bool:
         """Queue the delivery unless this event already has one for the recipient and template."""
-        result = await self._session.execute(insert_ignore(self._session, deliveries, to_row(delivery, deliveries)))
+        row = to_row(delivery, deliveries)
+        row["trace_context"] = row.get("trace_context") or inject_trace_headers().get("traceparent")
+        result = await self._session.execute(insert_ignore(self._session, deliveries, row))
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return False
         if delivery.mentions:

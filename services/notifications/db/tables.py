@@ -53,6 +53,7 @@ deliveries = Table(
     Column("erase_recipient_when_done", Boolean, nullable=False),
     Column("list_unsubscribe", Text, nullable=True),
     Column("digest_id", Uuid, nullable=True),
+    Column("trace_context", String(200), nullable=True),  # traceparent of the event that queued it
     Column("created_at", Timestamp(), nullable=False),
     Column("updated_at", Timestamp(), nullable=False),
     UniqueConstraint("event_id", "recipient", "template", name="uq_deliveries_event_recipient_template"),

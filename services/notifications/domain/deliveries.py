@@ -74,6 +74,7 @@ class Delivery:
     mentions: frozenset[uuid.UUID] = field(default_factory=frozenset)
     list_unsubscribe: str | None = None  # non-essential emails only (RFC 8058 one-click unsubscribe)
     digest_id: uuid.UUID | None = None  # a held alert: the digest delivery that carried it
+    trace_context: str | None = None  # W3C traceparent of the event that queued it: the send joins its trace
 
     @classmethod
     def queue(
@@ -144,6 +145,7 @@ class Delivery:
             self.message_id,
             self.language,
             self.list_unsubscribe,
+            self.trace_context,
         )
 
     def record_sent(self, now: datetime) -> Outcome:

@@ -46,6 +46,7 @@ class OutgoingEmail:
     message_id: str
     language: str
     list_unsubscribe: str | None = None  # non-essential emails only: the one-click unsubscribe URL
+    trace_context: str | None = None  # W3C traceparent: the trace the send belongs to
 
 
 class Mailer(Protocol):

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared import context
+from shared.tracing import inject_trace_headers
 from shared.web import client_address
 
 # The visitor's address, forwarded to the services (X-Forwarded-For) so that their per-client limits count
@@ -68,6 +69,7 @@ class ServiceClient:
             sent["X-Forwarded-For"] = address
         if (correlation := context.correlation_id.get()) is not None:
             sent["X-Correlation-ID"] = correlation
+        sent.update(inject_trace_headers())  # the service's spans join the page's trace
         try:
             response = await self._client.request(method, path, json=json, params=params, headers=sent)
         except httpx.HTTPError:
