@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import importlib
+import json
+import re
+import time
+import uuid
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -26,6 +32,14 @@ def service_settings(service: str, **fields: Any) -> Any:
 
 def create(service: str, settings: Any) -> Any:
     return importlib.import_module(f"services.{service}.bootstrap").create_app(settings)
+
+
+def create_web(settings: WebSettings) -> Any:
+    """The web on services that never answer (nothing listens on port 9)."""
+    from services.web.bootstrap import create_app, services_of
+
+    unanswered = settings.model_copy(update={f"{n}_url": "http://127.0.0.1:9" for n in SERVICES})
+    return create_app(unanswered, services_of(unanswered))
 
 
 # --- secrets ---------------------------------------------------------------------------------------
@@ -112,3 +126,133 @@ def test_serve_outside_local_mode_without_secrets_is_one_clear_line(monkeypatch:
 def test_no_token_is_minted_with_the_development_secret_outside_local_mode() -> None:
     with pytest.raises(ConfigError, match="MEETMALMO_AUTH_JWT_SECRET"):
         issue_local_token(PlatformSettings(environment="production"), email="eva@malmo.se", roles=["coordinator"])
+
+
+# --- every staff route checks the role -------------------------------------------------------------
+
+# The routes anyone may call. A new route is a staff route unless it is added here, so one that
+# forgets its role check fails the audit below.
+OPERATIONS = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+API_DOCS = {("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/docs/oauth2-redirect"), ("GET", "/redoc")}
+PUBLIC_ROUTES: dict[str, set[tuple[str, str]]] = {
+    "intake": OPERATIONS | API_DOCS | {
+        ("GET", "/api/v1/taxonomy"),
+        ("POST", "/api/v1/initiatives"),  # the portal's form
+        ("GET", "/api/v1/my/initiatives/{token}"),  # behind the originator's signed link
+        ("POST", "/api/v1/my/initiatives/{token}/answer"),
+        ("POST", "/api/v1/my/initiatives/{token}/withdraw"),
+    },
+    "resources": OPERATIONS | API_DOCS | {
+        ("GET", "/api/v1/taxonomy"),
+        ("POST", "/api/v1/resources"),  # self-registration (double opt-in)
+        ("GET", "/api/v1/confirmations/{token}"),
+        ("POST", "/api/v1/confirmations/{token}"),
+        ("GET", "/api/v1/my/profile/{token}"),
+        ("PUT", "/api/v1/my/profile/{token}"),
+        ("POST", "/api/v1/my/profile/{token}/pause"),
+        ("POST", "/api/v1/my/profile/{token}/resume"),
+        ("POST", "/api/v1/my/profile/{token}/withdraw"),
+        ("GET", "/api/v1/my/profile/{token}/export"),
+        ("DELETE", "/api/v1/my/profile/{token}"),
+    },
+    "matching": OPERATIONS | API_DOCS | {
+        ("GET", "/api/v1/taxonomy"),
+        ("GET", "/api/v1/invitations/{token}"),
+        ("POST", "/api/v1/invitations/{token}"),
+    },
+    "notifications": OPERATIONS | API_DOCS | {
+        ("GET", "/api/v1/unsubscribe/{token}"),
+        ("POST", "/api/v1/unsubscribe/{token}"),
+    },
+}  # fmt: skip
+# The console's GET pages that are a coordinator's form (operators only read): refused to operators too.
+WEB_COORDINATOR_FORMS = {"/staff/initiatives/new", "/staff/resources/new",
+                         "/staff/groups/{group_id}/members/{resource_id}/swap"}  # fmt: skip
+WEB_STAFF_PUBLIC = {("GET", "/staff/sign-in"), ("POST", "/staff/sign-in"), ("GET", "/staff/auth/callback"),
+                    ("POST", "/staff/sign-out")}  # fmt: skip
+
+
+def routes_of(application: Any) -> list[tuple[str, str]]:
+    """(method, path) of every HTTP route of the app, also those of included routers."""
+    found: list[tuple[str, str]] = []
+    for route in application.routes:
+        contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
+        for context in contexts:
+            found += [(method, context.path) for method in sorted(getattr(context, "methods", None) or ()) if
+                      method != "HEAD"]  # fmt: skip
+    return found
+
+
+def filled(path: str) -> str:
+    """The path with each parameter filled in (an id, or a token that is not one)."""
+    return re.sub(r"\{[^}]+\}", lambda m: "not-a-token" if m.group(0) == "{token}" else str(uuid.uuid4()), path)
+
+
+def bearer(*roles: str) -> dict[str, str]:
+    platform = PlatformSettings(environment="local", auth_jwt_secret=STRONG)
+    return {"Authorization": f"Bearer {issue_local_token(platform, email='someone@malmo.se', roles=list(roles))}"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_every_staff_route_of_every_service_answers_401_without_a_token_and_403_with_the_wrong_role(
+    service: str, tmp_path: Any
+) -> None:
+    platform = PlatformSettings(environment="local", auth_jwt_secret=STRONG, var_dir=tmp_path)
+    application = create(service, service_settings(service, platform=platform))
+    routes = routes_of(application)
+    assert PUBLIC_ROUTES[service] <= set(routes), "the allow-list names only routes that exist"
+    staff_routes = [route for route in routes if route not in PUBLIC_ROUTES[service]]
+    assert staff_routes, "every service has staff routes"
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        for method, path in staff_routes:
+            url, body = filled(path), ({} if method in {"POST", "PUT", "PATCH"} else None)
+            anonymous = await client.request(method, url, json=body)
+            assert anonymous.status_code == 401, f"{method} {path} without a token: {anonymous.status_code}"
+            no_role = await client.request(method, url, json=body, headers=bearer("originator"))
+            assert no_role.status_code == 403, f"{method} {path} without a staff role: {no_role.status_code}"
+            if method != "GET":  # operators watch; only coordinators change anything
+                operator = await client.request(method, url, json=body, headers=bearer("operator"))
+                assert operator.status_code == 403, f"{method} {path} as an operator: {operator.status_code}"
+
+
+def web_session(secret: str, *roles: str) -> str:
+    """The web's encrypted session cookie of a signed-in staff member with `roles` (and its CSRF token)."""
+    from services.web.sessions import CSRF_FIELD, FernetSigner
+
+    session = {
+        "staff": {"name": "Someone", "email": "someone@malmo.se", "roles": list(roles), "token": "t"},
+        "seen": int(time.time()),
+        CSRF_FIELD: "csrf-of-the-session",
+    }
+    return FernetSigner(secret).sign(base64.b64encode(json.dumps(session).encode())).decode()
+
+
+async def test_every_staff_page_of_the_web_sends_strangers_to_sign_in_and_refuses_the_wrong_role(
+    tmp_path: Any,
+) -> None:
+    settings = WebSettings(session_secret=STRONG, platform=PlatformSettings(environment="local", var_dir=tmp_path))
+    # No service answers: a page that got past its role check would fail with 503, not 403.
+    application = create_web(settings)
+    staff_pages = [r for r in routes_of(application) if r[1].startswith("/staff") and r not in WEB_STAFF_PUBLIC]
+    assert len(staff_pages) > 10
+    transport = httpx.ASGITransport(app=application)
+    csrf = {"X-CSRF-Token": "csrf-of-the-session"}
+    for method, path in staff_pages:
+        url = filled(path)
+        async with httpx.AsyncClient(transport=transport, base_url="http://web.test") as client:
+            stranger = await client.request(method, url)
+        if method == "GET":
+            assert stranger.status_code == 303, f"GET {path} without a session: {stranger.status_code}"
+            assert stranger.headers["location"].startswith("/staff/sign-in?next="), path
+        else:  # a POST without the session's CSRF token is refused before anything else
+            assert stranger.status_code == 403, f"{method} {path} without a session: {stranger.status_code}"
+        operator_refused = method != "GET" or path in WEB_COORDINATOR_FORMS
+        for roles, refused in ((("originator",), True), (("operator",), operator_refused)):
+            cookies = {"meetmalmo_session": web_session(STRONG, *roles)}
+            async with httpx.AsyncClient(transport=transport, base_url="http://web.test", cookies=cookies) as client:
+                answer = await client.request(method, url, headers=csrf)
+            if refused:
+                assert answer.status_code == 403, f"{method} {path} as {roles}: {answer.status_code}"
+            else:
+                assert answer.status_code != 403, f"{method} {path} as {roles}: operators may read it"

@@ -81,13 +81,13 @@ async def get_delivery(_: StaffReaderDep, bus: BusDep, delivery_id: uuid.UUID) -
 @router.post(
     "/api/v1/deliveries/{delivery_id}/retry",
     tags=["deliveries"],
-    summary="Queue a failed delivery again (coordinator or operator); 409 unless it failed",
+    summary="Queue a failed delivery again (coordinator); 409 unless it failed",
     responses=errors(NOT_FOUND, CONFLICT),
 )
-async def retry_delivery(_: StaffReaderDep, bus: BusDep, delivery_id: uuid.UUID) -> DeliveryOut:
+async def retry_delivery(_: CoordinatorDep, bus: BusDep, delivery_id: uuid.UUID) -> DeliveryOut:
     """A failed email goes into the queue again with a fresh budget of attempts, and the sender tries it
     at once (e.g. after the recipient's mailbox was fixed). Only a failed delivery whose address and text
-    are still kept can be retried; anything else is 409. For a coordinator or an operator."""
+    are still kept can be retried; anything else is 409. For a coordinator: operators only watch."""
     return DeliveryOut.from_domain(await bus.handle(RetryDelivery(delivery_id)))
 
 

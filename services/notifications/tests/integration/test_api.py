@@ -82,8 +82,10 @@ async def test_a_failed_delivery_retried_by_staff_is_sent_once_the_address_works
     rows = await service.settled(3)
     assert {r["status"] for r in rows} == {"sent"}
     assert len(smtp.handler.to(ORIGINATOR)) == 1
-    again = await service.client.post(f"/api/v1/deliveries/{failed_id}/retry", headers=service.token("operator"))
+    again = await service.client.post(f"/api/v1/deliveries/{failed_id}/retry", headers=service.token("coordinator"))
     assert again.status_code == 409 and again.json()["current_status"] == "sent"
+    by_operator = await service.client.post(f"/api/v1/deliveries/{failed_id}/retry", headers=service.token("operator"))
+    assert by_operator.status_code == 403, "operators watch; retrying is a coordinator's decision"
 
 
 async def test_the_staff_api_needs_a_staff_token_and_answers_404_for_an_unknown_delivery(
