@@ -3,7 +3,9 @@ render, and set only what the code reads, the way tests/test_docker_compose.py c
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 import yaml
 
 from services.web.settings import Settings as WebSettings
-from shared.settings import PlatformSettings
+from shared.settings import PlatformSettings, load_settings
 from tests.test_docker_compose import SETTINGS, env_names
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,13 +79,11 @@ def test_the_chart_lints_strictly(helm: Path) -> None:
     "values",
     [
         (),
-        # Production's identity provider, the web's OIDC sign-in, an SMTP login, tracing, a namespace.
+        # A test cluster in local mode, an SMTP login, tracing, a namespace, further settings.
         (
-            "auth.jwksUrl=https://login.malmo.se/jwks",
-            "auth.issuer=https://login.malmo.se",
-            "auth.audience=meetmalmo",
-            "web.oidc.issuer=https://login.malmo.se",
-            "web.oidc.clientId=meetmalmo",
+            "environment=local",
+            "auth.jwksUrl=",
+            "web.oidc.issuer=",
             "notifications.smtp.username=meetmalmo",
             "platform.otlpEndpoint=http://otel-collector:4318",
             "kafka.topicNamespace=staging.",
@@ -91,7 +91,7 @@ def test_the_chart_lints_strictly(helm: Path) -> None:
             "services.matching.env.MATCHING_SWEEP_SECONDS=30",
         ),
     ],
-    ids=["defaults", "every-option"],
+    ids=["production", "local-with-every-option"],
 )
 def test_every_variable_the_chart_sets_is_one_the_code_reads_and_every_secret_comes_from_the_secret(
     render: Render, values: tuple[str, ...]
@@ -112,17 +112,48 @@ def test_every_variable_the_chart_sets_is_one_the_code_reads_and_every_secret_co
                 assert "value" in entry, f"{name}: {variable}"
 
 
-def test_production_tokens_need_issuer_and_audience_and_then_no_local_secret_is_used(render: Render) -> None:
-    with pytest.raises(subprocess.CalledProcessError) as refused:
-        render("auth.jwksUrl=https://login.malmo.se/jwks")
-    assert "auth.issuer and auth.audience" in str(refused.value.stderr)
-    documents = render(
-        "auth.jwksUrl=https://login.malmo.se/jwks", "auth.issuer=https://login.malmo.se", "auth.audience=meetmalmo"
-    )
-    for workload in of_kind(documents, "Deployment").values():
+def test_production_takes_staff_tokens_and_sign_in_from_the_identity_provider_and_no_local_secret(
+    render: Render,
+) -> None:
+    for missing, message in (
+        ("auth.jwksUrl=", "production needs auth.jwksUrl"),
+        ("auth.audience=", "auth.issuer and auth.audience"),
+        ("web.oidc.issuer=", "production needs web.oidc.issuer"),
+        ("environment=staging", "environment is production or local"),
+    ):
+        with pytest.raises(subprocess.CalledProcessError) as refused:
+            render(missing)
+        assert message in str(refused.value.stderr), missing
+    deployments = of_kind(render(), "Deployment")
+    for workload in deployments.values():
         variables = environment(workload)
+        assert variables["MEETMALMO_ENVIRONMENT"]["value"] == "production"
         assert "MEETMALMO_AUTH_JWT_SECRET" not in variables
         assert variables["MEETMALMO_AUTH_AUDIENCE"]["value"] == "meetmalmo"
+    web = environment(deployments["web"])
+    assert web["WEB_OIDC_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == "web-oidc-client-secret"
+
+
+@pytest.mark.parametrize("values", [(), ("environment=local", "auth.jwksUrl=", "web.oidc.issuer=")])
+def test_what_the_chart_sets_the_code_accepts_at_start_up_secrets_included(
+    render: Render, values: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each pod's environment, with long random values where the Secret's keys go, passes the settings'
+    validation and their production checks of secrets: the pods would start."""
+    for name in [n for n in os.environ if n.startswith(("MEETMALMO_", *(f"{s.upper()}_" for s in (*SETTINGS, "web"))))]:
+        monkeypatch.delenv(name)
+    for name, workload in of_kind(render(*values), "Deployment").items():
+        with monkeypatch.context() as pod:
+            for variable, entry in environment(workload).items():
+                if "value" in entry:
+                    pod.setenv(variable, entry["value"])
+                elif variable.endswith("DATABASE_URL"):
+                    pod.setenv(variable, f"postgresql+asyncpg://{name}:{secrets.token_hex(16)}@postgres:5432/{name}")
+                else:
+                    pod.setenv(variable, secrets.token_hex(32))
+            settings = load_settings(WebSettings if name == "web" else SETTINGS[name])
+            assert settings.secret_problems() == [], name
+            assert settings.port == int(environment(workload)[f"{name.upper()}_PORT"]["value"])
 
 
 def test_each_service_is_two_replicas_on_its_own_port_with_its_own_database_and_link_secret(render: Render) -> None:
@@ -156,11 +187,9 @@ def test_the_web_asks_each_service_by_its_kubernetes_service_name_and_port(rende
         assert web[f"WEB_{name.upper()}_URL"]["value"] == f"http://{services[name]['metadata']['name']}:{port}"
     assert web["WEB_PUBLIC_URL"]["value"] == web["MEETMALMO_WEB_PUBLIC_URL"]["value"]
     assert web["WEB_SESSION_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == "web-session-secret"
-    # The web mints staff tokens the services must accept: the same key of the same Secret everywhere.
-    keys = {
-        str(environment(d)["MEETMALMO_AUTH_JWT_SECRET"]["valueFrom"]["secretKeyRef"])
-        for d in of_kind(documents, "Deployment").values()
-    }
+    # Locally the web mints staff tokens the services must accept: the same key of the same Secret everywhere.
+    local = of_kind(render("environment=local", "auth.jwksUrl=", "web.oidc.issuer="), "Deployment").values()
+    keys = {str(environment(d)["MEETMALMO_AUTH_JWT_SECRET"]["valueFrom"]["secretKeyRef"]) for d in local}
     assert len(keys) == 1
 
 

@@ -38,6 +38,11 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 
 {{/* What every service and the web share (MEETMALMO_*). */}}
 {{- define "meetmalmo.platformEnv" -}}
+{{- if not (has .Values.environment (list "production" "local")) }}
+{{- fail "environment is production or local" }}
+{{- end }}
+- name: MEETMALMO_ENVIRONMENT
+  value: {{ .Values.environment | quote }}
 - name: MEETMALMO_KAFKA_BOOTSTRAP
   value: {{ .Values.kafka.bootstrap | quote }}
 {{- with .Values.kafka.topicNamespace }}
@@ -62,6 +67,8 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
   value: {{ .Values.auth.issuer | quote }}
 - name: MEETMALMO_AUTH_AUDIENCE
   value: {{ .Values.auth.audience | quote }}
+{{- else if eq .Values.environment "production" }}
+{{- fail "production needs auth.jwksUrl, auth.issuer and auth.audience: staff tokens come from the city's identity provider" }}
 {{- else }}
 {{ include "meetmalmo.secretEnv" (dict "root" . "name" "MEETMALMO_AUTH_JWT_SECRET" "key" "auth-jwt-secret") }}
 {{- end }}
