@@ -7,7 +7,7 @@ export MEETMALMO_KAFKA_BOOTSTRAP ?= 127.0.0.1:9092
 export MEETMALMO_PG_PORT ?= 55432
 export MEETMALMO_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:$(MEETMALMO_PG_PORT)
 
-.PHONY: help install lock helm helm-check i18n i18n-compile screenshots run test lint typecheck imports alerts pytest kafka-up kafka-down postgres-up postgres-down docs clean
+.PHONY: help install lock helm helm-check i18n i18n-compile screenshots run test test-faults lint typecheck imports alerts pytest kafka-up kafka-down postgres-up postgres-down docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ helm: ## build helm into deploy/helm/bin/ with Go (once)
 helm-check: helm ## helm lint and helm template of the chart (tests/test_helm.py checks what it renders)
 	$(HELM) lint --strict $(CHART) --kube-version $(KUBE_VERSION)
 	$(HELM) template meetmalmo $(CHART) --kube-version $(KUBE_VERSION) >/dev/null
+
+test-faults: install ## the fault-injection suite: breaks its own Kafka (port 19092), PostgreSQL (55433) and SMTP under load
+	$(BIN)/pytest -q tests/faults
 
 kafka-up: ## start a local single-node Kafka (KRaft) unless one answers at MEETMALMO_KAFKA_BOOTSTRAP
 	bash deploy/kafka/up.sh
