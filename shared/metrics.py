@@ -208,13 +208,14 @@ def outbox_probe(session_factory: async_sessionmaker[AsyncSession], outbox: Tabl
 
 
 def tasks_probe(tasks: Callable[[], Iterable[tuple[str, bool]]]) -> Probe:
-    """1 for each background task (relay, sender, sweeps, consumers) that is running, 0 for one that stopped."""
+    """1 for each background task (relay, sender, sweeps, consumers) that runs or has done its work, 0 for one
+    that died (failed or cancelled while the service runs)."""
 
     async def read() -> Iterable[Metric]:
         return [
             gauge(
                 "meetmalmo_background_task_up",
-                "Whether the background task runs (1) or has stopped (0)",
+                "Whether the background task runs or has done its work (1), or died (0)",
                 ["task"],
                 list(tasks()),
             )

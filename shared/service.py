@@ -108,7 +108,7 @@ class Infrastructure:
 
     def background_tasks(self) -> list[tuple[str, bool]]:
         """(name, running) of each background task and of each consumer's subscriber."""
-        tasks = [(task.get_name(), not task.done()) for task in self.tasks]
+        tasks = [(task.get_name(), _alive(task)) for task in self.tasks]
         for subscriber in self.broker.subscribers:
             alive = bool(subscriber.running) and not any(t.done() for t in getattr(subscriber, "tasks", ()))
             title = subscriber.specification.config.title_ or subscriber.specification.call_name
@@ -174,6 +174,11 @@ class Infrastructure:
         database = await database_is_reachable(self.engine)
         broker = self.broker.running and await self.broker.ping(timeout=2.0)
         return {"database": database, "broker": bool(broker)}
+
+
+def _alive(task: asyncio.Task[None]) -> bool:
+    """Running, or done with its work (broker-connect ends once connected); not cancelled or failed."""
+    return not task.done() or (not task.cancelled() and task.exception() is None)
 
 
 def create_app(

@@ -193,6 +193,8 @@ async def test_the_messaging_kit_shows_what_it_published_consumed_and_what_waits
         assert lags, f"{service} shows no consumer lag"
         assert value(text, "kafka_consumergroup_lag") == 0  # caught up once the group was formed
         assert value(text, "meetmalmo_background_task_up", task="outbox-relay") == 1
+        assert value(text, "meetmalmo_background_task_up", task="broker-connect") == 1  # done once connected
+        assert all(up == 1 for up in samples(text, "meetmalmo_background_task_up")), "a healthy service's tasks"
         assert samples(text, "meetmalmo_dead_letter_messages", topic=f"{_namespace_of(text)}{Topic.INITIATIVES}.dlq")
         assert all(v == 1 for v in samples(text, "meetmalmo_metrics_probe_up"))
     notifications = await scrape(flowed.api, "notifications")

@@ -6,6 +6,7 @@ from services.web.pages import (
     console_groups,
     console_initiatives,
     console_resources,
+    console_status,
     links,
     portal,
     staff_auth,
@@ -18,6 +19,7 @@ ROUTERS = [
     console_groups.router,
     console_resources.router,
     console_emails.router,
+    console_status.router,
     links.router,
     links.one_click,  # RFC 8058's one-click unsubscribe: the one POST without a session (it checks CSRF itself)
 ]

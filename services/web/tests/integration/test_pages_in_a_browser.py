@@ -303,6 +303,8 @@ VISITS = [
     Visit("/staff/emails", "/staff/emails", staff=COORDINATOR_ROLE),
     Visit("/staff/emails", "/staff/emails", staff=OPERATOR_ROLE),
     Visit("/staff/preferences", "/staff/preferences", staff=COORDINATOR_ROLE),
+    Visit("/staff/status", "/staff/status", staff=OPERATOR_ROLE),
+    Visit("/staff/status", "/staff/status", staff=COORDINATOR_ROLE),
     # behind the links in the emails
     Visit("/my/initiatives/{token}", lambda site: site.links["status"], note="submitted"),
     Visit("/my/initiatives/{token}", lambda site: site.links["question"], note="asked a question"),
@@ -378,6 +380,51 @@ async def test_every_page_is_accessible_in_both_languages_from_the_keyboard_with
         assert_no_browser_errors(page, status=visit.status)
     finally:
         await page.context.close()
+
+
+async def test_the_status_page_shows_every_service_ready_and_the_figures_of_their_data(
+    chromium: Browser, site: Site
+) -> None:
+    """The operator's status page, in English, against what the services' databases hold right now."""
+    databases = site.platform.databases
+    context = await new_context(chromium, language=LANGUAGES["en"])
+    await context.add_cookies(site.signed_in[OPERATOR_ROLE])  # type: ignore[arg-type]
+    page = await context.new_page()
+    try:
+        await page.goto(f"{site.web}/staff/status")
+        assert await page.locator("h1").inner_text() == "Platform status"
+        assert await page.get_by_role("status").inner_text() == "Every service is ready."
+
+        async def cell(table: str, row: str, column: int = 0) -> str:
+            found = page.locator(f"[aria-labelledby='{table}'] tr", has=page.locator("th", has_text=row))
+            return (await found.first.locator("td").nth(column).inner_text()).strip()
+
+        for service in ("intake", "resources", "matching", "notifications"):
+            assert await cell("pipeline", service) == "Yes"
+            assert await cell("pipeline", service, 4) == "None"  # no background task stopped
+        for status, label in (("group_forming", "Working group forming"), ("submitted", "Submitted")):
+            held = await query_value(
+                databases["intake"], "SELECT count(*) FROM initiatives WHERE status = :s", s=status
+            )
+            assert await cell("kpi-initiatives", label) == str(held), label
+        municipality = await query_value(
+            databases["resources"],
+            "SELECT count(*) FROM resources WHERE status = 'active' AND organisation_type = 'municipality'",
+        )
+        assert await cell("kpi-resources", "Municipality") == str(municipality) == "1"
+        proposed = await query_value(databases["matching"], "SELECT count(*) FROM groups")
+        confirmed = await query_value(
+            databases["matching"], "SELECT count(*) FROM groups WHERE confirmed_at IS NOT NULL"
+        )
+        assert (await cell("kpi-groups", "Proposed"), await cell("kpi-groups", "Confirmed")) == (
+            str(proposed), str(confirmed))  # fmt: skip
+        shown = int(await cell("emails", "Sent"))
+        sent = await query_value(databases["notifications"], "SELECT count(*) FROM deliveries WHERE status = 'sent'")
+        assert 0 < shown <= sent  # the sender may have sent one more since the page was read
+        assert await cell("emails", "Failed") == "0"
+        await assert_accessible(page)
+    finally:
+        await context.close()
 
 
 async def test_when_a_service_does_not_answer_the_page_says_so_accessibly(chromium: Browser) -> None:
