@@ -1,4 +1,6 @@
-"""Kafka wiring: the broker factory, topic creation, and subscribers that ack only after commit."""
+"""Kafka wiring: the broker factory, topic creation with the platform's durability settings, subscribers
+that ack only after commit (and seek back while what they need is away), and the check that a consumer
+group's committed offsets are still on the topic before it starts consuming."""
 
 from __future__ import annotations
 
@@ -6,19 +8,23 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.subscriber.usecase import LogicSubscriber
 from faststream.middlewares import AckPolicy
 
-from shared.contracts import ALL_TOPICS
-from shared.inbox import IdempotentConsumer
+from shared.contracts import ALL_TOPICS, DLQ_SUFFIX
+from shared.inbox import IdempotentConsumer, Redeliver
 from shared.jobs import Backoff, retry_until_done
 from shared.outbox import Publish
+from shared.settings import PlatformSettings
 
 log = structlog.get_logger(__name__)
 
@@ -45,33 +51,103 @@ def publisher(broker: KafkaBroker, namespace: str = "") -> Publish:
 
 
 def subscribe(
-    broker: KafkaBroker, consumer: IdempotentConsumer[Any], topics: Iterable[str], namespace: str = ""
-) -> None:
-    """Feed every record of `topics` to the consumer; commit the offset after it is done."""
-    topics = list(topics)
+    broker: KafkaBroker,
+    consumer: IdempotentConsumer[Any],
+    topics: Iterable[str],
+    namespace: str = "",
+    *,
+    max_poll_interval_seconds: float = 300.0,
+) -> LogicSubscriber[Any]:
+    """Feed every record of `topics` to the consumer; commit the offset after it is done.
 
-    @broker.subscriber(
+    While the consumer waits for its database it hands the record back (`Redeliver`): the subscriber
+    seeks to it and polls again, so the member keeps polling within `max.poll.interval.ms` and keeps
+    its partitions; the same record comes again and nothing after it is committed before it."""
+    topics = list(topics)
+    subscriber = broker.subscriber(
         *[namespace + topic for topic in topics],
         # Namespaced like the topics: test runs (and a `make run` beside them) never share a group's rebalances.
         group_id=namespace + consumer.name,
         ack_policy=AckPolicy.MANUAL,
+        # A group that never committed starts from the first record; one that has committed gets "none"
+        # at start-up (see `check_committed_offsets`): it stops rather than skip records it never read.
         auto_offset_reset="earliest",
+        max_poll_interval_ms=int(max_poll_interval_seconds * 1000),
         title=f"{consumer.name}:{','.join(topics)}",
     )
+
     async def on_record(message: KafkaMessage) -> None:
         record = message.raw_message
         assert not isinstance(record, tuple)  # not a batch subscriber
-        await consumer.handle_record(record.topic.removeprefix(namespace), record.key, message.body, message.headers)
+        try:
+            await consumer.handle_record(
+                record.topic.removeprefix(namespace), record.key, message.body, message.headers
+            )
+        except Redeliver:
+            await message.nack()  # seek back to this record: the next poll delivers it again
+            return
         await message.ack()
 
+    subscriber(on_record)
+    return subscriber
 
-async def ensure_topics(bootstrap: str, topics: Iterable[str] = ALL_TOPICS, partitions: int = 3) -> None:
-    """Create the platform's topics (and their dead-letter topics) if they are missing."""
+
+def subscriber_is_consuming(subscriber: LogicSubscriber[Any]) -> bool:
+    """The subscriber runs and its consume loop is alive (FastStream restarts a loop that fails)."""
+    tasks = getattr(subscriber, "tasks", [])
+    return bool(subscriber.running and tasks and not all(task.done() for task in tasks))
+
+
+@dataclass(frozen=True)
+class TopicSettings:
+    """How the platform's topics are created (PlatformSettings' topic_* fields)."""
+
+    partitions: int = 3
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
+    retention_ms: int = 7 * 24 * 3600 * 1000
+    dead_letter_retention_ms: int = 30 * 24 * 3600 * 1000
+    cleanup_policy: str = "delete"
+
+    @classmethod
+    def of(cls, platform: PlatformSettings) -> TopicSettings:
+        return cls(
+            partitions=platform.topic_partitions,
+            replication_factor=platform.topic_replication_factor,
+            min_insync_replicas=platform.topic_min_insync_replicas,
+            retention_ms=int(platform.topic_retention_hours * 3600 * 1000),
+            dead_letter_retention_ms=int(platform.dead_letter_retention_hours * 3600 * 1000),
+            cleanup_policy=platform.topic_cleanup_policy,
+        )
+
+    def configs(self, topic: str) -> dict[str, str]:
+        dead_letter = topic.endswith(DLQ_SUFFIX)
+        return {
+            "min.insync.replicas": str(self.min_insync_replicas),
+            "cleanup.policy": "delete" if dead_letter else self.cleanup_policy,
+            "retention.ms": str(self.dead_letter_retention_ms if dead_letter else self.retention_ms),
+        }
+
+
+async def ensure_topics(
+    bootstrap: str, topics: Iterable[str] = ALL_TOPICS, settings: TopicSettings = TopicSettings()
+) -> None:
+    """Create the platform's topics (and their dead-letter topics) if they are missing, with the
+    partitions, replication factor, min.insync.replicas and retention of `settings`."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics if t not in existing]
+        missing = [
+            NewTopic(
+                topic,
+                num_partitions=settings.partitions,
+                replication_factor=settings.replication_factor,
+                topic_configs=settings.configs(topic),
+            )
+            for topic in topics
+            if topic not in existing
+        ]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # another service was quicker
                 await admin.create_topics(missing)
@@ -79,16 +155,79 @@ async def ensure_topics(bootstrap: str, topics: Iterable[str] = ALL_TOPICS, part
         await admin.close()
 
 
+class OffsetsOutOfRetention(RuntimeError):
+    """A consumer group's committed offset points at records the topic no longer keeps."""
+
+
+async def check_committed_offsets(bootstrap: str, group_id: str, topics: Iterable[str]) -> bool:
+    """Whether the group has committed an offset on every partition of `topics` (then it must never be
+    reset: `auto_offset_reset="none"`). Raises OffsetsOutOfRetention when a committed offset is older
+    than the oldest record its partition still keeps: records were deleted before this group read
+    them, and starting anyway would skip them silently."""
+    topics = set(topics)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group_id)
+        described = await admin.describe_topics(sorted(topics))
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        for partition in topic.get("partitions", [])
+    ]
+    committed = {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0 and tp.topic in topics}
+    oldest: dict[TopicPartition, int] = {}
+    if committed:
+        probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, request_timeout_ms=15_000)
+        await probe.start()
+        try:
+            oldest = await probe.beginning_offsets(list(committed))
+        finally:
+            await probe.stop()
+    lost = {tp: (offset, oldest[tp]) for tp, offset in committed.items() if offset < oldest[tp]}
+    if lost:
+        detail = ", ".join(
+            f"{tp.topic}[{tp.partition}] committed {offset} < oldest kept {first}"
+            for tp, (offset, first) in sorted(lost.items())
+        )
+        raise OffsetsOutOfRetention(
+            f"consumer group {group_id!r} fell out of the topics' retention ({detail}): the records between were "
+            "deleted before it read them. It does not start, so as not to skip them silently. Rebuild its state "
+            "under a new group name, or accept the loss and move the offsets deliberately "
+            "(kafka-consumer-groups.sh --reset-offsets --to-earliest)."
+        )
+    return bool(partitions) and all(tp in committed for tp in partitions)
+
+
 async def connect_with_retry(
-    broker: KafkaBroker, bootstrap: str, namespace: str = "", connected: asyncio.Event | None = None
+    broker: KafkaBroker,
+    platform: PlatformSettings,
+    groups: Mapping[str, tuple[LogicSubscriber[Any], list[str]]] | None = None,
+    connected: asyncio.Event | None = None,
 ) -> None:
-    """Start the broker once Kafka is reachable; keep trying while it is not."""
+    """Create the topics, check each consumer group's committed offsets, start the broker; keep trying
+    while Kafka is away. A group whose offsets fell out of retention raises OffsetsOutOfRetention (the
+    supervisor logs it and tries again later; readiness names it)."""
+    bootstrap = platform.kafka_bootstrap
 
     async def start() -> None:
-        await ensure_topics(bootstrap, [namespace + topic for topic in ALL_TOPICS])
+        namespace = platform.topic_namespace
+        await ensure_topics(bootstrap, [namespace + topic for topic in ALL_TOPICS], TopicSettings.of(platform))
+        for group_id, (subscriber, topics) in (groups or {}).items():
+            read_everywhere = await check_committed_offsets(bootstrap, group_id, topics)
+            # A group that has read every partition must never be reset; FastStream reads this at start().
+            subscriber._connection_args["auto_offset_reset"] = "none" if read_everywhere else "earliest"
         await broker.start()
 
-    await retry_until_done(start, what="broker.connect", backoff=Backoff(0.5, 15.0), after_failure=broker.stop)
+    await retry_until_done(
+        start,
+        what="broker.connect",
+        backoff=Backoff(0.5, 15.0),
+        after_failure=broker.stop,
+        give_up=(OffsetsOutOfRetention,),
+    )
     log.info("broker.connected")
     if connected is not None:
         connected.set()

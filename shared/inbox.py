@@ -1,27 +1,37 @@
 """Idempotent consumer: each event's effects and its processed mark commit in one transaction.
 
-A redelivered event finds its mark and changes nothing. A handler that keeps failing is retried
-with backoff; then the original message goes to `<topic>.dlq` with the error, and the consumer
-goes on with the next message. The caller acks only after `handle_record` returns.
+A redelivered event finds its mark and changes nothing. A handler that fails because something it
+needs is away (the database, the network: `shared.outages.is_infrastructure_error`) is retried
+without limit with capped backoff; that never counts against the event. A handler that fails for
+any other reason (validation, a domain rule) is retried `max_attempts` times; then the original
+message goes to `<topic>.dlq` with the error, and the consumer goes on with the next message.
+
+So that a long outage never costs the consumer its group membership (Kafka drops a member that
+does not poll within `max.poll.interval.ms`), one delivery waits at most `hold_seconds`, then
+`handle_record` raises `Redeliver`: the subscriber seeks back to the record and polls again,
+which delivers the same record again. The caller acks only after `handle_record` returns.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 import structlog
 from opentelemetry import trace
 from pydantic import ValidationError
-from sqlalchemy import Column, MetaData, String, Table, Uuid, exists, insert, select
+from sqlalchemy import Column, Index, MetaData, String, Table, Uuid, delete, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from shared import context
 from shared.contracts import Envelope, Event, UnknownEvent, dead_letter_topic, parse_event
 from shared.db import Timestamp, utcnow
-from shared.jobs import retry_until_done
+from shared.jobs import Backoff, retry_until_done
 from shared.metrics import NO_MESSAGING_METRICS, MessagingMetrics
+from shared.outages import Outage, describe_error, is_infrastructure_error
 from shared.outbox import Publish, define_outbox_table
 from shared.tracing import extract_trace_context
 from shared.unit_of_work import UnitOfWork
@@ -35,7 +45,7 @@ EventHandler = Callable[[Any, U, Envelope], Awaitable[None]]
 
 
 def define_processed_events_table(metadata: MetaData) -> Table:
-    return Table(
+    table = Table(
         "processed_events",
         metadata,
         Column("consumer", String(100), primary_key=True),
@@ -43,6 +53,20 @@ def define_processed_events_table(metadata: MetaData) -> Table:
         Column("event_type", String(100), nullable=False),
         Column("processed_at", Timestamp(), nullable=False),
     )
+    Index("ix_processed_events_processed_at", table.c.processed_at)  # the purge's range
+    return table
+
+
+class Redeliver(Exception):  # an instruction to the subscriber, not a failure of the event
+    """The event could not be applied yet because something it needs is away: seek back and poll again."""
+
+
+async def purge_processed_events(session_factory: Callable[[], Any], table: Table, keep: timedelta) -> int:
+    """Forget processed marks older than `keep`; returns how many went. `keep` must be longer than
+    the topics' retention, so that no event that could still be delivered again loses its mark."""
+    async with session_factory() as session, session.begin():
+        result = await session.execute(delete(table).where(table.c.processed_at < utcnow() - keep))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def messaging_tables() -> tuple[MetaData, Table, Table]:
@@ -62,6 +86,8 @@ class IdempotentConsumer(Generic[U]):
         *,
         max_attempts: int = 5,
         backoff_seconds: float = 0.2,
+        outage_backoff: Backoff = Backoff(0.5, 30.0),
+        hold_seconds: float = 60.0,
     ) -> None:
         self.name = name
         self._uow_factory = uow_factory
@@ -71,6 +97,11 @@ class IdempotentConsumer(Generic[U]):
         self._max_attempts = max_attempts
         self._backoff_seconds = backoff_seconds
         self.metrics: MessagingMetrics = NO_MESSAGING_METRICS  # the service puts its own in
+        self._outage_backoff = outage_backoff
+        self._outage_delays = outage_backoff.delays()
+        self._hold_seconds = hold_seconds
+        # Kept across redeliveries: one outage is one start line, periodic lines and one end line.
+        self.outage = Outage("consumer", consumer=name)
 
     @property
     def event_types(self) -> set[str]:
@@ -120,17 +151,33 @@ class IdempotentConsumer(Generic[U]):
         event: Event,
         envelope: Envelope,
     ) -> None:
-        for attempt in range(1, self._max_attempts + 1):
+        failures = 0
+        held_until = time.monotonic() + self._hold_seconds
+        while True:
             try:
                 await self._process_once(handler, event, envelope)
-                return
             except Exception as exc:
-                if attempt == self._max_attempts:
+                if is_infrastructure_error(exc):
+                    self.outage.failed(exc)
+                    if time.monotonic() >= held_until:
+                        raise Redeliver from exc  # poll again (keeps the group membership), then retry
+                    await asyncio.sleep(next(self._outage_delays))
+                    continue
+                failures += 1
+                if failures >= self._max_attempts:
                     await self._send_to_dead_letter(topic, key, value, headers, exc)
                     return
-                delay = self._backoff_seconds * 2 ** (attempt - 1)
-                log.warning("consumer.retry", consumer=self.name, attempt=attempt, error=repr(exc), retry_in=delay)
+                delay = self._backoff_seconds * 2 ** (failures - 1)
+                log.warning(
+                    "consumer.retry", consumer=self.name, attempt=failures, error_type=type(exc).__name__,
+                    error=describe_error(exc, 200), retry_in=delay,
+                )  # fmt: skip
                 await asyncio.sleep(delay)
+            else:
+                if self.outage.ongoing:
+                    self.outage.succeeded()
+                    self._outage_delays = self._outage_backoff.delays()
+                return
 
     async def _process_once(self, handler: EventHandler[U], event: Event, envelope: Envelope) -> None:
         processed = self._processed
@@ -164,7 +211,7 @@ class IdempotentConsumer(Generic[U]):
             "dlq-original-topic": topic,
             "dlq-consumer": self.name,
             "dlq-error-type": type(error).__name__,
-            "dlq-error": str(error)[:4000],
+            "dlq-error": describe_error(error, 4000),  # never SQL parameters or input values
             "dlq-failed-at": utcnow().isoformat(),
         }
 
