@@ -1,15 +1,20 @@
 """Background work, written once: a job that runs periodically (or when woken) and backs off while
-what it needs is away, and a call retried until it succeeds. Every service loop is one of these."""
+what it needs is away, a call retried until it succeeds, and the supervisor that runs every
+background task of a service, restarts one that dies (with backoff, logged) and reports each one's
+health to readiness. Every service loop is one of these; none stops silently."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import structlog
+
+from shared.outages import describe_error
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -36,15 +41,21 @@ async def retry_until_done(
     what: str,
     backoff: Backoff = Backoff(),
     after_failure: Callable[[], Awaitable[None]] | None = None,
+    give_up: tuple[type[BaseException], ...] = (),
 ) -> T:
-    """Call `attempt` until it returns, waiting longer after each failure (logged as `<what>_failed`)."""
+    """Call `attempt` until it returns, waiting longer after each failure (logged as `<what>_failed`);
+    an error of a `give_up` type is raised at once (waiting would not help)."""
     delays = backoff.delays()
     while True:
         try:
             return await attempt()
+        except give_up:
+            if after_failure is not None:
+                await after_failure()
+            raise
         except Exception as exc:
             delay = next(delays)
-            log.warning(f"{what}_failed", error_type=type(exc).__name__, error=str(exc)[:200], retry_in=delay)
+            log.warning(f"{what}_failed", error_type=type(exc).__name__, error=describe_error(exc, 200), retry_in=delay)
             if after_failure is not None:
                 await after_failure()
             await asyncio.sleep(delay)
@@ -94,7 +105,10 @@ class PeriodicJob:
                 again = await self._step()
             except Exception as exc:  # what the step needs is away (database, broker): try again later
                 delay = next(delays)
-                log.warning("job.failed", job=self.name, error_type=type(exc).__name__, retry_in=delay)
+                log.warning(
+                    "job.failed", job=self.name, error_type=type(exc).__name__, error=describe_error(exc, 200),
+                    retry_in=delay,
+                )  # fmt: skip
                 await asyncio.sleep(delay)
                 continue
             delays = self._backoff.delays()
@@ -109,3 +123,69 @@ class PeriodicJob:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+
+
+@dataclass
+class TaskHealth:
+    """What readiness reads of one supervised task."""
+
+    name: str
+    running: bool = False
+    done: bool = False  # a task that was meant to end (the broker connection) has ended well
+    restarts: int = 0
+    last_error: str | None = None
+    last_error_at: float | None = field(default=None, repr=False)
+
+    @property
+    def healthy(self) -> bool:
+        return self.done or self.running
+
+
+class Supervisor:
+    """Runs a service's background tasks. A task that raises (or returns when it should run forever) is
+    logged at ERROR and started again after a backoff; its health says so meanwhile. `stop()` cancels all."""
+
+    def __init__(self, backoff: Backoff = Backoff(1.0, 60.0)) -> None:
+        self._backoff = backoff
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self.health: dict[str, TaskHealth] = {}
+
+    def start(self, name: str, work: Callable[[], Awaitable[object]], *, forever: bool = True) -> None:
+        """Run `work()` under supervision; `forever=False` for work that ends when done (a connection)."""
+        health = self.health[name] = TaskHealth(name)
+        self._tasks[name] = asyncio.create_task(self._supervise(health, work, forever), name=name)
+
+    async def _supervise(self, health: TaskHealth, work: Callable[[], Awaitable[object]], forever: bool) -> None:
+        delays = self._backoff.delays()
+        while True:
+            health.running = True
+            started = time.monotonic()
+            try:
+                await work()
+            except asyncio.CancelledError:
+                health.running = False
+                raise
+            except Exception as exc:
+                health.last_error = f"{type(exc).__name__}: {describe_error(exc, 1000)}"
+            else:
+                if not forever:
+                    health.running, health.done = False, True
+                    return
+                health.last_error = "returned although it should run until the service stops"
+            health.running = False
+            health.last_error_at = time.monotonic()
+            if time.monotonic() - started > 300:  # it ran well for a while: start the backoff anew
+                delays = self._backoff.delays()
+            delay = next(delays)
+            health.restarts += 1
+            log.error(
+                "task.died", task=health.name, error=health.last_error, restart_in=delay, restarts=health.restarts
+            )
+            await asyncio.sleep(delay)
+            log.info("task.restarting", task=health.name)
+
+    async def stop(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._tasks.clear()

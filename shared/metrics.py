@@ -187,15 +187,23 @@ def outbox_probe(session_factory: async_sessionmaker[AsyncSession], outbox: Tabl
     """Unsent rows and the age of the oldest: events waiting to reach Kafka."""
 
     async def read(session: AsyncSession) -> Iterable[Metric]:
+        waiting = outbox.c.published_at.is_(None) & outbox.c.quarantined_at.is_(None)
         pending, oldest = (
-            await session.execute(
-                select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
-            )
+            await session.execute(select(func.count(), func.min(outbox.c.created_at)).where(waiting))
         ).one()
+        quarantined = await session.scalar(
+            select(func.count()).select_from(outbox).where(outbox.c.quarantined_at.is_not(None))
+        )
         if isinstance(oldest, datetime) and oldest.tzinfo is None:  # SQLite keeps naive UTC
             oldest = oldest.replace(tzinfo=UTC)
         return [
             gauge("meetmalmo_outbox_pending_rows", "Outbox rows not yet published", [], [(pending,)]),
+            gauge(
+                "meetmalmo_outbox_quarantined_rows",
+                "Outbox rows the broker can never take (too large, topic refused): alert, see outbox.failure",
+                [],
+                [(quarantined or 0,)],
+            ),
             gauge(
                 "meetmalmo_outbox_oldest_unsent_age_seconds",
                 "Age of the oldest outbox row not yet published (0 when none waits)",

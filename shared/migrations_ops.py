@@ -35,6 +35,22 @@ def create_messaging_tables() -> None:
     )
 
 
+def add_outbox_quarantine() -> None:
+    """Outbox rows the broker can never take are marked (quarantined_at, failure) instead of blocking
+    the relay; the consumers' processed marks are purged by age (an index on processed_at)."""
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("quarantined_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("failure", sa.String(500), nullable=True))
+    op.create_index("ix_processed_events_processed_at", "processed_events", ["processed_at"])
+
+
+def drop_outbox_quarantine() -> None:
+    op.drop_index("ix_processed_events_processed_at", table_name="processed_events")
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("failure")
+        batch.drop_column("quarantined_at")
+
+
 def drop_messaging_tables() -> None:
     op.drop_table("processed_events")
     op.drop_index("ix_outbox_unpublished", table_name="outbox")

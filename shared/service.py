@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 import structlog
@@ -21,12 +22,12 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import TokenVerifier
-from shared.broker import connect_with_retry, create_broker, publisher, subscribe
+from shared.broker import connect_with_retry, create_broker, publisher, subscribe, subscriber_is_consuming
 from shared.contracts import ALL_TOPICS, Event, dead_letter_topic
 from shared.db import create_engine, database_is_reachable
 from shared.errors import InvalidTransition, NotFound
-from shared.inbox import IdempotentConsumer
-from shared.jobs import PeriodicJob
+from shared.inbox import IdempotentConsumer, purge_processed_events
+from shared.jobs import Backoff, PeriodicJob, Supervisor
 from shared.logs import configure_logging
 from shared.messagebus import Handler, MessageBus
 from shared.metrics import (
@@ -66,10 +67,12 @@ class Infrastructure:
     broker: KafkaBroker
     consumers: list[IdempotentConsumer[Any]] = field(default_factory=list)
     jobs: list[PeriodicJob] = field(default_factory=list)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
     metrics: AppMetrics = field(init=False)
     messaging: MessagingMetrics = field(init=False)
     lag: KafkaLagProbe = field(init=False)
+    # consumer group id -> (its subscriber, the physical topics it reads)
+    groups: dict[str, tuple[Any, list[str]]] = field(default_factory=dict)
+    supervisor: Supervisor = field(default_factory=Supervisor)
 
     @classmethod
     def build(cls, settings: ServiceSettings, metadata: MetaData) -> Infrastructure:
@@ -108,7 +111,7 @@ class Infrastructure:
 
     def background_tasks(self) -> list[tuple[str, bool]]:
         """(name, running) of each background task and of each consumer's subscriber."""
-        tasks = [(task.get_name(), _alive(task)) for task in self.tasks]
+        tasks = [(name, health.healthy) for name, health in self.supervisor.health.items()]
         for subscriber in self.broker.subscribers:
             alive = bool(subscriber.running) and not any(t.done() for t in getattr(subscriber, "tasks", ()))
             title = subscriber.specification.config.title_ or subscriber.specification.call_name
@@ -131,11 +134,24 @@ class Infrastructure:
             publisher(self.broker, platform.topic_namespace),
             max_attempts=platform.consumer_max_attempts,
             backoff_seconds=platform.consumer_backoff_seconds,
-        )
+            outage_backoff=Backoff(min(0.5, platform.consumer_outage_backoff_max_seconds),
+                                   platform.consumer_outage_backoff_max_seconds),
+            hold_seconds=platform.consumer_hold_seconds,
+        )  # fmt: skip
         consumer.metrics = self.messaging
         self.lag.watch_group(platform.topic_namespace + name, (platform.topic_namespace + t for t in subscriptions))
         self.consumers.append(consumer)
-        subscribe(self.broker, consumer, subscriptions, platform.topic_namespace)
+        subscriber = subscribe(
+            self.broker,
+            consumer,
+            subscriptions,
+            platform.topic_namespace,
+            max_poll_interval_seconds=platform.consumer_max_poll_interval_seconds,
+        )
+        self.groups[platform.topic_namespace + name] = (
+            subscriber,
+            [platform.topic_namespace + topic for topic in subscriptions],
+        )
         return consumer
 
     def run(self, job: PeriodicJob) -> PeriodicJob:
@@ -145,23 +161,33 @@ class Infrastructure:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Connect to Kafka (retrying in the background), run the outbox relay and background loops until exit."""
-        bootstrap = self.settings.platform.kafka_bootstrap
+        """Connect to Kafka (retrying in the background), run the outbox relay and background loops until
+        exit, each supervised: a task that dies is logged, restarted with backoff and shown by readiness."""
+        platform = self.settings.platform
         connected = asyncio.Event()
-        self.tasks = tasks = [
-            asyncio.create_task(
-                connect_with_retry(self.broker, bootstrap, self.settings.platform.topic_namespace, connected),
-                name="broker-connect",
-            ),
-            asyncio.create_task(self._relay_when(connected), name="outbox-relay"),
-            *(asyncio.create_task(job.run(), name=job.name) for job in self.jobs),
-        ]
+        supervisor = self.supervisor
+        supervisor.start(
+            "broker-connect", lambda: connect_with_retry(self.broker, platform, self.groups, connected), forever=False
+        )
+        supervisor.start("outbox-relay", lambda: self._relay_when(connected))
+        if self.consumers:
+            purge = PeriodicJob(
+                "purge-processed-events",
+                lambda: purge_processed_events(
+                    self.session_factory,
+                    self.metadata.tables["processed_events"],
+                    timedelta(days=platform.processed_events_retention_days),
+                ),
+                interval=3600.0,
+                first_after=60.0,
+            )
+            supervisor.start(purge.name, purge.run)
+        for job in self.jobs:
+            supervisor.start(job.name, job.run)
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await supervisor.stop()
             await self.lag.close()
             await self.broker.stop()
             await self.engine.dispose()
@@ -171,14 +197,29 @@ class Infrastructure:
         await self.relay.run()
 
     async def readiness(self) -> dict[str, bool]:
+        """Named checks: the database, the broker, every background task, every consumer group, and
+        the outbox (its oldest unpublished row younger than MEETMALMO_OUTBOX_MAX_AGE_SECONDS)."""
         database = await database_is_reachable(self.engine)
         broker = self.broker.running and await self.broker.ping(timeout=2.0)
-        return {"database": database, "broker": bool(broker)}
+        checks = {"database": database, "broker": bool(broker)}
+        checks |= {f"task:{name}": health.healthy for name, health in self.supervisor.health.items()}
+        connected = self.supervisor.health.get("broker-connect")
+        for group_id, (subscriber, _) in self.groups.items():
+            checks[f"consumer:{group_id}"] = bool(connected and connected.done) and subscriber_is_consuming(subscriber)
+        try:
+            age = await self.relay.oldest_pending_age()
+            checks["outbox"] = age < self.settings.platform.outbox_max_age_seconds
+        except Exception:
+            checks["outbox"] = False
+        return checks
 
-
-def _alive(task: asyncio.Task[None]) -> bool:
-    """Running, or done with its work (broker-connect ends once connected); not cancelled or failed."""
-    return not task.done() or (not task.cancelled() and task.exception() is None)
+    def task_problems(self) -> dict[str, str]:
+        """The last error of each supervised task that is not running (for /readyz's answer)."""
+        return {
+            name: health.last_error
+            for name, health in self.supervisor.health.items()
+            if not health.healthy and health.last_error
+        }
 
 
 def create_app(
@@ -242,7 +283,10 @@ def create_app(
         probe (send no traffic until it is ready)."""
         checks = await infra.readiness()
         ready = all(checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        answer: dict[str, Any] = {"ready": ready, "checks": checks}
+        if problems := infra.task_problems():
+            answer["problems"] = problems
+        return JSONResponse(answer, status_code=200 if ready else 503)
 
     for router in routers:
         app.include_router(router)

@@ -89,8 +89,26 @@ class PlatformSettings(BaseSettings):
         default_factory=lambda: ["127.0.0.1", "::1"]
     )
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    # /readyz answers 503 while the oldest unpublished outbox row is older than this.
+    outbox_max_age_seconds: float = Field(default=300.0, gt=0)
+    # Deterministic failures (validation, a domain rule) before a message goes to the DLQ; outages never count.
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_backoff_seconds: float = Field(default=0.2, ge=0)
+    # While the database is away: retry with backoff capped here, without limit.
+    consumer_outage_backoff_max_seconds: float = Field(default=30.0, gt=0)
+    # One delivery waits this long at most before the record is handed back and polled again, so the
+    # member polls well within max.poll.interval and keeps its partitions through an outage of any length.
+    consumer_hold_seconds: float = Field(default=60.0, gt=0)
+    consumer_max_poll_interval_seconds: float = Field(default=300.0, gt=0)
+    # processed_events rows (the consumers' de-duplication marks) are kept this long; longer than topic retention.
+    processed_events_retention_days: float = Field(default=14.0, gt=0)
+    # Topics as the services create them. Locally 1 broker; production (3 brokers): replication 3, min ISR 2.
+    topic_partitions: int = Field(default=3, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+    topic_min_insync_replicas: int = Field(default=1, ge=1)
+    topic_retention_hours: float = Field(default=7 * 24.0, gt=0)
+    topic_cleanup_policy: Literal["delete", "compact", "compact,delete"] = "delete"
+    dead_letter_retention_hours: float = Field(default=30 * 24.0, gt=0)
     # Where people open the links in their emails: the web's pages, which ask the services' JSON APIs.
     web_public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000")
 
@@ -114,6 +132,20 @@ class PlatformSettings(BaseSettings):
             return []
         problem = secret_problem("MEETMALMO_AUTH_JWT_SECRET", self.auth_jwt_secret)
         return [problem] if problem else []
+
+    @model_validator(mode="after")
+    def _consistent_kafka_settings(self) -> PlatformSettings:
+        if self.topic_min_insync_replicas > self.topic_replication_factor:
+            raise ValueError("MEETMALMO_TOPIC_MIN_INSYNC_REPLICAS cannot exceed MEETMALMO_TOPIC_REPLICATION_FACTOR")
+        if self.consumer_hold_seconds >= self.consumer_max_poll_interval_seconds:
+            raise ValueError(
+                "MEETMALMO_CONSUMER_HOLD_SECONDS must be shorter than MEETMALMO_CONSUMER_MAX_POLL_INTERVAL_SECONDS"
+            )
+        if self.processed_events_retention_days * 24 <= self.topic_retention_hours:
+            raise ValueError(
+                "MEETMALMO_PROCESSED_EVENTS_RETENTION_DAYS must be longer than MEETMALMO_TOPIC_RETENTION_HOURS"
+            )
+        return self
 
 
 class ServiceSettings(BaseSettings):

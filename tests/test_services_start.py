@@ -39,7 +39,12 @@ async def test_the_service_is_ready_with_its_database_and_the_broker(
                 break
             await asyncio.sleep(0.1)
         assert ready.status_code == 200, ready.text
-        assert ready.json() == {"ready": True, "checks": {"database": True, "broker": True}}
+        checks = ready.json()["checks"]
+        # Named checks: the parts, each supervised background task, each consumer group, the outbox's age.
+        assert {"database", "broker", "task:broker-connect", "task:outbox-relay", "outbox"} <= set(checks)
+        consumers = [name for name in checks if name.startswith("consumer:")]
+        assert len(consumers) == len(app.state.infra.consumers)  # resources consumes nothing
+        assert ready.json()["ready"] is True and all(checks.values())
 
 
 async def test_readiness_says_503_naming_the_broker_when_kafka_is_unreachable(
@@ -56,7 +61,9 @@ async def test_readiness_says_503_naming_the_broker_when_kafka_is_unreachable(
     ):
         ready = await client.get("/readyz")
     assert ready.status_code == 503
-    assert ready.json()["checks"] == {"database": True, "broker": False}
+    checks = ready.json()["checks"]
+    assert checks["database"] is True and checks["broker"] is False
+    assert not any(ok for name, ok in checks.items() if name.startswith("consumer:"))
 
 
 @pytest.mark.parametrize("service", SERVICES)

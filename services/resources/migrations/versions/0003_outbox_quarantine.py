@@ -1,0 +1,7 @@
+"""Outbox quarantine (quarantined_at, failure) and the purge index of processed_events: the same in every service."""
+
+from shared.migrations_ops import add_outbox_quarantine as upgrade
+from shared.migrations_ops import drop_outbox_quarantine as downgrade
+
+revision, down_revision = "0003", "0002"
+__all__ = ["downgrade", "upgrade"]
