@@ -81,7 +81,12 @@ def subscribe(
         assert not isinstance(record, tuple)  # not a batch subscriber
         try:
             await consumer.handle_record(
-                record.topic.removeprefix(namespace), record.key, message.body, message.headers
+                record.topic.removeprefix(namespace),
+                record.key,
+                message.body,
+                message.headers,
+                partition=record.partition,
+                offset=record.offset,
             )
         except Redeliver:
             await message.nack()  # seek back to this record: the next poll delivers it again

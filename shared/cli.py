@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import signal
 import socket
@@ -139,6 +140,86 @@ def mailbox(
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
     finally:
         controller.stop()
+
+
+dlq_app = typer.Typer(
+    help="The dead-letter topics: list, show, redrive (see shared/dlq.py for the safe rule).", no_args_is_help=True
+)
+app.add_typer(dlq_app, name="dlq")
+TopicOption = Annotated[
+    list[str] | None, typer.Option("--topic", help="original topic(s), e.g. meetmalmo.groups.v1 (default: all)")
+]
+ConsumerOption = Annotated[str | None, typer.Option(help="only the dead letters of this consumer group")]
+
+
+@dlq_app.command("list")
+def dlq_list(topic: TopicOption = None, consumer: ConsumerOption = None) -> None:
+    """One line per dead letter: topic, position, consumer, event, error (never the payload)."""
+    import asyncio
+
+    from shared.dlq import list_dead_letters
+
+    platform = _platform()
+    letters = asyncio.run(
+        list_dead_letters(platform.kafka_bootstrap, platform.topic_namespace, topics=topic, consumer=consumer)
+    )
+    for letter in letters:
+        typer.echo(json.dumps(letter.summary(), ensure_ascii=False))
+    typer.echo(f"{len(letters)} dead letter(s)", err=True)
+
+
+@dlq_app.command("show")
+def dlq_show(
+    topic: Annotated[str, typer.Argument(help="the original topic, e.g. meetmalmo.groups.v1")],
+    position: Annotated[str, typer.Argument(help="PARTITION:OFFSET on its dead-letter topic, as `list` prints")],
+) -> None:
+    """Everything about one dead letter: its headers and its envelope (which may hold personal data)."""
+    import asyncio
+
+    from shared.dlq import list_dead_letters
+
+    platform = _platform()
+    letters = asyncio.run(list_dead_letters(platform.kafka_bootstrap, platform.topic_namespace, topics=[topic]))
+    found = [letter for letter in letters if letter.position == position]
+    if not found:
+        typer.echo(f"no dead letter at {position} of {topic}", err=True)
+        raise typer.Exit(1)
+    letter = found[0]
+    body = letter.envelope() if letter.envelope() is not None else letter.value.decode(errors="replace")
+    typer.echo(json.dumps({**letter.summary(), "headers": letter.headers, "value": body}, ensure_ascii=False, indent=2))
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    topic: TopicOption = None,
+    consumer: ConsumerOption = None,
+    force: Annotated[bool, typer.Option(help="redrive also what the safe rule skips (you checked it)")] = False,
+    dry_run: Annotated[bool, typer.Option(help="say what would be redriven and skipped; change nothing")] = False,
+) -> None:
+    """Republish dead letters to their original topics in per-key order, skipping the unsafe ones."""
+    import asyncio
+    from datetime import timedelta
+
+    from shared.dlq import redrive
+
+    platform = _platform()
+    report = asyncio.run(
+        redrive(
+            platform.kafka_bootstrap,
+            platform.topic_namespace,
+            topics=topic,
+            consumer=consumer,
+            keep_marks=timedelta(days=platform.processed_events_retention_days),
+            force=force,
+            dry_run=dry_run,
+        )
+    )
+    verb = "would redrive" if dry_run else "redriven"
+    for letter in report.redriven:
+        typer.echo(json.dumps({verb: letter.summary()}, ensure_ascii=False))
+    for letter, reason in report.skipped:
+        typer.echo(json.dumps({"skipped": letter.summary(), "reason": reason}, ensure_ascii=False))
+    typer.echo(f"{len(report.redriven)} {verb}, {len(report.skipped)} skipped", err=True)
 
 
 def _answering(url: str, path: str) -> int | None:

@@ -107,7 +107,19 @@ class IdempotentConsumer(Generic[U]):
     def event_types(self) -> set[str]:
         return set(self._handlers)
 
-    async def handle_record(self, topic: str, key: bytes | None, value: bytes, headers: Mapping[str, str]) -> None:
+    async def handle_record(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: Mapping[str, str],
+        *,
+        partition: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        if partition is not None and offset is not None:
+            # Where it came from, for `meetmalmo dlq redrive` to tell which later events of its key were applied.
+            headers = {**headers, "dlq-original-partition": str(partition), "dlq-original-offset": str(offset)}
         try:
             envelope = Envelope.model_validate_json(value)
         except ValidationError as exc:

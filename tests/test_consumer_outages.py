@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts import Topic, dead_letter_topic
+from shared.dlq import partitions_of, records_on
 from shared.service import Infrastructure
 from shared.settings import PROJECT_ROOT, PlatformSettings, ServiceSettings
 from shared.testing import create_database, drop_database, eventually, free_port
@@ -99,21 +99,6 @@ async def group_members(bootstrap: str, group_id: str) -> list[str]:
     return sorted(member["member_id"] for member in group["members"])
 
 
-async def records_on(bootstrap: str, topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not partitions:
-            await consumer.topics()  # metadata not loaded yet
-            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        ends = await consumer.end_offsets(partitions)
-        starts = await consumer.beginning_offsets(partitions)
-        return sum(ends[tp] - starts[tp] for tp in partitions)
-    finally:
-        await consumer.stop()
-
-
 async def test_a_consumer_whose_database_is_away_for_30_seconds_applies_the_event_when_it_returns(
     private_postgres: tuple[str, Any], producer_database: str, kafka_bootstrap: str, topic_namespace: str
 ) -> None:
@@ -147,7 +132,9 @@ async def test_a_consumer_whose_database_is_away_for_30_seconds_applies_the_even
             assert await group_members(kafka_bootstrap, group) == members
     await consumer.engine.dispose()
 
-    assert await records_on(kafka_bootstrap, dead_letter_topic(topic_namespace + Topic.NOTIFICATIONS)) == 0
+    dead_letters = dead_letter_topic(topic_namespace + Topic.NOTIFICATIONS)
+    assert await partitions_of(kafka_bootstrap, dead_letters)  # the topic is there ...
+    assert await records_on(kafka_bootstrap, dead_letters) == 0  # ... and empty
     events = [entry["event"] for entry in logs]
     assert "consumer.dead_lettered" not in events
     # The outage is reported as it would be read: once when it starts, once when it ends.
