@@ -1,0 +1,133 @@
+"""Topics are created with the platform's durability settings; a consumer group whose committed offsets
+fell out of retention stops with a clear error instead of skipping; a new group starts from the first
+record. Against the real Kafka."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.structs import OffsetAndMetadata
+
+from shared.broker import OffsetsOutOfRetention, TopicSettings, check_committed_offsets, ensure_topics
+from shared.contracts import Topic
+from shared.dlq import partitions_of
+from shared.service import Infrastructure
+from shared.testing import create_database, drop_database, eventually
+from tests.test_messaging_through_kafka import ProbeRecorded, apply_probe, bus, infrastructure, metadata
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def admin(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
+    client = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    await client.start()
+    yield client
+    await client.close()
+
+
+async def topic_configs(admin: AIOKafkaAdminClient, topic: str) -> dict[str, str]:
+    [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    [resource] = response.to_object()["resources"]
+    return {entry["config_names"]: entry["config_value"] for entry in resource["config_entries"]}
+
+
+async def test_topics_are_created_with_the_partitions_replication_and_retention_of_the_settings(
+    kafka_bootstrap: str, topic_namespace: str, admin: AIOKafkaAdminClient
+) -> None:
+    topic = topic_namespace + Topic.GROUPS
+    settings = TopicSettings(partitions=2, retention_ms=3_600_000, dead_letter_retention_ms=7_200_000)
+    await ensure_topics(kafka_bootstrap, [topic, topic + ".dlq"], settings)
+
+    assert len(await partitions_of(kafka_bootstrap, topic)) == 2
+    configs = await topic_configs(admin, topic)
+    assert configs["retention.ms"] == "3600000" and configs["min.insync.replicas"] == "1"
+    assert configs["cleanup.policy"] == "delete"
+    assert (await topic_configs(admin, topic + ".dlq"))["retention.ms"] == "7200000"
+    [described] = await admin.describe_topics([topic])
+    assert {len(p["replicas"]) for p in described["partitions"]} == {1}  # replication factor 1 locally
+
+
+async def produce(bootstrap: str, topic: str, partition: int, count: int) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for n in range(count):
+            await producer.send_and_wait(topic, f"record {n}".encode(), partition=partition)
+    finally:
+        await producer.stop()
+
+
+async def commit(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(list(offsets))
+        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()})
+    finally:
+        await consumer.stop()
+
+
+async def test_a_group_whose_committed_offset_fell_out_of_retention_is_refused_and_a_new_group_is_not(
+    kafka_bootstrap: str, topic_namespace: str, admin: AIOKafkaAdminClient
+) -> None:
+    topic = topic_namespace + Topic.GROUPS
+    await ensure_topics(kafka_bootstrap, [topic], TopicSettings(partitions=2))
+    first, second = TopicPartition(topic, 0), TopicPartition(topic, 1)
+    await produce(kafka_bootstrap, topic, 0, 5)
+    group = topic_namespace + "reader"
+
+    assert await check_committed_offsets(kafka_bootstrap, group, [topic]) is False  # new: starts at earliest
+    await commit(kafka_bootstrap, group, {first: 2})
+    assert await check_committed_offsets(kafka_bootstrap, group, [topic]) is False  # partition 1 never read
+    await commit(kafka_bootstrap, group, {second: 0})
+    assert await check_committed_offsets(kafka_bootstrap, group, [topic]) is True  # read everywhere: "none"
+
+    await admin.delete_records({first: RecordsToDelete(4)})  # as retention would: 0-3 go, the group read only 0-1
+    with pytest.raises(OffsetsOutOfRetention, match=r"committed 2 < oldest kept 4"):
+        await check_committed_offsets(kafka_bootstrap, group, [topic])
+
+
+async def test_a_service_whose_group_fell_out_of_retention_does_not_consume_and_readiness_says_why(
+    postgres_server: str, kafka_bootstrap: str, topic_namespace: str, admin: AIOKafkaAdminClient
+) -> None:
+    topic = topic_namespace + Topic.NOTIFICATIONS
+    await ensure_topics(kafka_bootstrap, [topic], TopicSettings())
+    partitions = await partitions_of(kafka_bootstrap, topic)
+    await produce(kafka_bootstrap, topic, 0, 3)
+    group = topic_namespace + "kit-consumer"
+    await commit(kafka_bootstrap, group, {tp: 0 for tp in partitions})
+    await admin.delete_records({TopicPartition(topic, 0): RecordsToDelete(3)})
+
+    url = await create_database(postgres_server, "kit_consumer")
+    consumer: Infrastructure = infrastructure("kit-consumer", url, kafka_bootstrap, topic_namespace)
+    async with consumer.engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    consumer.consume("kit-consumer", {Topic.NOTIFICATIONS: {ProbeRecorded: apply_probe}}, bus(consumer))
+    try:
+        async with consumer.running():
+            health = consumer.supervisor.health["broker-connect"]
+            await eventually(lambda: health.restarts >= 1, timeout=60)
+            checks = await consumer.readiness()
+            assert checks[f"consumer:{group}"] is False and checks["task:broker-connect"] is False
+            problem = consumer.task_problems()["broker-connect"]
+            assert problem.startswith("OffsetsOutOfRetention") and "fell out of the topics' retention" in problem
+            committed = await admin.list_consumer_group_offsets(group)
+            assert committed[TopicPartition(topic, 0)].offset == 0  # nothing skipped
+    finally:
+        await consumer.engine.dispose()
+        await drop_database(url)
+
+
+def test_production_topic_settings_are_replicated_three_times_with_two_in_sync() -> None:
+    # The values the Helm chart sets (deploy/helm values: replication 3, min ISR 2) pass the settings' checks.
+    from shared.settings import PlatformSettings
+
+    platform = PlatformSettings(topic_replication_factor=3, topic_min_insync_replicas=2)
+    assert TopicSettings.of(platform).configs("meetmalmo.groups.v1")["min.insync.replicas"] == "2"
+    with pytest.raises(ValueError, match="MIN_INSYNC_REPLICAS"):
+        PlatformSettings(topic_replication_factor=1, topic_min_insync_replicas=2)
