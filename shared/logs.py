@@ -90,6 +90,83 @@ class StartupNoise(logging.Filter):
         return record.levelno >= logging.getLogger().getEffectiveLevel()
 
 
+# What aiokafka and FastStream log, again and again, while the broker cannot be reached.
+BROKER_AWAY = (
+    "Unable connect to",
+    "Unable to update metadata",
+    "Unable to request metadata",
+    "Connect call failed",
+    "Connection refused",
+    "NodeNotReadyError",
+    "KafkaConnectionError",
+    "RequestTimedOutError",
+    "Failed fetch messages",
+    "Kafka error occurred",
+    "Heartbeat session expired",
+    "Error sending",
+    "Marking the coordinator dead",
+    "Coordinator dead",
+)
+
+
+class BrokerOutage(logging.Filter):
+    """Collapses a broker outage's flood of aiokafka/FastStream connection errors into three kinds of
+    line: `broker.outage_started` (the first error), `broker.outage_continues` every `every_seconds` with
+    how long it has lasted and how many lines were held back, and `broker.outage_ended` (`ended()`, called
+    when the broker answers again). Other lines pass untouched."""
+
+    def __init__(self, every_seconds: float = 60.0, clock: Any = time.monotonic) -> None:
+        super().__init__()
+        self.every_seconds = every_seconds
+        self._clock = clock
+        self.since: float | None = None
+        self._last_line = 0.0
+        self.held_back = 0
+        self._log = structlog.get_logger("shared.logs")
+
+    @property
+    def ongoing(self) -> bool:
+        return self.since is not None
+
+    @staticmethod
+    def is_broker_away(record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or not record.name.startswith(("aiokafka", "kafka", "faststream")):
+            return False
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            text += f" {type(record.exc_info[1]).__name__} {record.exc_info[1]}"
+        return any(sign in text for sign in BROKER_AWAY)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.is_broker_away(record):
+            return True
+        now = self._clock()
+        if self.since is None:
+            self.since = self._last_line = now
+            self.held_back = 0
+            self._log.warning("broker.outage_started", first_error=redact_text(record.getMessage())[:300])
+        elif now - self._last_line >= self.every_seconds:
+            self._last_line = now
+            self._log.warning(
+                "broker.outage_continues", seconds=round(now - self.since, 1), lines_held_back=self.held_back
+            )
+        else:
+            self.held_back += 1
+        return False
+
+    def ended(self) -> None:
+        """The broker answers again: one line with how long it was away (nothing when it was not)."""
+        if self.since is None:
+            return
+        seconds, held = round(self._clock() - self.since, 1), self.held_back
+        self.since, self.held_back = None, 0
+        self._log.warning("broker.outage_ended", seconds=seconds, lines_held_back=held)
+
+
+BROKER_OUTAGE = BrokerOutage()
+"""The process's one broker-outage filter (on the root handler); the service calls `ended()`."""
+
+
 def configure_logging(service: str, fmt: str = "json", level: str = "INFO") -> None:
     """Route structlog and the standard library's logging through the same processors."""
     shared_processors: list[Any] = [
@@ -125,6 +202,7 @@ def configure_logging(service: str, fmt: str = "json", level: str = "INFO") -> N
         )
     )
     handler.addFilter(StartupNoise())
+    handler.addFilter(BROKER_OUTAGE)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

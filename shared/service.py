@@ -28,7 +28,7 @@ from shared.db import create_engine, database_is_reachable
 from shared.errors import InvalidTransition, NotFound
 from shared.inbox import IdempotentConsumer, purge_processed_events
 from shared.jobs import Backoff, PeriodicJob, Supervisor
-from shared.logs import configure_logging
+from shared.logs import BROKER_OUTAGE, configure_logging
 from shared.messagebus import Handler, MessageBus
 from shared.metrics import (
     AppMetrics,
@@ -170,6 +170,7 @@ class Infrastructure:
             "broker-connect", lambda: connect_with_retry(self.broker, platform, self.groups, connected), forever=False
         )
         supervisor.start("outbox-relay", lambda: self._relay_when(connected))
+        supervisor.start("broker-watch", self._watch_broker_outage)
         if self.consumers:
             purge = PeriodicJob(
                 "purge-processed-events",
@@ -191,6 +192,13 @@ class Infrastructure:
             await self.lag.close()
             await self.broker.stop()
             await self.engine.dispose()
+
+    async def _watch_broker_outage(self, every_seconds: float = 5.0) -> None:
+        """While the logs report a broker outage, ask the broker; the first answer ends the outage's report."""
+        while True:
+            await asyncio.sleep(every_seconds)
+            if BROKER_OUTAGE.ongoing and self.broker.running and await self.broker.ping(timeout=2.0):
+                BROKER_OUTAGE.ended()
 
     async def _relay_when(self, connected: asyncio.Event) -> None:
         await connected.wait()
