@@ -3,5 +3,5 @@
 from shared.migrations_ops import add_outbox_quarantine as upgrade
 from shared.migrations_ops import drop_outbox_quarantine as downgrade
 
-revision, down_revision = "0004", "0003"
+revision, down_revision = "0004_outbox_quarantine", "0003"
 __all__ = ["downgrade", "upgrade"]
