@@ -120,8 +120,7 @@ async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
         [described] = await admin.describe_topics([topic])
     finally:
         await admin.close()
-    if described.get("error_code"):
-        return []
+    # A topic just created may still report LEADER_NOT_AVAILABLE; its partitions are listed all the same.
     return sorted(TopicPartition(topic, p["partition"]) for p in described.get("partitions", []))
 
 

@@ -43,7 +43,8 @@ async def test_topics_are_created_with_the_partitions_replication_and_retention_
     settings = TopicSettings(partitions=2, retention_ms=3_600_000, dead_letter_retention_ms=7_200_000)
     await ensure_topics(kafka_bootstrap, [topic, topic + ".dlq"], settings)
 
-    assert len(await partitions_of(kafka_bootstrap, topic)) == 2
+    # Right after creation the broker may not list the partitions yet.
+    assert len(await eventually(lambda: partitions_of(kafka_bootstrap, topic))) == 2
     configs = await topic_configs(admin, topic)
     assert configs["retention.ms"] == "3600000" and configs["min.insync.replicas"] == "1"
     assert configs["cleanup.policy"] == "delete"
@@ -97,7 +98,7 @@ async def test_a_service_whose_group_fell_out_of_retention_does_not_consume_and_
 ) -> None:
     topic = topic_namespace + Topic.NOTIFICATIONS
     await ensure_topics(kafka_bootstrap, [topic], TopicSettings())
-    partitions = await partitions_of(kafka_bootstrap, topic)
+    partitions = await eventually(lambda: partitions_of(kafka_bootstrap, topic))
     await produce(kafka_bootstrap, topic, 0, 3)
     group = topic_namespace + "kit-consumer"
     await commit(kafka_bootstrap, group, {tp: 0 for tp in partitions})
