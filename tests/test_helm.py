@@ -237,3 +237,22 @@ def test_only_the_web_is_published_when_the_ingress_is_on(render: Render) -> Non
     (rule,) = ingress["spec"]["rules"]
     (path,) = rule["http"]["paths"]
     assert path["backend"]["service"] == {"name": "meetmalmo-web", "port": {"name": "http"}}
+
+
+def test_topics_are_made_for_three_brokers_replication_3_and_min_isr_2(render: Render) -> None:
+    documents = render()
+    for workload in (*of_kind(documents, "Deployment").values(), *of_kind(documents, "Job").values()):
+        variables = {name: entry["value"] for name, entry in environment(workload).items() if "value" in entry}
+        assert variables["MEETMALMO_TOPIC_REPLICATION_FACTOR"] == "3"
+        assert variables["MEETMALMO_TOPIC_MIN_INSYNC_REPLICAS"] == "2"
+        assert int(variables["MEETMALMO_TOPIC_PARTITIONS"]) >= 2 * 2  # room for more replicas than two
+        # A consumer's de-duplication marks outlive the records they guard against.
+        kept_hours = float(variables["MEETMALMO_PROCESSED_EVENTS_RETENTION_DAYS"]) * 24
+        assert kept_hours > float(variables["MEETMALMO_TOPIC_RETENTION_HOURS"])
+    for wrong, message in (
+        ("kafka.topics.minInsyncReplicas=4", "cannot exceed"),
+        ("kafka.topics.retentionHours=720", "processedEventsRetentionDays"),
+    ):
+        with pytest.raises(subprocess.CalledProcessError) as refused:
+            render(wrong)
+        assert message in str(refused.value.stderr), wrong

@@ -49,6 +49,28 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 - name: MEETMALMO_TOPIC_NAMESPACE
   value: {{ . | quote }}
 {{- end }}
+{{- with .Values.kafka.topics }}
+{{- if gt (int .minInsyncReplicas) (int .replicationFactor) }}
+{{- fail "kafka.topics.minInsyncReplicas cannot exceed kafka.topics.replicationFactor" }}
+{{- end }}
+{{- if le (mulf .processedEventsRetentionDays 24) (float64 .retentionHours) }}
+{{- fail "kafka.topics.processedEventsRetentionDays must be longer than kafka.topics.retentionHours: a replayed record must still be recognised" }}
+{{- end }}
+- name: MEETMALMO_TOPIC_PARTITIONS
+  value: {{ .partitions | quote }}
+- name: MEETMALMO_TOPIC_REPLICATION_FACTOR
+  value: {{ .replicationFactor | quote }}
+- name: MEETMALMO_TOPIC_MIN_INSYNC_REPLICAS
+  value: {{ .minInsyncReplicas | quote }}
+- name: MEETMALMO_TOPIC_RETENTION_HOURS
+  value: {{ .retentionHours | quote }}
+- name: MEETMALMO_TOPIC_CLEANUP_POLICY
+  value: {{ .cleanupPolicy | quote }}
+- name: MEETMALMO_DEAD_LETTER_RETENTION_HOURS
+  value: {{ .deadLetterRetentionHours | quote }}
+- name: MEETMALMO_PROCESSED_EVENTS_RETENTION_DAYS
+  value: {{ .processedEventsRetentionDays | quote }}
+{{- end }}
 - name: MEETMALMO_LOG_FORMAT
   value: {{ .Values.platform.logFormat | quote }}
 - name: MEETMALMO_LOG_LEVEL
