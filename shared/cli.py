@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from ipaddress import ip_network
 from pathlib import Path
 from types import ModuleType
 from typing import Annotated, Any
@@ -82,7 +83,7 @@ def serve(service: Annotated[str, typer.Argument(help="web, intake, resources, m
         access_log=False,
         # The client's address from X-Forwarded-For only when the peer is a trusted proxy (the web, an ingress).
         proxy_headers=True,
-        forwarded_allow_ips=",".join(settings.platform.trusted_proxies),
+        forwarded_allow_ips=",".join(str(ip_network(p, strict=False)) for p in settings.platform.trusted_proxies),
     )
 
 

@@ -1,4 +1,4 @@
-"""Migration operations for the messaging tables every service has (outbox, processed_events)."""
+"""Migration operations for the tables every service has: messaging (outbox, processed_events), rate limits."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -55,3 +55,18 @@ def drop_messaging_tables() -> None:
     op.drop_table("processed_events")
     op.drop_index("ix_outbox_unpublished", table_name="outbox")
     op.drop_table("outbox")
+
+
+def create_rate_limit_table() -> None:
+    """shared.ratelimit's counters (the public limits, shared by a service's replicas)."""
+    op.create_table(
+        "rate_limit_counters",
+        sa.Column("scope", sa.String(100), primary_key=True),
+        sa.Column("client", sa.String(64), primary_key=True),
+        sa.Column("window_start", sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column("hits", sa.Integer(), nullable=False),
+    )
+
+
+def drop_rate_limit_table() -> None:
+    op.drop_table("rate_limit_counters")

@@ -41,10 +41,12 @@ from shared.metrics import (
 )
 from shared.openapi import document_errors
 from shared.outbox import Outbox, OutboxRelay
+from shared.ratelimit import TABLE as RATE_LIMIT_TABLE
+from shared.ratelimit import RateLimiter
 from shared.settings import ServiceSettings, refuse_weak_secrets
 from shared.tracing import configure_tracing
 from shared.unit_of_work import UnitOfWork
-from shared.web import BodySizeLimit, CorrelationId, RateLimiter
+from shared.web import BodySizeLimit, CorrelationId
 
 log = structlog.get_logger(__name__)
 U = TypeVar("U", bound=UnitOfWork)
@@ -264,7 +266,9 @@ def create_app(
     app.state.bus = bus
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings.platform)
-    app.state.rate_limiter = RateLimiter(settings.public_rate_limit)
+    app.state.rate_limiter = RateLimiter(
+        settings.public_rate_limit, infra.session_factory, infra.metadata.tables[RATE_LIMIT_TABLE]
+    )
     for name, value in (state or {}).items():
         setattr(app.state, name, value)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-import ipaddress
-import math
 import re
-import time
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 import structlog
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
-from limits import parse
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import context
+from shared.ratelimit import RateLimit as RateLimit  # the routes' dependency, beside the other edge helpers
+from shared.ratelimit import client_address as client_address
 from shared.taxonomy import TAXONOMY, Taxonomy
 
 T = TypeVar("T")
@@ -92,56 +88,6 @@ class CorrelationId:
                 await self.app(scope, receive, echo)
         finally:
             context.correlation_id.reset(token)
-
-
-class RateLimiter:
-    """Per-client moving-window limit (e.g. "20/minute"), one per app (its counters live in the app)."""
-
-    def __init__(self, limit: str) -> None:
-        self._limit = parse(limit)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-
-    async def check(self, scope: str, client: str) -> None:
-        """Count one hit; over the limit, 429 with Retry-After."""
-        if not await self._limiter.hit(self._limit, scope, client):
-            reset_at, _ = await self._limiter.get_window_stats(self._limit, scope, client)
-            retry_after = max(1, math.ceil(reset_at - time.time()))
-            raise HTTPException(429, "too many requests; try again later", headers={"Retry-After": str(retry_after)})
-
-
-def client_address(request: Request, trusted_proxies: Sequence[str]) -> str:
-    """Who is asking: the socket's peer, unless that peer is a trusted proxy (the web, an ingress), in
-    which case the nearest address in X-Forwarded-For that is not a trusted proxy. A header sent by
-    anyone else is ignored, so it cannot be used to dodge a limit."""
-    networks = [ipaddress.ip_network(proxy, strict=False) for proxy in trusted_proxies]
-
-    def trusted(address: str) -> bool:
-        try:
-            return any(ipaddress.ip_address(address) in network for network in networks)
-        except ValueError:
-            return False
-
-    peer = request.client.host if request.client else "unknown"
-    if not trusted(peer):
-        return peer
-    hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
-    for hop in reversed(hops):
-        if not trusted(hop):
-            return hop
-    return peer
-
-
-class RateLimit:
-    """Route dependency: count the request against the app's limiter under `scope` (e.g. "intake:submit"),
-    per client (behind the web or an ingress: per visitor, see client_address)."""
-
-    def __init__(self, scope: str) -> None:
-        self._scope = scope
-
-    async def __call__(self, request: Request) -> None:
-        limiter: RateLimiter = request.app.state.rate_limiter
-        proxies = request.app.state.settings.platform.trusted_proxies
-        await limiter.check(self._scope, client_address(request, proxies))
 
 
 def taxonomy_router() -> APIRouter:

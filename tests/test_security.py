@@ -256,3 +256,81 @@ async def test_every_staff_page_of_the_web_sends_strangers_to_sign_in_and_refuse
                 assert answer.status_code == 403, f"{method} {path} as {roles}: {answer.status_code}"
             else:
                 assert answer.status_code != 403, f"{method} {path} as {roles}: operators may read it"
+
+
+# --- rate limits shared by the replicas, keyed on the visitor as trusted proxies name it ---------------
+
+
+def intake_app(database_url: str, limit: str, trusted_proxies: list[str]) -> Any:
+    platform = PlatformSettings(environment="local", trusted_proxies=trusted_proxies, kafka_bootstrap="127.0.0.1:1")
+    return create("intake", service_settings("intake", platform=platform) .model_copy(
+        update={"database_url": database_url, "public_rate_limit": limit}))  # fmt: skip
+
+
+async def submit(application: Any, peer: str, forwarded_for: str | None = None) -> int:
+    """One portal submission (an empty body: counted, then refused with 422) from `peer`; its status."""
+    transport = httpx.ASGITransport(app=application, client=(peer, 40000))
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+        return (await client.post("/api/v1/initiatives", json={}, headers=headers)).status_code
+
+
+async def test_two_replicas_on_one_database_count_into_one_bucket(service_database: Any) -> None:
+    database_url = await service_database("intake")
+    one, two = (intake_app(database_url, "3/minute", ["10.0.0.0/8"]) for _ in range(2))
+    try:
+        answers = [await submit(replica, "198.51.100.7") for replica in (one, two, one, two)]
+        assert answers == [422, 422, 422, 429], "the fourth request within the minute, whichever replica"
+        assert await submit(two, "198.51.100.8") == 422, "another visitor has a bucket of their own"
+    finally:
+        for replica in (one, two):
+            await replica.state.infra.engine.dispose()
+
+
+async def test_x_forwarded_for_counts_only_when_a_trusted_proxy_sends_it(service_database: Any) -> None:
+    database_url = await service_database("intake")
+    application = intake_app(database_url, "2/minute", ["10.0.0.0/8"])
+    try:
+        # An untrusted peer that makes up a new X-Forwarded-For each time still counts as itself.
+        spoofed = [await submit(application, "203.0.113.9", f"192.0.2.{n}") for n in range(3)]
+        assert spoofed == [422, 422, 429]
+        # Through the trusted proxy (the web, an ingress), each visitor is counted on their own.
+        proxied = [await submit(application, "10.1.2.3", f"192.0.2.{n}, 10.1.9.9") for n in range(3)]
+        assert proxied == [422, 422, 422]
+        assert [await submit(application, "10.1.2.3", "192.0.2.0") for _ in range(2)] == [422, 429]
+    finally:
+        await application.state.infra.engine.dispose()
+
+
+def test_serve_has_uvicorn_believe_forwarded_headers_only_from_the_trusted_proxies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uvicorn
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
+    monkeypatch.setenv("MEETMALMO_TRUSTED_PROXIES", '["10.0.0.0/8", "127.0.0.1"]')
+    monkeypatch.setenv("INTAKE_DATABASE_URL", "sqlite+aiosqlite:///:memory:")
+    assert runner.invoke(cli, ["serve", "intake"]).exit_code == 0
+    assert seen["proxy_headers"] is True and seen["forwarded_allow_ips"] == "10.0.0.0/8,127.0.0.1/32"
+
+
+# --- what the public pages show ----------------------------------------------------------------------
+
+
+def test_the_originators_status_page_names_no_staff_member() -> None:
+    from services.intake.schemas.views import OriginatorView
+    from services.intake.tests.factories import NOW, new_initiative
+
+    initiative = new_initiative()
+    initiative.assign_lead("eva.coordinator@malmo.se", "eva.coordinator@malmo.se", NOW)
+    initiative.request_info("eva.coordinator@malmo.se", "Vilka företag?", NOW)
+    initiative.answer("Skanska och NCC", NOW)
+    initiative.reject("olle.coordinator@malmo.se", "Utanför uppdraget", NOW)
+    shown = OriginatorView.from_domain(initiative).model_dump_json()
+    assert "malmo.se" not in shown, "no coordinator's email on the public page"
+    assert [(step.actor, step.action) for step in OriginatorView.from_domain(initiative).history] == [
+        ("originator", "submit"), ("coordinator", "request_info"), ("originator", "answer"),
+        ("coordinator", "reject"),
+    ]  # fmt: skip
+    assert "Utanför uppdraget" in shown, "the reason given is the originator's to read"

@@ -6,8 +6,10 @@ from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, 
 
 from shared.db import BigId, Timestamp
 from shared.inbox import messaging_tables
+from shared.ratelimit import define_rate_limit_table
 
 metadata, outbox, processed_events = messaging_tables()
+rate_limit_counters = define_rate_limit_table(metadata)  # the public limits, shared by the replicas
 
 initiatives = Table(
     "initiatives",

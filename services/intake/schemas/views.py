@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field
 
@@ -48,6 +48,25 @@ class HistoryEntry(BaseModel):
         description="The reason, question or answer given with the step; for `assign_lead` the new lead "
         "(none when unassigned)."
     )
+
+
+class OriginatorStep(BaseModel):
+    """One step of the initiative's history as its originator sees it: which side took it, never who."""
+
+    at: datetime
+    actor: Literal["originator", "coordinator"] = Field(
+        description="`originator`, or `coordinator` for a step the Trade and Industry department took "
+        "(the staff member is not named on the public page)."
+    )
+    action: str = Field(description="The step, as in the staff's history.", examples=["request_info"])
+    from_status: Status | None
+    to_status: Status
+    note: str | None = Field(description="The reason, question or answer given with the step.")
+
+    @classmethod
+    def of(cls, change: Any) -> Self:
+        actor = "originator" if change.actor == "originator" else "coordinator"
+        return cls.model_validate({**vars(change), "actor": actor}, from_attributes=True)
 
 
 class NoteOut(BaseModel):
@@ -148,19 +167,21 @@ class OriginatorView(BaseModel):
     question: str | None = Field(description="The coordinator's question while information is requested.")
     can_answer: bool = Field(description="True while a question waits for the originator's answer.")
     can_withdraw: bool = Field(description="True until the working group is formed or the initiative has ended.")
-    history: list[HistoryEntry]
+    history: list[OriginatorStep]
 
     @classmethod
     def from_domain(cls, initiative: Initiative) -> Self:
         """Matching's steps are the platform's business and the lead assignments the staff's: neither is shown
-        to the originator, nor are the staff's notes."""
+        to the originator, nor are the staff's notes, nor which staff member took a step."""
         return cls.model_validate(
             {
                 **vars(initiative),
                 "question": initiative.pending_question,
                 "can_answer": initiative.can(Action.ANSWER),
                 "can_withdraw": initiative.can(Action.WITHDRAW),
-                "history": [c for c in initiative.status_changes if not c.actor.startswith("matching")],
+                "history": [
+                    OriginatorStep.of(c) for c in initiative.status_changes if not c.actor.startswith("matching")
+                ],
             },
             from_attributes=True,
         )

@@ -1,0 +1,126 @@
+"""Public rate limits whose counters live in the service's own database, so every replica counts into
+the same bucket, keyed on the visitor's address as the trusted proxies (the web, an ingress) name it.
+
+A limit like "30/minute" is counted per (scope, client) in fixed windows with one atomic upsert per
+request; the previous window's count is weighed in by how much of it still overlaps the last minute
+(a sliding-window estimate), so a burst across a window's edge is not let through twice.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import structlog
+from fastapi import HTTPException, Request
+from limits import parse
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, delete, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.db import upsert
+
+log = structlog.get_logger(__name__)
+TABLE = "rate_limit_counters"
+
+
+def define_rate_limit_table(metadata: MetaData) -> Table:
+    """Hits per (scope, client, window start in epoch seconds); rows older than two windows are purged."""
+    return Table(
+        TABLE,
+        metadata,
+        Column("scope", String(100), primary_key=True),
+        Column("client", String(64), primary_key=True),
+        Column("window_start", BigInteger, primary_key=True, autoincrement=False),
+        Column("hits", Integer, nullable=False),
+    )
+
+
+class RateLimiter:
+    """One limit (e.g. "30/minute") for the app's public routes, counted in `table` of the service's database."""
+
+    def __init__(
+        self,
+        limit: str,
+        session_factory: async_sessionmaker[AsyncSession],
+        table: Table,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        item = parse(limit)
+        self.amount = item.amount
+        self.window = item.get_expiry()
+        self._session_factory = session_factory
+        self._table = table
+        self._clock = clock
+        self._purged_window = -1
+
+    async def check(self, scope: str, client: str) -> None:
+        """Count one hit; over the limit, 429 with Retry-After. A database that cannot count lets the request
+        through (it will meet the same database in a moment) rather than refusing everyone."""
+        now = self._clock()
+        start = int(now // self.window * self.window)
+        table = self._table
+        try:
+            async with self._session_factory() as session, session.begin():
+                statement = upsert(
+                    session,
+                    table,
+                    {"scope": scope[:100], "client": client[:64], "window_start": start, "hits": 1},
+                    key=("scope", "client", "window_start"),
+                    update={"hits": table.c.hits + 1},
+                ).returning(table.c.hits)
+                hits = (await session.execute(statement)).scalar_one()
+                previous = await session.scalar(
+                    select(table.c.hits).where(
+                        table.c.scope == scope[:100],
+                        table.c.client == client[:64],
+                        table.c.window_start == start - self.window,
+                    )
+                )
+                if self._purged_window != start:  # once per window and process: old windows go
+                    await session.execute(delete(table).where(table.c.window_start < start - self.window))
+                    self._purged_window = start
+        except SQLAlchemyError as exc:
+            log.warning("ratelimit.unavailable", error=type(exc).__name__)
+            return
+        overlap = 1 - (now - start) / self.window
+        if hits + (previous or 0) * overlap > self.amount:
+            retry_after = max(1, math.ceil(start + self.window - now))
+            raise HTTPException(429, "too many requests; try again later", headers={"Retry-After": str(retry_after)})
+
+
+def client_address(request: Request, trusted_proxies: Sequence[str]) -> str:
+    """Who is asking: the socket's peer, unless that peer is a trusted proxy (the web, an ingress), in
+    which case the nearest address in X-Forwarded-For that is not a trusted proxy. A header sent by
+    anyone else is ignored, so it cannot be used to dodge a limit."""
+    networks = [ipaddress.ip_network(proxy, strict=False) for proxy in trusted_proxies]
+
+    def trusted(address: str) -> bool:
+        try:
+            return any(ipaddress.ip_address(address) in network for network in networks)
+        except ValueError:
+            return False
+
+    peer = request.client.host if request.client else "unknown"
+    if not trusted(peer):
+        return peer
+    hops = [hop.strip() for hop in request.headers.get("x-forwarded-for", "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not trusted(hop):
+            return hop
+    return peer
+
+
+class RateLimit:
+    """Route dependency: count the request against the app's limiter under `scope` (e.g. "intake:submit"),
+    per client (behind the web or an ingress: per visitor, see client_address)."""
+
+    def __init__(self, scope: str) -> None:
+        self._scope = scope
+
+    async def __call__(self, request: Request) -> None:
+        limiter: RateLimiter = request.app.state.rate_limiter
+        proxies = request.app.state.settings.platform.trusted_proxies
+        await limiter.check(self._scope, client_address(request, proxies))
