@@ -211,28 +211,33 @@ async def connect_with_retry(
     platform: PlatformSettings,
     groups: Mapping[str, tuple[LogicSubscriber[Any], list[str]]] | None = None,
     connected: asyncio.Event | None = None,
+    out_of_retention: dict[str, str] | None = None,
 ) -> None:
     """Create the topics, check each consumer group's committed offsets, start the broker; keep trying
-    while Kafka is away. A group whose offsets fell out of retention raises OffsetsOutOfRetention (the
-    supervisor logs it and tries again later; readiness names it)."""
+    while Kafka is away.
+
+    A group whose offsets fell out of retention is started with `auto_offset_reset="none"`: its fetch
+    fails on the gap (FastStream logs it and tries again) instead of skipping it. Its error is logged
+    (`consumer.offsets_out_of_retention`) and put in `out_of_retention` for readiness; the rest of the
+    service (its relay, its other groups) runs on."""
     bootstrap = platform.kafka_bootstrap
 
     async def start() -> None:
         namespace = platform.topic_namespace
         await ensure_topics(bootstrap, [namespace + topic for topic in ALL_TOPICS], TopicSettings.of(platform))
         for group_id, (subscriber, topics) in (groups or {}).items():
-            read_everywhere = await check_committed_offsets(bootstrap, group_id, topics)
+            try:
+                read_everywhere = await check_committed_offsets(bootstrap, group_id, topics)
+            except OffsetsOutOfRetention as exc:
+                log.error("consumer.offsets_out_of_retention", group=group_id, error=str(exc))
+                if out_of_retention is not None:
+                    out_of_retention[group_id] = str(exc)
+                read_everywhere = True  # never reset: stop on the gap
             # A group that has read every partition must never be reset; FastStream reads this at start().
             subscriber._connection_args["auto_offset_reset"] = "none" if read_everywhere else "earliest"
         await broker.start()
 
-    await retry_until_done(
-        start,
-        what="broker.connect",
-        backoff=Backoff(0.5, 15.0),
-        after_failure=broker.stop,
-        give_up=(OffsetsOutOfRetention,),
-    )
+    await retry_until_done(start, what="broker.connect", backoff=Backoff(0.5, 15.0), after_failure=broker.stop)
     log.info("broker.connected")
     if connected is not None:
         connected.set()

@@ -41,18 +41,12 @@ async def retry_until_done(
     what: str,
     backoff: Backoff = Backoff(),
     after_failure: Callable[[], Awaitable[None]] | None = None,
-    give_up: tuple[type[BaseException], ...] = (),
 ) -> T:
-    """Call `attempt` until it returns, waiting longer after each failure (logged as `<what>_failed`);
-    an error of a `give_up` type is raised at once (waiting would not help)."""
+    """Call `attempt` until it returns, waiting longer after each failure (logged as `<what>_failed`)."""
     delays = backoff.delays()
     while True:
         try:
             return await attempt()
-        except give_up:
-            if after_failure is not None:
-                await after_failure()
-            raise
         except Exception as exc:
             delay = next(delays)
             log.warning(f"{what}_failed", error_type=type(exc).__name__, error=describe_error(exc, 200), retry_in=delay)

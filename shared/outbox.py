@@ -3,7 +3,8 @@
 The relay wakes as soon as a unit of work commits an event, polls as a fallback (for rows written
 by another process), keeps per-aggregate order (rows go out in id order, one relay at a time on
 PostgreSQL through a transaction-scoped advisory lock, so two replicas never publish the same row at
-once; on SQLite one process owns the file), and retries with backoff while the broker is away.
+once; on a SQLite file an OS lock beside it does the same across processes), and retries with
+backoff while the broker is away.
 
 Every row the broker acknowledged is marked published in the same round, also when another row of
 the batch failed, so a retry never publishes it again. A row the broker can never take (too large,
@@ -14,7 +15,9 @@ alert), counted in `quarantined_total`, and skipped; the rows after it go on.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+import contextlib
+import fcntl
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -103,6 +106,27 @@ def never_publishable(error: BaseException) -> bool:
     return isinstance(error, UNPUBLISHABLE)
 
 
+@contextlib.contextmanager
+def _sqlite_relay_lock(session_factory: async_sessionmaker[AsyncSession]) -> Iterator[bool]:
+    """On a SQLite file, one relay at a time across processes (an OS lock on `<file>.relay-lock`, tried
+    without waiting, like PostgreSQL's advisory lock); elsewhere always True (PostgreSQL locks itself)."""
+    bind = session_factory.kw.get("bind")
+    url = getattr(bind, "url", None)
+    if url is None or url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        yield True
+        return
+    with open(f"{url.database}.relay-lock", "a+b") as lock_file:
+        try:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
+
+
 class PublishFailed(RuntimeError):
     """Some rows of a round could not be published (broker away); they stay for the next round."""
 
@@ -154,6 +178,12 @@ class OutboxRelay:
         """Publish one batch in id order and mark what went out; returns how many rows went out.
 
         Raises PublishFailed (after marking the rows that did go out) when some could not be sent."""
+        with _sqlite_relay_lock(self._session_factory) as locked:
+            if not locked:
+                return 0  # another process's relay is publishing from this SQLite file
+            return await self._publish_batch()
+
+    async def _publish_batch(self) -> int:
         table = self._table
         failures: list[BaseException] = []
         async with self._session_factory() as session, session.begin():

@@ -75,6 +75,8 @@ class Infrastructure:
     # consumer group id -> (its subscriber, the physical topics it reads)
     groups: dict[str, tuple[Any, list[str]]] = field(default_factory=dict)
     supervisor: Supervisor = field(default_factory=Supervisor)
+    # consumer group id -> why it does not consume (its committed offsets fell out of retention)
+    out_of_retention: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: ServiceSettings, metadata: MetaData) -> Infrastructure:
@@ -169,7 +171,9 @@ class Infrastructure:
         connected = asyncio.Event()
         supervisor = self.supervisor
         supervisor.start(
-            "broker-connect", lambda: connect_with_retry(self.broker, platform, self.groups, connected), forever=False
+            "broker-connect",
+            lambda: connect_with_retry(self.broker, platform, self.groups, connected, self.out_of_retention),
+            forever=False,
         )
         supervisor.start("outbox-relay", lambda: self._relay_when(connected))
         supervisor.start("broker-watch", self._watch_broker_outage)
@@ -215,7 +219,11 @@ class Infrastructure:
         checks |= {f"task:{name}": health.healthy for name, health in self.supervisor.health.items()}
         connected = self.supervisor.health.get("broker-connect")
         for group_id, (subscriber, _) in self.groups.items():
-            checks[f"consumer:{group_id}"] = bool(connected and connected.done) and subscriber_is_consuming(subscriber)
+            checks[f"consumer:{group_id}"] = (
+                bool(connected and connected.done)
+                and group_id not in self.out_of_retention
+                and subscriber_is_consuming(subscriber)
+            )
         try:
             age = await self.relay.oldest_pending_age()
             checks["outbox"] = age < self.settings.platform.outbox_max_age_seconds
@@ -224,12 +232,14 @@ class Infrastructure:
         return checks
 
     def task_problems(self) -> dict[str, str]:
-        """The last error of each supervised task that is not running (for /readyz's answer)."""
-        return {
+        """The last error of each supervised task that is not running, and why a consumer group does not
+        consume (for /readyz's answer)."""
+        problems = {
             name: health.last_error
             for name, health in self.supervisor.health.items()
             if not health.healthy and health.last_error
         }
+        return problems | {f"consumer:{group}": error for group, error in self.out_of_retention.items()}
 
 
 def create_app(

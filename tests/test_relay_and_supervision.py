@@ -324,3 +324,25 @@ async def test_the_dead_letter_header_carries_the_error_without_sql_parameters(
     [headers] = dead
     assert headers["dlq-error-type"] == "IntegrityError"
     assert "anna" not in headers["dlq-error"] and "INSERT" not in headers["dlq-error"]
+
+
+async def test_two_relays_on_one_sqlite_file_never_publish_at_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    broker, release = FakeBroker(), asyncio.Event()
+    entered = asyncio.Event()
+
+    async def slow_publish(topic: str, key: bytes, value: bytes, headers: Mapping[str, str]) -> Awaitable[Any]:
+        entered.set()
+        await release.wait()  # the first relay is mid-batch ...
+        return await broker.publish(topic, key, value, headers)
+
+    await add_probes(sessions, 1, 2)
+    first = OutboxRelay(sessions, outbox, slow_publish)
+    second = OutboxRelay(sessions, outbox, broker.publish)  # as another process on the same file would be
+    busy = asyncio.create_task(first.publish_pending())
+    await entered.wait()
+    assert await second.publish_pending() == 0  # ... so the second one waits its turn
+    release.set()
+    assert await busy == 2
+    assert await second.publish_pending() == 0 and broker.published == [1, 2]  # each once

@@ -4,6 +4,7 @@ record. Against the real Kafka."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,7 +15,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from shared.broker import OffsetsOutOfRetention, TopicSettings, check_committed_offsets, ensure_topics
 from shared.contracts import Topic
-from shared.dlq import partitions_of
+from shared.dlq import partitions_of, records_on
 from shared.service import Infrastructure
 from shared.testing import create_database, drop_database, eventually
 from tests.test_messaging_through_kafka import ProbeRecorded, apply_probe, bus, infrastructure, metadata
@@ -93,16 +94,16 @@ async def test_a_group_whose_committed_offset_fell_out_of_retention_is_refused_a
         await check_committed_offsets(kafka_bootstrap, group, [topic])
 
 
-async def test_a_service_whose_group_fell_out_of_retention_does_not_consume_and_readiness_says_why(
+async def test_a_service_whose_group_fell_out_of_retention_skips_nothing_says_why_and_runs_on(
     postgres_server: str, kafka_bootstrap: str, topic_namespace: str, admin: AIOKafkaAdminClient
 ) -> None:
     topic = topic_namespace + Topic.NOTIFICATIONS
-    await ensure_topics(kafka_bootstrap, [topic], TopicSettings())
+    await ensure_topics(kafka_bootstrap, [topic, topic + ".dlq"], TopicSettings())
     partitions = await eventually(lambda: partitions_of(kafka_bootstrap, topic))
-    await produce(kafka_bootstrap, topic, 0, 3)
+    await produce(kafka_bootstrap, topic, 0, 5)  # not events: read, they would go to the DLQ at once
     group = topic_namespace + "kit-consumer"
     await commit(kafka_bootstrap, group, {tp: 0 for tp in partitions})
-    await admin.delete_records({TopicPartition(topic, 0): RecordsToDelete(3)})
+    await admin.delete_records({TopicPartition(topic, 0): RecordsToDelete(3)})  # 0-2 gone unread
 
     url = await create_database(postgres_server, "kit_consumer")
     consumer: Infrastructure = infrastructure("kit-consumer", url, kafka_bootstrap, topic_namespace)
@@ -111,17 +112,25 @@ async def test_a_service_whose_group_fell_out_of_retention_does_not_consume_and_
     consumer.consume("kit-consumer", {Topic.NOTIFICATIONS: {ProbeRecorded: apply_probe}}, bus(consumer))
     try:
         async with consumer.running():
-            health = consumer.supervisor.health["broker-connect"]
-            await eventually(lambda: health.restarts >= 1, timeout=60)
+            await eventually(lambda: consumer.supervisor.health["broker-connect"].done, timeout=60)
+            await eventually(lambda: group_has_members(admin, group), timeout=60)
+            await asyncio.sleep(5)  # time enough to have read records 3-4 and dead-lettered them, had it skipped
             checks = await consumer.readiness()
-            assert checks[f"consumer:{group}"] is False and checks["task:broker-connect"] is False
-            problem = consumer.task_problems()["broker-connect"]
-            assert problem.startswith("OffsetsOutOfRetention") and "fell out of the topics' retention" in problem
-            committed = await admin.list_consumer_group_offsets(group)
-            assert committed[TopicPartition(topic, 0)].offset == 0  # nothing skipped
+            assert checks[f"consumer:{group}"] is False
+            assert checks["task:broker-connect"] and checks["task:outbox-relay"]  # the rest runs on
+            problem = consumer.task_problems()[f"consumer:{group}"]
+            assert "fell out of the topics' retention" in problem and "committed 0 < oldest kept 3" in problem
+        committed = await admin.list_consumer_group_offsets(group)
+        assert committed[TopicPartition(topic, 0)].offset == 0  # nothing skipped
+        assert await records_on(kafka_bootstrap, topic + ".dlq") == 0  # nothing read
     finally:
         await consumer.engine.dispose()
         await drop_database(url)
+
+
+async def group_has_members(admin: AIOKafkaAdminClient, group: str) -> bool:
+    [response] = await admin.describe_consumer_groups([group])
+    return any(g["members"] for g in response.to_object()["groups"])
 
 
 def test_production_topic_settings_are_replicated_three_times_with_two_in_sync() -> None:
