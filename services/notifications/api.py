@@ -81,13 +81,15 @@ async def get_delivery(_: StaffReaderDep, bus: BusDep, delivery_id: uuid.UUID) -
 @router.post(
     "/api/v1/deliveries/{delivery_id}/retry",
     tags=["deliveries"],
-    summary="Queue a failed delivery again (coordinator); 409 unless it failed",
+    summary="Send a failed or unknown delivery again (coordinator); 409 unless it failed or is unknown",
     responses=errors(NOT_FOUND, CONFLICT),
 )
 async def retry_delivery(_: CoordinatorDep, bus: BusDep, delivery_id: uuid.UUID) -> DeliveryOut:
     """A failed email goes into the queue again with a fresh budget of attempts, and the sender tries it
-    at once (e.g. after the recipient's mailbox was fixed). Only a failed delivery whose address and text
-    are still kept can be retried; anything else is 409. For a coordinator: operators only watch."""
+    at once (e.g. after the recipient's mailbox was fixed). An email whose outcome is unknown (the server
+    never answered after the message was handed over, so it may have arrived) is sent again only this way,
+    deliberately. Only a delivery whose address and text are still kept can be sent again; anything else
+    is 409. For a coordinator: operators only read the log (403)."""
     return DeliveryOut.from_domain(await bus.handle(RetryDelivery(delivery_id)))
 
 

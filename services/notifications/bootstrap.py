@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -14,6 +16,7 @@ from services.notifications.db.tables import metadata
 from services.notifications.db.unit_of_work import NotificationsUnitOfWork
 from services.notifications.domain import Mailer, Outage, RetryPolicy
 from services.notifications.handlers import HANDLERS, QueueDueDigests, SendDueEmails
+from services.notifications.handlers.jobs import Unrecorded
 from services.notifications.links import UnsubscribeLinks
 from services.notifications.settings import Settings
 from shared.db import Clock, utcnow
@@ -39,8 +42,23 @@ def smtp_mailer(settings: Settings, clock: Clock) -> SmtpMailer:
         password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
         starttls=settings.smtp_starttls,
         timeout_seconds=settings.smtp_timeout_seconds,
+        connections=settings.smtp_connections,
         clock=clock,
     )
+
+
+class SenderJob(PeriodicJob):
+    """The sender's loop; when it stops, the mailer says goodbye on the SMTP connections it kept."""
+
+    def __init__(self, mailer: Mailer, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._mailer = mailer
+
+    async def run(self) -> None:
+        try:
+            await super().run()
+        finally:
+            await self._mailer.close()
 
 
 def create_app(settings: Settings | None = None, mailer: Mailer | None = None, *, clock: Clock = utcnow) -> FastAPI:
@@ -49,10 +67,12 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None, *
         log.warning("notifications.no_coordinators", setting="NOTIFICATIONS_COORDINATOR_EMAILS")
     infra = Infrastructure.build(settings, metadata)
     links = UnsubscribeLinks(str(settings.platform.web_public_url), settings.link_secret)
+    mailer = metrics.TimedMailer(mailer or smtp_mailer(settings, clock), infra.metrics.registry)
     # The sender polls, and a commit that queued deliveries wakes it; while the database is away it backs off.
-    sender = PeriodicJob(
+    sender = SenderJob(
+        mailer,
         "delivery-sender",
-        lambda: bus.handle(SendDueEmails()),
+        lambda: bus.handle(SendDueEmails(parallel=settings.smtp_connections)),
         interval=settings.send_poll_seconds,
         backoff=Backoff(initial=0.5, maximum=30.0),
     )
@@ -61,16 +81,23 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None, *
         "daily-digest", lambda: bus.handle(QueueDueDigests()), interval=3600.0, backoff=Backoff(30.0, 30.0)
     )
     uow_factory = partial(NotificationsUnitOfWork, infra.session_factory, infra.outbox, infra.relay.wake, sender.wake)
-    bus = MessageBus(
+    bus: MessageBus[NotificationsUnitOfWork] = MessageBus(
         uow_factory,
         HANDLERS,
         {
             "clock": clock,
             "links": links,
             "renderer": Renderer(),
-            "mailer": metrics.TimedMailer(mailer or smtp_mailer(settings, clock), infra.metrics.registry),
-            "policy": RetryPolicy(settings.send_max_attempts, settings.retry_base_seconds, settings.retry_max_seconds),
+            "new_uow": uow_factory,
+            "mailer": mailer,
+            "policy": RetryPolicy(
+                settings.send_max_attempts,
+                settings.retry_base_seconds,
+                settings.retry_max_seconds,
+                timedelta(hours=settings.send_give_up_hours),
+            ),
             "outage": Outage(),
+            "unrecorded": Unrecorded(),
             "coordinators": tuple(settings.coordinator_emails),
             "web_url": str(settings.platform.web_public_url),  # coordinators' alerts link to the staff console
             "message_id_domain": sender_domain(settings.sender),

@@ -40,10 +40,16 @@ class DeliveryOut(BaseModel):
     subject: str
     status: Status = Field(
         description="queued (waiting or being retried), sent, failed (given up: may be retried), "
+        "unknown (handed to the server, which never answered: it may have arrived; never retried "
+        "automatically, a coordinator may send it again), "
         "held (waiting for the coordinator's daily digest), in_digest (sent as part of a digest), "
         "cancelled (the recipient was erased first)"
     )
     attempts: int = Field(description="how often the SMTP server was tried")
+    failures: int = Field(
+        description="tries the server refused the message itself (a 4xx after DATA); only these count towards "
+        "giving up, not the tries while the server was away"
+    )
     last_error: str | None = Field(
         description="the server's last refusal, without addresses", examples=["550 5.1.1 no such user"]
     )

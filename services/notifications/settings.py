@@ -20,13 +20,17 @@ class Settings(ServiceSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Kept open and reused from one email to the next; this many emails are handed over at once.
+    smtp_connections: int = Field(default=4, ge=1, le=64)
     # `from` is a Python keyword, so the field has another name but reads NOTIFICATIONS_FROM.
     sender: str = Field(default="Meet Malmö <noreply@meetmalmo.se>", validation_alias="NOTIFICATIONS_FROM")
     coordinator_emails: Annotated[list[EmailStr], NoDecode] = Field(default_factory=list)
 
-    # Sending failures that may pass (server away, 4xx) are retried with exponential backoff, capped;
-    # after send_max_attempts the delivery is failed (a coordinator can queue it again).
+    # A 4xx to the message itself is retried with exponential backoff, capped; after send_max_attempts
+    # the delivery is failed (a coordinator can queue it again). While nothing could be handed over
+    # (server away, a 4xx before DATA) an email waits without using up attempts, for send_give_up_hours.
     send_max_attempts: int = Field(default=30, ge=1)
+    send_give_up_hours: float = Field(default=72.0, gt=0)
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_max_seconds: float = Field(default=600.0, gt=0)
     send_poll_seconds: float = Field(default=1.0, gt=0)

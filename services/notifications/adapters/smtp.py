@@ -1,15 +1,25 @@
-"""Sending one email over SMTP (aiosmtplib), and reading the server's refusals as the domain's failures."""
+"""Sending emails over SMTP (aiosmtplib) on kept connections, and reading what went wrong as the domain's failures."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 import aiosmtplib
+import aiosmtplib.email
 
-from services.notifications.domain import OutgoingEmail, PermanentFailure, ServerUnavailable, TemporaryFailure
+from services.notifications.domain import (
+    Deferred,
+    OutcomeUnknown,
+    OutgoingEmail,
+    PermanentFailure,
+    ServerUnavailable,
+    TemporaryFailure,
+)
 from shared.db import Clock
 from shared.logs import redact_text
 
@@ -41,13 +51,24 @@ def _reply(code: int, text: str) -> str:
     return redact_text(f"{code} {text}".strip())[:500]
 
 
-def _by_code(code: int, text: str) -> TemporaryFailure | PermanentFailure:
-    return PermanentFailure(_reply(code, text)) if 500 <= code < 600 else TemporaryFailure(_reply(code, text))
+def _problem(exc: BaseException) -> str:
+    return redact_text(f"{type(exc).__name__}: {exc}")[:500]
 
 
-@dataclass(frozen=True, kw_only=True)
+# What the connection can do wrong without the server answering: refused, timed out, dropped.
+_NO_ANSWER = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPConnectError, OSError)
+
+
+@dataclass(kw_only=True)
 class SmtpMailer:
-    """The Mailer of the running service: one SMTP connection per email."""
+    """The Mailer of the running service: up to `connections` SMTP connections, each kept open and reused
+    from one email to the next, so several emails are handed over at once without a handshake each.
+
+    How far an email got decides what a failure means: before DATA nothing was handed over (the server
+    is away, refused the sender, or deferred the recipient: the email waits); a reply to the message is
+    the server's verdict (4xx: later, 5xx: never); no reply once the message was sent leaves the outcome
+    unknown, and that email is never retried automatically.
+    """
 
     host: str
     port: int
@@ -57,34 +78,106 @@ class SmtpMailer:
     password: str | None = field(default=None, repr=False)
     starttls: bool = False
     timeout_seconds: float = 10.0
+    connections: int = 4
+    _idle: list[aiosmtplib.SMTP] = field(default_factory=list, init=False, repr=False)
+    _slots: asyncio.Semaphore | None = field(default=None, init=False, repr=False)
 
     async def send(self, email: OutgoingEmail) -> None:
-        """Hand the email to the server; raise PermanentFailure, TemporaryFailure or ServerUnavailable."""
+        """Hand the email to the server; raise PermanentFailure, TemporaryFailure, Deferred,
+        ServerUnavailable or OutcomeUnknown."""
         try:
             message = build_message(email, self.sender, self.clock())
         except (ValueError, TypeError) as exc:  # e.g. an address with a line break: no server will take it
             raise PermanentFailure(f"the message cannot be built: {type(exc).__name__}") from None
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.connections)
+        async with self._slots:
+            client = self._idle.pop() if self._idle else None
+            client = await self._transaction(client, message, email.recipient)
+            self._idle.append(client)  # only a connection that finished its transaction cleanly is kept
+
+    async def close(self) -> None:
+        """Say goodbye on every kept connection (at shutdown)."""
+        idle, self._idle = self._idle, []
+        for client in idle:
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await client.quit(timeout=min(self.timeout_seconds, 2.0))
+            client.close()
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            start_tls=self.starttls,
+            timeout=self.timeout_seconds,
+        )
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=self.host,
-                port=self.port,
-                username=self.username,
-                password=self.password,
-                start_tls=self.starttls,
-                timeout=self.timeout_seconds,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            worst = max(exc.recipients, key=lambda refused: refused.code)
-            raise _by_code(worst.code, worst.message) from None
+            await client.connect()
         except (
             aiosmtplib.SMTPAuthenticationError,
             aiosmtplib.SMTPConnectResponseError,
             aiosmtplib.SMTPHeloError,
         ) as exc:
-            # Nothing is wrong with this email: the server will not talk to us. Retry, do not fail it.
+            # Nothing is wrong with this email: the server will not talk to us. It waits, it does not fail.
+            client.close()
             raise ServerUnavailable(_reply(exc.code, exc.message)) from None
+        except (aiosmtplib.SMTPException, OSError) as exc:  # refused, timed out, no STARTTLS
+            client.close()
+            raise ServerUnavailable(_problem(exc)) from None
+        return client
+
+    async def _transaction(
+        self, client: aiosmtplib.SMTP | None, message: EmailMessage, recipient: str
+    ) -> aiosmtplib.SMTP:
+        """One MAIL, RCPT, DATA on the connection (a new one if None); returns the connection, still usable."""
+        reused = client is not None and client.is_connected
+        if client is None or not client.is_connected:
+            client = await self._connect()
+        sender = parseaddr(self.sender)[1]
+        utf8 = not (sender + recipient).isascii()
+        options = ["SMTPUTF8"] if utf8 else []
+        eight_bit = client.supports_extension("8BITMIME")
+        if eight_bit:
+            options.append("BODY=8BITMIME")
+        encoding = "utf-8" if utf8 else "ascii"
+        try:
+            try:
+                await client.mail(sender, options=options, encoding=encoding)
+            except _NO_ANSWER:
+                if not reused:
+                    raise
+                client.close()  # a kept connection the server closed while it was idle: once more, afresh
+                client = await self._connect()
+                await client.mail(sender, options=options, encoding=encoding)
+            await client.rcpt(recipient, encoding=encoding)
         except aiosmtplib.SMTPResponseException as exc:
-            raise _by_code(exc.code, exc.message) from None
-        except (aiosmtplib.SMTPException, OSError) as exc:  # refused, timed out, disconnected, no STARTTLS
-            raise ServerUnavailable(redact_text(f"{type(exc).__name__}: {exc}")[:500]) from None
+            await self._reset(client)
+            if exc.code >= 500:
+                raise PermanentFailure(_reply(exc.code, exc.message)) from None
+            if isinstance(exc, aiosmtplib.SMTPRecipientRefused):
+                raise Deferred(_reply(exc.code, exc.message)) from None  # greylisted, mailbox busy: later
+            raise ServerUnavailable(_reply(exc.code, exc.message)) from None  # 421, 451 to MAIL: the server
+        except (aiosmtplib.SMTPException, OSError) as exc:  # nothing handed over yet
+            client.close()
+            raise ServerUnavailable(_problem(exc)) from None
+        flat = aiosmtplib.email.flatten_message(message, utf8=utf8, cte_type="8bit" if eight_bit else "7bit")
+        try:
+            await client.data(flat)
+        except aiosmtplib.SMTPResponseException as exc:  # the server's verdict on the message itself
+            await self._reset(client)
+            if exc.code >= 500:
+                raise PermanentFailure(_reply(exc.code, exc.message)) from None
+            raise TemporaryFailure(_reply(exc.code, exc.message)) from None
+        except (aiosmtplib.SMTPException, OSError) as exc:  # sent, and no answer: it may have been taken
+            client.close()
+            raise OutcomeUnknown(f"no answer after the message was handed over: {_problem(exc)}") from None
+        return client
+
+    async def _reset(self, client: aiosmtplib.SMTP) -> None:
+        """RSET after a refusal, so the connection can carry the next email; close it if that fails."""
+        try:
+            await client.rset()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()

@@ -35,6 +35,8 @@ _MUTABLE = (
     "erase_content_when_done",
     "erase_recipient_when_done",
     "digest_id",
+    "lease_token",
+    "failures",
     "updated_at",
 )
 
@@ -89,20 +91,25 @@ class DeliveryRepository:
         await self._session.execute(update(deliveries).where(deliveries.c.id == delivery.id).values(**values))
 
     async def due(self, now: datetime, limit: int) -> list[uuid.UUID]:
-        """Queued deliveries whose time has come, the longest waiting first."""
+        """Queued deliveries whose time has come and that no attempt holds, the longest waiting first."""
         query = (
             select(deliveries.c.id)
-            .where(deliveries.c.status == Status.QUEUED.value, deliveries.c.next_attempt_at <= now)
+            .where(
+                deliveries.c.status == Status.QUEUED.value,
+                deliveries.c.next_attempt_at <= now,
+                deliveries.c.lease_token.is_(None),
+            )
             .order_by(deliveries.c.next_attempt_at, deliveries.c.created_at)
             .limit(limit)
         )
         return list(await self._session.scalars(query))
 
-    async def claim(self, delivery_id: uuid.UUID, now: datetime, lease_until: datetime) -> bool:
-        """Take a due delivery for one attempt; false if another sender took it first.
+    async def claim(self, delivery_id: uuid.UUID, token: uuid.UUID, now: datetime, lease_until: datetime) -> bool:
+        """Take a due delivery for one attempt, named `token`; false if another sender took it first.
 
-        The lease (next_attempt_at pushed ahead) returns it to the queue if this process dies
-        before recording the outcome.
+        The lease (next_attempt_at pushed ahead, lease_token set) keeps every other sender off it. If the
+        attempt never records its outcome (the process died), the lease runs out and the delivery's
+        outcome becomes unknown (`lapsed_leases`): it is never sent again by itself.
         """
         result = await self._session.execute(
             update(deliveries)
@@ -110,10 +117,25 @@ class DeliveryRepository:
                 deliveries.c.id == delivery_id,
                 deliveries.c.status == Status.QUEUED.value,
                 deliveries.c.next_attempt_at <= now,
+                deliveries.c.lease_token.is_(None),
             )
-            .values(next_attempt_at=lease_until, attempts=deliveries.c.attempts + 1, updated_at=now)
+            .values(next_attempt_at=lease_until, lease_token=token, attempts=deliveries.c.attempts + 1, updated_at=now)
         )
         return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    async def lapsed_leases(self, now: datetime, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """(delivery, lease token) of attempts whose lease ran out without an outcome (their sender died)."""
+        query = (
+            select(deliveries.c.id, deliveries.c.lease_token)
+            .where(
+                deliveries.c.status == Status.QUEUED.value,
+                deliveries.c.lease_token.is_not(None),
+                deliveries.c.next_attempt_at <= now,
+            )
+            .order_by(deliveries.c.next_attempt_at)
+            .limit(limit)
+        )
+        return [(row.id, row.lease_token) for row in await self._session.execute(query)]
 
     async def to_or_about_resource(self, resource_id: uuid.UUID) -> tuple[list[Delivery], list[Delivery]]:
         """(deliveries to the person, deliveries to others whose text shows the person)."""

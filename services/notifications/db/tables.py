@@ -56,6 +56,8 @@ deliveries = Table(
     Column("list_unsubscribe", Text, nullable=True),
     Column("digest_id", Uuid, nullable=True),
     Column("trace_context", String(200), nullable=True),  # traceparent of the event that queued it
+    Column("lease_token", Uuid, nullable=True),  # the sender attempt holding it, until next_attempt_at
+    Column("failures", Integer, nullable=False, server_default="0"),  # attempts that count towards giving up
     Column("created_at", Timestamp(), nullable=False),
     Column("updated_at", Timestamp(), nullable=False),
     UniqueConstraint("event_id", "recipient", "template", name="uq_deliveries_event_recipient_template"),

@@ -1,15 +1,18 @@
-"""Deliveries: the life of one email (queued → sent | failed), and what happens to its personal data.
+"""Deliveries: the life of one email (queued → sent | failed | unknown), and what happens to its personal data.
 
 A delivery is one email to one recipient about one event, rendered when it is queued. It is sent
-by the sender job, never inside the transaction that queued it. Whether an email may be retried
-depends on how the server refused it: a 5xx is permanent, anything else (server away, 4xx) passes.
+by the sender job, never inside the transaction that queued it, under a lease (a token and a time) that
+one sender holds for one attempt. Whether an email may be retried depends on how far it got: a 5xx is
+permanent; while nothing was handed over (server away, a 4xx before DATA) it waits without using up
+attempts; a 4xx to the message uses one up; once the message was handed over and no answer came, the
+outcome is unknown and it is never retried automatically (that is what keeps it from arriving twice).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from services.notifications.domain.sending import OutgoingEmail, RetryPolicy
@@ -24,6 +27,7 @@ class Status(StrEnum):
     CANCELLED = "cancelled"  # the recipient was erased before the email went out
     HELD = "held"  # a coordinator alert waiting for that coordinator's daily digest
     IN_DIGEST = "in_digest"  # a held alert taken into a digest (which is a delivery of its own)
+    UNKNOWN = "unknown"  # handed to the server, whose answer never came: staff decide whether to send it again
 
 
 class RecipientRole(StrEnum):
@@ -75,6 +79,8 @@ class Delivery:
     list_unsubscribe: str | None = None  # non-essential emails only (RFC 8058 one-click unsubscribe)
     digest_id: uuid.UUID | None = None  # a held alert: the digest delivery that carried it
     trace_context: str | None = None  # W3C traceparent of the event that queued it: the send joins its trace
+    lease_token: uuid.UUID | None = None  # the sender attempt that holds it (until next_attempt_at)
+    failures: int = 0  # attempts that counted towards the policy's max_attempts (the server refused the message)
 
     @classmethod
     def queue(
@@ -148,23 +154,50 @@ class Delivery:
             self.trace_context,
         )
 
+    def holds_lease(self, token: uuid.UUID, now: datetime) -> bool:
+        """True while the attempt `token` may still send: queued, claimed by it, its lease not run out."""
+        return (
+            self.status is Status.QUEUED
+            and self.lease_token == token
+            and self.next_attempt_at is not None
+            and now < self.next_attempt_at
+        )
+
     def record_sent(self, now: datetime) -> Outcome:
-        # A delivery cancelled by an erasure while the server took it was sent all the same.
-        self._require(Status.QUEUED, Status.CANCELLED, action="mark as sent")
+        # The server took it: that is a fact, recorded whoever holds the lease now, even over a cancellation
+        # by an erasure while the server took it, or an unknown outcome recorded after the lease ran out.
+        self._require(Status.QUEUED, Status.CANCELLED, Status.UNKNOWN, action="mark as sent")
         self.status = Status.SENT
         self.sent_at = now
         self.last_error = None
         self.next_attempt_at = None
+        self.lease_token = None
         self._finish(now)
         return Outcome(Status.SENT)
 
-    def record_temporary_failure(self, error: str, now: datetime, policy: RetryPolicy) -> Outcome | None:
-        """Retry later with backoff; after the last allowed attempt the delivery fails."""
-        self._require(Status.QUEUED, action="retry")
-        if self.attempts >= policy.max_attempts:
-            return self.record_permanent_failure(f"gave up after {self.attempts} attempts: {error}", now)
+    def record_deferred(self, error: str, now: datetime, wait: timedelta, policy: RetryPolicy) -> Outcome | None:
+        """Nothing was handed over (server away, a 4xx before DATA): wait, using up no attempt; an email
+        still waiting `policy.give_up_after` after it was queued fails."""
+        self._require(Status.QUEUED, action="defer")
+        if now - self.created_at >= policy.give_up_after:
+            hours = round(policy.give_up_after.total_seconds() / 3600)
+            return self.record_permanent_failure(f"gave up after waiting {hours} hours: {error}", now)
         self.last_error = error
-        self.next_attempt_at = now + policy.delay(self.attempts)
+        self.next_attempt_at = now + wait
+        self.lease_token = None
+        self.updated_at = now
+        return None
+
+    def record_temporary_failure(self, error: str, now: datetime, policy: RetryPolicy) -> Outcome | None:
+        """The server refused the message itself for now (a 4xx after DATA, or a surprise): retry later with
+        backoff, using up an attempt; after the last allowed one the delivery fails."""
+        self._require(Status.QUEUED, action="retry")
+        self.failures += 1
+        if self.failures >= policy.max_attempts:
+            return self.record_permanent_failure(f"gave up after {self.failures} attempts: {error}", now)
+        self.last_error = error
+        self.next_attempt_at = now + policy.delay(self.failures)
+        self.lease_token = None
         self.updated_at = now
         return None
 
@@ -173,17 +206,32 @@ class Delivery:
         self.status = Status.FAILED
         self.last_error = error
         self.next_attempt_at = None
+        self.lease_token = None
         self._finish(now)
         return Outcome(Status.FAILED, error)
 
+    def record_unknown(self, error: str, now: datetime) -> Outcome:
+        """The message was handed over and no answer came (or the sender stopped mid-attempt): it may have
+        arrived. It is not tried again by itself; staff may send it again (`retry`)."""
+        self._require(Status.QUEUED, action="mark as unknown")
+        self.status = Status.UNKNOWN
+        self.last_error = error
+        self.next_attempt_at = None
+        self.lease_token = None
+        self._finish(now)
+        return Outcome(Status.UNKNOWN, error)
+
     def retry(self, now: datetime) -> None:
-        """A coordinator or operator queues a failed delivery again, with a fresh budget of attempts."""
-        self._require(Status.FAILED, action="retry")
+        """A coordinator queues a failed delivery, or one whose outcome is unknown (knowing it may arrive
+        twice), again with a fresh budget of attempts."""
+        self._require(Status.FAILED, Status.UNKNOWN, action="retry")
         if self.erased:
             raise InvalidTransition("delivery", "erased", "retry")
         self.status = Status.QUEUED
         self.attempts = 0
+        self.failures = 0
         self.next_attempt_at = now
+        self.lease_token = None
         self.updated_at = now
 
     def forget_recipient(self, now: datetime) -> None:
@@ -192,6 +240,7 @@ class Delivery:
             self.status = Status.CANCELLED
             self.last_error = "recipient erased"
             self.next_attempt_at = None
+            self.lease_token = None
         self.recipient = None
         self._erase_content(now)
 

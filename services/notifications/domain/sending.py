@@ -15,15 +15,27 @@ class SendFailure(Exception):
 
 
 class TemporaryFailure(SendFailure):
-    """Worth another try later: a 4xx reply."""
+    """The server answered the email itself with a 4xx: worth another try later, and it uses up an attempt."""
 
 
-class ServerUnavailable(TemporaryFailure):
-    """The server cannot be used at all right now (unreachable, timed out, refused our login)."""
+class Deferred(TemporaryFailure):
+    """Nothing of the email was handed over yet (a 4xx to MAIL or RCPT, e.g. greylisting): it waits and
+    is tried again later without using up an attempt."""
+
+
+class ServerUnavailable(Deferred):
+    """The server cannot be used at all right now (unreachable, refused, timed out before DATA, refused our
+    login or STARTTLS): the email waits without using up an attempt, and the sender waits for the server."""
 
 
 class PermanentFailure(SendFailure):
     """The server refused this email for good: a 5xx reply."""
+
+
+class OutcomeUnknown(SendFailure):
+    """The message was handed over (DATA) but the server's answer never came (a timeout, a dropped
+    connection): it may or may not have been taken. Never retried automatically, so never sent twice;
+    staff see it and may send it again deliberately."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,7 @@ class RetryPolicy:
     max_attempts: int = 30
     base_seconds: float = 2.0
     max_seconds: float = 600.0
+    give_up_after: timedelta = timedelta(days=3)  # an email still waiting this long after it was queued fails
 
     def delay(self, attempts: int) -> timedelta:
         """Exponential backoff after the `attempts`-th failed try, capped."""
@@ -50,9 +63,12 @@ class OutgoingEmail:
 
 
 class Mailer(Protocol):
-    """Sends one email; raises PermanentFailure, TemporaryFailure or ServerUnavailable."""
+    """Sends one email; raises PermanentFailure, TemporaryFailure, Deferred, ServerUnavailable or
+    OutcomeUnknown. It may keep connections open between emails; `close()` ends them."""
 
     async def send(self, email: OutgoingEmail) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass

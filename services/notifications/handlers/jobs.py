@@ -2,11 +2,18 @@
 
 The sender takes due deliveries from the log, hands each to the SMTP server and records the outcome.
 It runs beside the consumer, never inside its transaction; a commit that queued deliveries wakes
-it, and it also polls. Each delivery is claimed with a lease, sent, then marked sent (or retried
-later, or failed) in one transaction with its NotificationSent/NotificationFailed event. If the
-process dies between sending and marking, the lease runs out and the email goes again with the
-same Message-ID, so the duplicate is recognisable. While the server is away it probes with one
-delivery a round, waiting longer each time.
+it, and it also polls. Each attempt claims its delivery with a lease (a token of its own and a time),
+checks it still holds it just before handing the email over, sends, then records the outcome (sent,
+waiting, failed, unknown) in one transaction with its NotificationSent/NotificationFailed event, only
+if it still holds the lease (a "sent" is recorded whatever happened meanwhile: it is a fact). Several
+attempts run at once, one per SMTP connection.
+
+Nothing is sent twice by the sender itself: an email whose "sent" could not be written (the database
+went away) is kept in memory and recorded before anything else is sent; a lease that runs out without
+an outcome (the process died mid-attempt) makes the outcome unknown, not a resend; and the server not
+answering after the message was handed over is unknown too. Staff see unknown emails and may send
+them again. While the server is away the sender probes with one delivery a round, waiting longer each
+time, and waiting emails use up no attempts.
 
 The digest job wakes at the digest hour (at least hourly) and queues the day's digests, each a
 delivery the sender then sends like any other.
@@ -14,9 +21,10 @@ delivery the sender then sends like any other.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import structlog
@@ -28,10 +36,12 @@ from services.notifications.domain import (
     DIGEST_EVENT_TYPE,
     MALMO_TIME,
     CoordinatorPreference,
+    Deferred,
     Delivery,
     Mailer,
     Outage,
     Outcome,
+    OutcomeUnknown,
     PermanentFailure,
     RecipientRole,
     RetryPolicy,
@@ -48,6 +58,7 @@ from services.notifications.domain import (
     preferred_language,
     seconds_until_next_digest,
 )
+from services.notifications.domain.sending import OUTAGE_PROBE_MAX_SECONDS
 from services.notifications.links import UnsubscribeLinks
 from shared.db import Clock
 from shared.errors import InvalidTransition
@@ -55,14 +66,26 @@ from shared.jobs import AT_ONCE, Pause
 
 log = structlog.get_logger(__name__)
 Change = Callable[[Delivery, datetime], Outcome | None]
+UowFactory = Callable[[], NotificationsUnitOfWork]
+LAPSED = "the sender stopped during the attempt: whether the server took the email is not known"
 
 
 @dataclass(frozen=True)
 class SendDueEmails:
-    """One round of the sender: returns when to run the next (see shared.jobs.PeriodicJob)."""
+    """One round of the sender: returns when to run the next (see shared.jobs.PeriodicJob).
+    `parallel` attempts run at once (one per SMTP connection)."""
 
     batch_size: int = 50
     lease: timedelta = timedelta(minutes=2)
+    parallel: int = 1
+
+
+@dataclass
+class Unrecorded:
+    """Emails the server took whose "sent" could not be written yet (the database was away). The sender
+    records them before it sends anything else, so a database error after a send never sends again."""
+
+    sent: dict[uuid.UUID, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -80,69 +103,135 @@ class QueueDueDigests:
 async def send_due_emails(
     command: SendDueEmails,
     uow: NotificationsUnitOfWork,
+    new_uow: UowFactory,
     mailer: Mailer,
     policy: RetryPolicy,
     outage: Outage,
+    unrecorded: Unrecorded,
     clock: Clock,
 ) -> Pause | None:
     """Try one batch of due deliveries: None (wait for a wake or the poll) when it was not full, at
     once again when it was, a pause until the next probe when the server is away."""
+    for delivery_id, sent_at in list(unrecorded.sent.items()):  # a database error here ends the round
+        await _record(delivery_id, None, new_uow, lambda d, at: d.record_sent(at), sent_at)
+        del unrecorded.sent[delivery_id]
     async with uow:
+        lapsed = await uow.deliveries.lapsed_leases(clock(), command.batch_size)
         due = await uow.deliveries.due(clock(), command.batch_size)
-    for delivery_id in due:
-        if not await _attempt(delivery_id, uow, mailer, policy, clock, command.lease):
-            pause = outage.continues(policy)
-            log.warning("sender.smtp_unavailable", retry_in=pause)
-            return Pause(pause)
+    for delivery_id, token in lapsed:  # still held by the attempt that let it lapse, or recorded meanwhile
+        log.warning("delivery.outcome_unknown", delivery_id=str(delivery_id), reason="lease ran out")
+        await _record(delivery_id, token, new_uow, lambda d, at: d.record_unknown(LAPSED, at), clock())
+    gate, away = asyncio.Semaphore(max(1, command.parallel)), asyncio.Event()
+
+    async def attempt(delivery_id: uuid.UUID) -> bool:
+        async with gate:
+            if away.is_set():  # found away by another attempt of this round: the rest wait for the next probe
+                return False
+            reached = await _attempt(delivery_id, new_uow, mailer, policy, unrecorded, clock, command.lease)
+            if not reached:
+                away.set()
+            return reached
+
+    probe = due[:1] if outage.rounds else []  # the server was away at the last round: one before the others
+    for delivery_id in probe:
+        await attempt(delivery_id)
+    rest = due[len(probe) :]
+    reached = await asyncio.gather(*(attempt(delivery_id) for delivery_id in rest), return_exceptions=True)
+    errors = [result for result in reached if isinstance(result, BaseException)]
+    if errors:
+        raise errors[0]  # every attempt has finished: the job backs off (the database is away, say)
+    if away.is_set():
+        pause = outage.continues(policy)
+        log.warning("sender.smtp_unavailable", retry_in=pause)
+        return Pause(pause)
     outage.ended()
     return AT_ONCE if len(due) >= command.batch_size else None
 
 
 async def _attempt(
     delivery_id: uuid.UUID,
-    uow: NotificationsUnitOfWork,
+    new_uow: UowFactory,
     mailer: Mailer,
     policy: RetryPolicy,
+    unrecorded: Unrecorded,
     clock: Clock,
     lease: timedelta,
 ) -> bool:
     """Claim, send and record one delivery; false when the server could not be used at all."""
+    token = uuid.uuid4()
     now = clock()
-    async with uow:
-        if not await uow.deliveries.claim(delivery_id, now, now + lease):
+    async with new_uow() as uow:
+        if not await uow.deliveries.claim(delivery_id, token, now, now + lease):
             return True  # another sender took it, or it is no longer due
         delivery = await uow.deliveries.get(delivery_id)
         await uow.commit()
     assert delivery is not None
     email = delivery.outgoing()
     if email is None:
-        return await _record(delivery_id, uow, clock, lambda d, at: d.record_permanent_failure("content erased", at))
+        await _record(
+            delivery_id, token, new_uow, lambda d, at: d.record_permanent_failure("content erased", at), clock()
+        )
+        return True
+    async with new_uow() as uow:  # an erasure, a staff action or a lapsed lease may have come in between
+        current = await uow.deliveries.get(delivery_id)
+    if current is None or not current.holds_lease(token, clock()):
+        log.warning("delivery.lease_lost", delivery_id=str(delivery_id), stage="before sending")
+        return True
     try:
         await mailer.send(email)
+    except OutcomeUnknown as exc:
+        error = str(exc)
+        log.warning("delivery.outcome_unknown", delivery_id=str(delivery_id), reason="no answer after DATA")
+        await _record(delivery_id, token, new_uow, lambda d, at: d.record_unknown(error, at), clock())
+        return True
     except PermanentFailure as exc:
         error = str(exc)
-        return await _record(delivery_id, uow, clock, lambda d, at: d.record_permanent_failure(error, at))
+        await _record(delivery_id, token, new_uow, lambda d, at: d.record_permanent_failure(error, at), clock())
+        return True
+    except Deferred as exc:  # nothing handed over: wait, using up no attempt
+        error, away = str(exc), isinstance(exc, ServerUnavailable)
+        wait = policy.delay(delivery.attempts)
+        if away:  # the whole server: probed again soon, so wait no longer than the probes do
+            wait = min(wait, timedelta(seconds=OUTAGE_PROBE_MAX_SECONDS))
+        await _record(delivery_id, token, new_uow, lambda d, at: d.record_deferred(error, at, wait, policy), clock())
+        return not away
     except TemporaryFailure as exc:
         error = str(exc)
-        await _record(delivery_id, uow, clock, lambda d, at: d.record_temporary_failure(error, at, policy))
-        return not isinstance(exc, ServerUnavailable)
-    except Exception as exc:  # a surprise: retried with backoff like a 4xx, so it cannot spin or be lost
+        await _record(delivery_id, token, new_uow, lambda d, at: d.record_temporary_failure(error, at, policy), clock())
+        return True
+    except Exception as exc:  # a surprise before the server answered: retried with backoff, using up an attempt
         error = f"unexpected {type(exc).__name__}"  # no traceback: it could quote the recipient
         log.error("delivery.unexpected_error", delivery_id=str(delivery_id), error_type=type(exc).__name__)
-        return await _record(delivery_id, uow, clock, lambda d, at: d.record_temporary_failure(error, at, policy))
-    return await _record(delivery_id, uow, clock, lambda d, at: d.record_sent(at))
+        await _record(delivery_id, token, new_uow, lambda d, at: d.record_temporary_failure(error, at, policy), clock())
+        return True
+    sent_at = clock()
+    try:
+        await _record(delivery_id, None, new_uow, lambda d, at: d.record_sent(at), sent_at)
+    except Exception as exc:  # the server took it: never send it again, write it down as soon as possible
+        unrecorded.sent[delivery_id] = sent_at
+        log.error("delivery.sent_not_recorded", delivery_id=str(delivery_id), error_type=type(exc).__name__)
+    return True
 
 
-async def _record(delivery_id: uuid.UUID, uow: NotificationsUnitOfWork, clock: Clock, change: Change) -> bool:
-    now = clock()
-    async with uow:
+async def _record(
+    delivery_id: uuid.UUID,
+    token: uuid.UUID | None,
+    new_uow: UowFactory,
+    change: Change,
+    now: datetime,
+) -> None:
+    """Apply the outcome if the attempt `token` still holds the lease (None: whoever holds it, for a fact)."""
+    async with new_uow() as uow:
         delivery = await uow.deliveries.get(delivery_id, for_update=True)  # an erasure may be writing it
         assert delivery is not None
+        if token is not None and delivery.lease_token != token:
+            log.warning("delivery.lease_lost", delivery_id=str(delivery_id), stage="recording")
+            return
         try:
             outcome = change(delivery, now)
-        except InvalidTransition as exc:  # changed meanwhile (e.g. retried by staff): theirs stands
+        except InvalidTransition as exc:  # changed meanwhile (e.g. cancelled by an erasure): theirs stands
             log.warning("delivery.outcome_not_recorded", delivery_id=str(delivery_id), reason=str(exc))
-            return True
+            return
         await uow.deliveries.save(delivery)
         if outcome is not None:
             await uow.emit(notification_event(delivery, outcome, now))
@@ -155,7 +244,6 @@ async def _record(delivery_id: uuid.UUID, uow: NotificationsUnitOfWork, clock: C
         attempts=delivery.attempts,
         error=delivery.last_error,
     )
-    return True
 
 
 async def queue_digests(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -34,6 +35,14 @@ class RecordingHandler(Mailbox):
 
     refusals: dict[str, list[str]] = field(default_factory=dict)
     permanent: dict[str, str] = field(default_factory=dict)
+    answer_data_after: float = 0.0  # seconds the server keeps the client waiting for its reply to a message
+    messages_handed_over: int = 0  # messages whose DATA the server read, answered or not
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: SmtpEnvelope) -> str:  # noqa: N802
+        self.messages_handed_over += 1
+        if self.answer_data_after:
+            await asyncio.sleep(self.answer_data_after)  # the server takes it, but the client has given up waiting
+        return await super().handle_DATA(server, session, envelope)
 
     def refuse(self, address: str, *replies: str) -> None:
         """Answer RCPT TO `address` with these replies in turn, then accept it."""

@@ -29,6 +29,7 @@ DELIVERY_STATUSES = {
     "held": N_("Held for the daily digest"),
     "in_digest": N_("Sent in a digest"),
     "cancelled": N_("Cancelled: the recipient was erased"),
+    "unknown": N_("Unknown: the server never answered, the email may have arrived"),
 }
 TEMPLATES = {
     "originator_receipt": N_("Receipt for a submitted initiative"),

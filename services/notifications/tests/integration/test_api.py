@@ -88,6 +88,19 @@ async def test_a_failed_delivery_retried_by_staff_is_sent_once_the_address_works
     assert by_operator.status_code == 403, "operators watch; retrying is a coordinator's decision"
 
 
+async def test_an_operator_reads_the_log_but_may_not_send_an_email_again(service: Service, smtp: SmtpServer) -> None:
+    smtp.handler.refuse_always(ORIGINATOR, "550 5.1.1 mailbox unavailable")
+    await service.deliver(factories.submitted())
+    failed_id = next(r["id"] for r in await service.settled(3) if r["status"] == "failed")
+
+    refused = await service.client.post(f"/api/v1/deliveries/{failed_id}/retry", headers=service.token("operator"))
+    assert refused.status_code == 403
+    [row] = await service.rows("SELECT status FROM deliveries WHERE id = :id", id=failed_id)
+    assert row["status"] == "failed"
+    shown = await service.client.get(f"/api/v1/deliveries/{failed_id}", headers=service.token("operator"))
+    assert shown.status_code == 200 and shown.json()["status"] == "failed"
+
+
 async def test_the_staff_api_needs_a_staff_token_and_answers_404_for_an_unknown_delivery(
     service: Service, smtp: SmtpServer
 ) -> None:
@@ -123,6 +136,7 @@ async def test_one_delivery_can_be_looked_at_and_shows_when_it_was_erased(
         "subject": "Vi har tagit emot ert initiativ MM-2026-0042",
         "status": "sent",
         "attempts": 1,
+        "failures": 0,
         "last_error": None,
         "next_attempt_at": None,
         "message_id": receipt["message_id"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -26,6 +26,7 @@ from services.notifications.domain import (
     address_key,
 )
 from services.notifications.handlers import HANDLERS
+from services.notifications.handlers.jobs import Unrecorded
 from services.notifications.links import UnsubscribeLinks
 from shared.contracts import Envelope, Event
 from shared.messagebus import MessageBus
@@ -54,19 +55,29 @@ class FakeDeliveries(DeliveryRepository):
     async def save(self, delivery: Delivery) -> None:
         self.rows[delivery.id] = dataclasses.replace(delivery)
 
-    async def due(self, now: datetime, limit: int) -> list[uuid.UUID]:
-        due = [
+    def _waiting(self, now: datetime, leased: bool) -> list[Delivery]:
+        found = [
             d
             for d in self.rows.values()
-            if d.status is Status.QUEUED and d.next_attempt_at and d.next_attempt_at <= now
+            if d.status is Status.QUEUED
+            and d.next_attempt_at
+            and d.next_attempt_at <= now
+            and (d.lease_token is not None) == leased
         ]
-        return [d.id for d in sorted(due, key=lambda d: (d.next_attempt_at or now, d.created_at))][:limit]
+        return sorted(found, key=lambda d: (d.next_attempt_at or now, d.created_at))
 
-    async def claim(self, delivery_id: uuid.UUID, now: datetime, lease_until: datetime) -> bool:
+    async def due(self, now: datetime, limit: int) -> list[uuid.UUID]:
+        return [d.id for d in self._waiting(now, leased=False)][:limit]
+
+    async def lapsed_leases(self, now: datetime, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        return [(d.id, d.lease_token) for d in self._waiting(now, leased=True) if d.lease_token][:limit]
+
+    async def claim(self, delivery_id: uuid.UUID, token: uuid.UUID, now: datetime, lease_until: datetime) -> bool:
         found = self.rows[delivery_id]
-        if found.status is not Status.QUEUED or found.next_attempt_at is None or found.next_attempt_at > now:
+        if found not in self._waiting(now, leased=False):
             return False
         found.next_attempt_at, found.attempts, found.updated_at = lease_until, found.attempts + 1, now
+        found.lease_token = token
         return True
 
     async def to_or_about_resource(self, resource_id: uuid.UUID) -> tuple[list[Delivery], list[Delivery]]:
@@ -146,8 +157,11 @@ class FakeUnitOfWork(NotificationsUnitOfWork):
         self.events: list[Event] = []
         self.commits = 0
         self.sender_woken = 0
+        self.failing_commits = 0  # the next commits raise, as when the database has gone away
 
     async def __aenter__(self) -> FakeUnitOfWork:
+        self._before = {key: dataclasses.replace(d) for key, d in self.deliveries.rows.items()}  # type: ignore[attr-defined]
+        self._events_before = len(self.events)
         return self
 
     async def __aexit__(
@@ -160,6 +174,11 @@ class FakeUnitOfWork(NotificationsUnitOfWork):
         return Envelope.wrap(event, producer="notifications")
 
     async def commit(self) -> None:
+        if self.failing_commits:  # nothing of the transaction stays
+            self.failing_commits -= 1
+            self.deliveries.rows = self._before  # type: ignore[attr-defined]
+            del self.events[self._events_before :]
+            raise ConnectionRefusedError("the database is away")
         self.commits += 1
         if self.deliveries_queued:
             self.deliveries_queued = False
@@ -170,17 +189,26 @@ class FakeMailer:
     def __init__(self) -> None:
         self.sent: list[OutgoingEmail] = []
         self.away = False
+        self.failures: list[Exception] = []  # raised by the next sends, in turn
+        self.after_send: Callable[[], None] = lambda: None
 
     async def send(self, email: OutgoingEmail) -> None:
         if self.away:
             raise ServerUnavailable("ConnectionRefusedError: nobody listens")
+        if self.failures:
+            raise self.failures.pop(0)
         self.sent.append(email)
+        self.after_send()
+
+    async def close(self) -> None:
+        return None
 
 
 class Harness:
     def __init__(self, coordinators: tuple[str, ...] = COORDINATORS) -> None:
         self.uow = FakeUnitOfWork()
         self.mailer = FakeMailer()
+        self.unrecorded = Unrecorded()
         self.now = NOW
         self.links = UnsubscribeLinks("http://notifications.test", "handler-tests-secret-of-32-characters")
         self.bus = MessageBus(
@@ -191,6 +219,8 @@ class Harness:
                 "links": self.links,
                 "renderer": Renderer(),
                 "mailer": self.mailer,
+                "new_uow": lambda: self.uow,
+                "unrecorded": self.unrecorded,
                 "policy": RetryPolicy(max_attempts=3, base_seconds=2, max_seconds=10),
                 "outage": Outage(),
                 "coordinators": coordinators,

@@ -55,27 +55,70 @@ def test_a_sent_delivery_keeps_when_and_reports_sent() -> None:
     assert (queued.status, queued.sent_at, queued.next_attempt_at) == (Status.SENT, NOW, None)
 
 
-def test_a_passing_failure_is_retried_with_exponential_backoff_capped() -> None:
+def test_a_refusal_of_the_message_is_retried_with_exponential_backoff_capped() -> None:
     queued = delivery()
     delays = []
-    for attempts in (1, 2, 3):
-        queued.attempts = attempts
-        if attempts < 3:
-            assert queued.record_temporary_failure("451 try later", NOW, POLICY) is None
-            assert queued.next_attempt_at is not None
-            delays.append(queued.next_attempt_at - NOW)
+    for _ in (1, 2):
+        assert queued.record_temporary_failure("451 try later", NOW, POLICY) is None
+        assert queued.next_attempt_at is not None
+        delays.append(queued.next_attempt_at - NOW)
     assert delays == [timedelta(seconds=2), timedelta(seconds=4)]
     assert POLICY.delay(10) == timedelta(seconds=5)
     assert queued.status is Status.QUEUED and queued.last_error == "451 try later"
+    assert queued.failures == 2
 
 
-def test_after_the_last_attempt_a_passing_failure_fails_the_delivery() -> None:
+def test_after_the_last_attempt_a_refusal_of_the_message_fails_the_delivery() -> None:
     queued = delivery()
-    queued.attempts = 3
+    queued.failures = 2
     outcome = queued.record_temporary_failure("451 try later", NOW, POLICY)
     assert outcome is not None and outcome.status is Status.FAILED
     assert queued.status is Status.FAILED
     assert queued.last_error == "gave up after 3 attempts: 451 try later"
+
+
+def test_an_email_that_could_not_be_handed_over_waits_without_using_up_attempts() -> None:
+    queued = delivery()
+    for hours in range(1, 5):  # a four-hour outage, many more tries than max_attempts
+        queued.attempts += 1
+        later = NOW + timedelta(hours=hours)
+        assert queued.record_deferred("ConnectionRefusedError", later, timedelta(seconds=30), POLICY) is None
+        assert (queued.status, queued.next_attempt_at, queued.failures) == (
+            Status.QUEUED,
+            later + timedelta(seconds=30),
+            0,
+        )
+    outcome = queued.record_deferred("421 busy", NOW + POLICY.give_up_after, timedelta(seconds=30), POLICY)
+    assert outcome is not None and outcome.status is Status.FAILED
+    assert queued.last_error == "gave up after waiting 72 hours: 421 busy"
+
+
+def test_an_unknown_outcome_is_never_due_again_until_a_coordinator_sends_it_again() -> None:
+    queued = delivery()
+    queued.lease_token = uuid.uuid4()
+    outcome = queued.record_unknown("no answer after the message was handed over", NOW)
+    assert (outcome.status, outcome.error) == (Status.UNKNOWN, "no answer after the message was handed over")
+    assert (queued.status, queued.next_attempt_at, queued.lease_token) == (Status.UNKNOWN, None, None)
+    with pytest.raises(InvalidTransition):
+        queued.record_temporary_failure("451", NOW, POLICY)
+    queued.retry(NOW + timedelta(minutes=5))
+    assert (queued.status, queued.attempts, queued.next_attempt_at) == (Status.QUEUED, 0, NOW + timedelta(minutes=5))
+
+
+def test_an_email_the_server_took_after_its_outcome_was_given_up_as_unknown_counts_as_sent() -> None:
+    queued = delivery()
+    queued.record_unknown("lease ran out", NOW)
+    assert queued.record_sent(NOW).status is Status.SENT
+
+
+def test_only_the_attempt_named_by_the_lease_holds_it_and_only_until_it_runs_out() -> None:
+    queued, token = delivery(), uuid.uuid4()
+    queued.lease_token, queued.next_attempt_at = token, NOW + timedelta(minutes=2)
+    assert queued.holds_lease(token, NOW + timedelta(minutes=1))
+    assert not queued.holds_lease(uuid.uuid4(), NOW)
+    assert not queued.holds_lease(token, NOW + timedelta(minutes=2))
+    queued.forget_recipient(NOW)  # an erasure cancels it: nobody holds it any more
+    assert not queued.holds_lease(token, NOW)
 
 
 def test_a_permanent_refusal_fails_the_delivery_at_once() -> None:
@@ -85,7 +128,7 @@ def test_a_permanent_refusal_fails_the_delivery_at_once() -> None:
     assert queued.status is Status.FAILED and queued.next_attempt_at is None
 
 
-def test_only_a_failed_delivery_can_be_retried_and_it_gets_a_fresh_budget() -> None:
+def test_only_a_failed_or_unknown_delivery_can_be_retried_and_it_gets_a_fresh_budget() -> None:
     queued = delivery()
     with pytest.raises(InvalidTransition) as refused:
         queued.retry(NOW)

@@ -192,3 +192,52 @@ def test_every_consumed_event_type_has_one_handler() -> None:
     handled: list[Any] = [t for by_type in SUBSCRIPTIONS.values() for t in by_type]
     assert len(handled) == len(set(handled)) == 16
     assert all(t.topic == topic for topic, by_type in SUBSCRIPTIONS.items() for t in by_type)
+
+
+async def test_a_four_hour_smtp_outage_fails_no_email_and_uses_up_no_attempt() -> None:
+    app = Harness(coordinators=())  # at most 3 attempts
+    await app.consume(factories.submitted())
+    app.mailer.away = True
+    for _ in range(4 * 60):  # a round a minute for four hours
+        await app.bus.handle(SendDueEmails())
+        app.now += timedelta(minutes=1)
+    [delivery] = app.deliveries.rows.values()
+    assert (delivery.status, delivery.failures) == (Status.QUEUED, 0) and delivery.attempts > 3
+
+    app.mailer.away = False
+    app.now += timedelta(minutes=1)
+    await app.bus.handle(SendDueEmails())
+    assert app.statuses() == {(ORIGINATOR, "originator_receipt"): Status.SENT}
+    assert len(app.mailer.sent) == 1
+
+
+async def test_an_email_whose_sent_could_not_be_recorded_is_recorded_later_and_never_sent_again() -> None:
+    app = Harness(coordinators=())
+    await app.consume(factories.submitted())
+    app.mailer.after_send = lambda: setattr(app.uow, "failing_commits", 2)  # the database goes just after the send
+
+    assert await app.bus.handle(SendDueEmails()) is None  # the send went; its record waits
+    with pytest.raises(ConnectionRefusedError):
+        await app.bus.handle(SendDueEmails())  # still away: the round ends before anything is sent
+    app.now += timedelta(minutes=5)  # long past the lease
+    app.mailer.after_send = lambda: None
+    await app.bus.handle(SendDueEmails())  # back: recorded first, so it is neither unknown nor sent again
+
+    assert app.statuses() == {(ORIGINATOR, "originator_receipt"): Status.SENT}
+    assert len(app.mailer.sent) == 1
+    assert [type(e).__name__ for e in app.uow.events] == ["NotificationSent"]
+
+
+async def test_an_attempt_whose_lease_ran_out_without_an_outcome_is_unknown_and_not_sent_again() -> None:
+    app = Harness(coordinators=())
+    await app.consume(factories.submitted())
+    [delivery] = app.deliveries.rows.values()
+    assert await app.deliveries.claim(delivery.id, uuid.uuid4(), NOW, NOW + timedelta(minutes=2))  # then it died
+
+    app.now += timedelta(minutes=3)
+    await app.bus.handle(SendDueEmails())
+
+    assert app.statuses() == {(ORIGINATOR, "originator_receipt"): Status.UNKNOWN}
+    assert app.mailer.sent == []
+    [event] = app.uow.events
+    assert (type(event).__name__, event.status) == ("NotificationFailed", "unknown")  # type: ignore[attr-defined]
