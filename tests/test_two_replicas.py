@@ -66,6 +66,7 @@ INITIATIVES = 6
 WAIT = 60.0  # seconds any one step may take to show on a busy 2-core machine (they take a few)
 CONSUMER_GROUPS = ("intake", "matching", "notifications")  # resources consumes nothing
 WEB_SERVICE = "web"  # no data of its own: it asks the services
+RESOURCES_LIMIT = 6  # public requests per visitor and hour to resources, however many replicas answer them
 EVERY_SERVICE = (*SERVICES, WEB_SERVICE)
 
 
@@ -115,6 +116,8 @@ def service_environment(
         for name in ("DATABASE_URL", "LINK_SECRET", "PUBLIC_RATE_LIMIT"):
             del environment[f"{prefix}_{name}"]
         environment["WEB_SESSION_SECRET"] = SECRET
+    if service == "resources":  # the journey uses none of its public routes: their limit is the one checked
+        environment["RESOURCES_PUBLIC_RATE_LIMIT"] = f"{RESOURCES_LIMIT}/hour"
     if service == "matching":
         environment["MATCHING_SWEEP_SECONDS"] = "1"
     if service == "notifications":
@@ -335,6 +338,7 @@ async def test_two_replicas_of_every_service_share_the_journey_with_nothing_lost
     members = [emails[member["resource_id"]] for group in groups for member in group["members"]]
     await every_email_arrived_exactly_once(platform, expected_emails(members))
     await a_staff_session_begun_on_one_web_replica_holds_on_the_other(platform, [i["reference"] for i in submitted])
+    await one_visitor_has_one_rate_limit_across_both_replicas(platform)
     await every_outbox_row_was_published_exactly_once(platform)
     await each_consumer_group_has_both_replicas_splitting_the_partitions(platform)
 
@@ -357,6 +361,18 @@ async def a_staff_session_begun_on_one_web_replica_holds_on_the_other(
         inbox = await browser.get(f"{first}/staff")
         assert inbox.status_code == 200 and str(inbox.url) == f"{first}/staff", inbox.url
         assert all(reference in inbox.text for reference in references), "the inbox lists every initiative"
+
+
+async def one_visitor_has_one_rate_limit_across_both_replicas(platform: Platform) -> None:
+    """The counters are in the service's database, not in a process: a visitor who alternates between the
+    two replicas gets the limit once, not once per replica. (Each refused registration is an empty form:
+    the limit is counted before the form is read, and nothing is registered.)"""
+    answers = [
+        await platform.client.post(f"{platform.url('resources')}/api/v1/resources", json={})
+        for _ in range(2 * RESOURCES_LIMIT)
+    ]
+    assert [answer.status_code for answer in answers] == [422] * RESOURCES_LIMIT + [429] * RESOURCES_LIMIT
+    assert all(int(answer.headers["Retry-After"]) >= 1 for answer in answers[RESOURCES_LIMIT:])
 
 
 def _all_invitations(mailbox: Mailbox, expected: int) -> list[Any] | None:
