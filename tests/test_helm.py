@@ -217,6 +217,10 @@ def test_every_pod_is_probed_limited_unprivileged_scraped_and_kept_up_through_a_
         budget = budgets[name]["spec"]
         assert budget["minAvailable"] == 1 < deployment["spec"]["replicas"]
         assert budget["selector"] == deployment["spec"]["selector"]
+    assert of_kind(render("services.matching.replicas=3"), "Deployment")["matching"]["spec"]["replicas"] == 3
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        render("services.web.replicas=1")  # its budget could then never let a pod go
+    assert "would block every node drain" in str(refused.value.stderr)
 
 
 def test_the_migrations_run_once_as_a_hook_job_before_install_and_upgrade_with_every_database(
