@@ -8,6 +8,8 @@ try, so it counts towards the dead-letter topic.
 
 from __future__ import annotations
 
+import errno
+import socket
 import time
 
 import asyncpg
@@ -32,10 +34,17 @@ _INFRASTRUCTURE = (
     kafka_errors.KafkaTimeoutError,
     kafka_errors.NodeNotReadyError,
     kafka_errors.RequestTimedOutError,
-    ConnectionError,
+    ConnectionError,  # refused, reset, aborted, broken pipe
     TimeoutError,
-    OSError,  # a socket that cannot connect
+    socket.gaierror,  # the host name does not resolve (DNS away)
 )
+# A socket error that means "not reachable now" (a plain OSError, e.g. asyncpg's "Multiple exceptions"
+# when every address of a host refused); any other OSError (a missing file) is a bug, not an outage.
+_NETWORK_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EHOSTUNREACH, errno.ENETUNREACH,
+     errno.ENETDOWN, errno.ETIMEDOUT, errno.EPIPE}
+)  # fmt: skip
+_NETWORK_MESSAGES = ("Connect call failed", "Multiple exceptions", "Connection refused")
 
 
 def is_infrastructure_error(error: BaseException) -> bool:
@@ -49,6 +58,10 @@ def is_infrastructure_error(error: BaseException) -> bool:
         if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
             return True
         if isinstance(current, kafka_errors.KafkaError) and current.retriable:
+            return True
+        if isinstance(current, OSError) and (
+            current.errno in _NETWORK_ERRNOS or any(sign in str(current) for sign in _NETWORK_MESSAGES)
+        ):
             return True
         current = current.__cause__ or current.__context__
     return False

@@ -286,11 +286,13 @@ async def test_outages_are_told_apart_from_bad_messages(sessions: async_sessionm
     assert is_infrastructure_error(kafka_errors.KafkaConnectionError("broker away"))
     try:
         try:
-            raise OSError("connection reset")
-        except OSError as inner:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        except ConnectionResetError as inner:
             raise RuntimeError("while committing") from inner
     except RuntimeError as wrapped:
         assert is_infrastructure_error(wrapped)  # by what caused it
+    assert is_infrastructure_error(OSError("Multiple exceptions: [Errno 111] Connect call failed ('::1', 5432)"))
+    assert not is_infrastructure_error(FileNotFoundError(2, "No such file or directory"))  # a bug: it counts
     assert not is_infrastructure_error(ValueError("negative probes are refused"))
     assert not is_infrastructure_error(await integrity_error(sessions))
 
