@@ -2,31 +2,59 @@
 
 A token names its subject (an initiative id, a seat and an answer, ...) and is signed for one
 purpose, so a status link cannot be used as a confirmation link. Each service's `links.py` says
-which links it hands out, each one a `PrivateLink`.
+which links it hands out, each one a `PrivateLink`. A link older than its `max_age` is refused with
+ExpiredLink (the services answer 410, the web's page says the link has expired), so a link found in an
+old mailbox or a forwarded email stops working.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
+from datetime import timedelta
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+DEFAULT_MAX_AGE = timedelta(days=365)
 
 
 class InvalidLink(ValueError):
     """The link was altered, belongs to another purpose, or never existed."""
 
 
+class ExpiredLink(Exception):
+    """A genuine link, older than its links may be: the services answer 410 (see shared.service)."""
+
+
+class _ClockedSerializer(URLSafeTimedSerializer):
+    """itsdangerous' timed serializer whose signer reads `clock` (tests age links without waiting)."""
+
+    def __init__(self, secret: str, salt: str, clock: Callable[[], float]) -> None:
+        clocked = type("ClockedSigner", (self.default_signer,), {"get_timestamp": lambda _self: int(clock())})
+        super().__init__(secret, salt=salt, signer=clocked)
+
+
 class LinkSigner:
-    def __init__(self, secret: str, purpose: str) -> None:
-        # Timed: links already sent keep working, and their age is there for expiry.
-        self._serializer = URLSafeTimedSerializer(secret, salt=f"meetmalmo:{purpose}")
+    def __init__(
+        self,
+        secret: str,
+        purpose: str,
+        max_age: timedelta | None = DEFAULT_MAX_AGE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        # Timed: the token carries when it was signed, which is how its age is known.
+        self._serializer = _ClockedSerializer(secret, f"meetmalmo:{purpose}", clock)
+        self._max_age = int(max_age.total_seconds()) if max_age is not None else None
 
     def token(self, subject: str) -> str:
         return self._serializer.dumps(subject)
 
     def subject(self, token: str) -> str:
         try:
-            return str(self._serializer.loads(token))
+            return str(self._serializer.loads(token, max_age=self._max_age))
+        except SignatureExpired:
+            raise ExpiredLink("this link has expired") from None
         except BadSignature:
             raise InvalidLink("this link is not valid") from None
 
@@ -34,9 +62,18 @@ class LinkSigner:
 class PrivateLink:
     """`<public url>/<path>/<token>`, the token signed for `purpose` and carrying the subject's parts."""
 
-    def __init__(self, public_url: str, secret: str, *, purpose: str, path: str) -> None:
+    def __init__(
+        self,
+        public_url: str,
+        secret: str,
+        *,
+        purpose: str,
+        path: str,
+        max_age: timedelta | None = DEFAULT_MAX_AGE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._prefix = f"{public_url.rstrip('/')}/{path.strip('/')}/"
-        self._signer = LinkSigner(secret, purpose)
+        self._signer = LinkSigner(secret, purpose, max_age, clock)
 
     def token(self, *parts: object) -> str:
         return self._signer.token(":".join(map(str, parts)))
@@ -48,7 +85,7 @@ class PrivateLink:
         return self._prefix + token
 
     def read(self, token: str, parts: int = 1) -> list[str]:
-        """The subject's parts; InvalidLink for a forged token or one of another shape."""
+        """The subject's parts; InvalidLink for a forged token or one of another shape, ExpiredLink for an old one."""
         found = self._signer.subject(token).split(":", parts - 1)
         if len(found) != parts:
             raise InvalidLink("this link is not valid")

@@ -28,6 +28,7 @@ from shared.db import create_engine, database_is_reachable
 from shared.errors import InvalidTransition, NotFound
 from shared.inbox import IdempotentConsumer, purge_processed_events
 from shared.jobs import Backoff, PeriodicJob, Supervisor
+from shared.links import ExpiredLink
 from shared.logs import BROKER_OUTAGE, configure_logging
 from shared.messagebus import Handler, MessageBus
 from shared.metrics import (
@@ -353,6 +354,15 @@ def register_error_handlers(app: FastAPI) -> None:
     async def conflict(_: Request, exc: InvalidTransition) -> JSONResponse:
         return JSONResponse(
             {"detail": str(exc), "current_status": exc.current_status, "action": exc.action}, status_code=409
+        )
+
+    @app.exception_handler(ExpiredLink)
+    async def expired_link(_: Request, exc: ExpiredLink) -> JSONResponse:
+        # A genuine but old private link: 410, so the web's page can say so (a forged one stays 404).
+        return JSONResponse(
+            {"detail": "this link has expired", "state": "expired"},
+            status_code=410,
+            headers={"Cache-Control": "private, no-store"},
         )
 
     @app.exception_handler(NotFound)

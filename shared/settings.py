@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal, Protocol, TypeVar
 
@@ -161,6 +162,8 @@ class ServiceSettings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     # Signs the private links this service puts in emails; set a long random value in production.
     link_secret: str = Field(default=DEVELOPMENT_LINK_SECRET, min_length=SECRET_MIN_LENGTH)
+    # A private link older than this is refused with 410 (its page says so): a forwarded or old email stops working.
+    link_max_age_days: int = Field(default=365, ge=1, le=3650)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     public_rate_limit: str = "30/minute"
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
@@ -170,6 +173,10 @@ class ServiceSettings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.platform.var_dir / (self.service_name + '.db')}"
+
+    @property
+    def link_max_age(self) -> timedelta:
+        return timedelta(days=self.link_max_age_days)
 
     def secret_problems(self) -> list[str]:
         if self.platform.local:

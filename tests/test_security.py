@@ -334,3 +334,74 @@ def test_the_originators_status_page_names_no_staff_member() -> None:
         ("coordinator", "reject"),
     ]  # fmt: skip
     assert "Utanför uppdraget" in shown, "the reason given is the originator's to read"
+
+
+# --- private links expire ----------------------------------------------------------------------------
+
+
+def test_a_link_older_than_its_lifetime_is_expired_while_a_forged_one_stays_invalid() -> None:
+    from datetime import timedelta
+
+    from shared.links import ExpiredLink, InvalidLink, PrivateLink
+
+    now = [1_800_000_000.0]
+    link = PrivateLink("https://meetmalmo.se", STRONG, purpose="p", path="my", max_age=timedelta(days=30),
+                       clock=lambda: now[0])  # fmt: skip
+    token = link.token(uuid.UUID(int=7))
+    now[0] += 29 * 86400
+    assert link.read_id(token) == uuid.UUID(int=7), "still within its lifetime"
+    now[0] += 2 * 86400
+    with pytest.raises(ExpiredLink):
+        link.read_id(token)
+    with pytest.raises(InvalidLink):
+        link.read_id(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1])
+
+
+def aged(link_class: Any, *parts: Any, days: int) -> str:
+    """A token of `link_class` (a service's links) signed `days` ago with the tests' secret."""
+    from datetime import timedelta
+
+    from shared.links import PrivateLink
+
+    signed_at = time.time() - days * 86400
+    link = PrivateLink("http://web", STRONG, purpose=link_class, path="x", max_age=timedelta(days=3650),
+                       clock=lambda: signed_at)  # fmt: skip
+    return link.token(*parts)
+
+
+@pytest.mark.parametrize(
+    ("service", "purpose", "parts", "method", "path"),
+    [
+        ("intake", "initiative-status", (uuid.uuid4(),), "GET", "/api/v1/my/initiatives/{token}"),
+        ("resources", "resource-profile", (uuid.uuid4(),), "GET", "/api/v1/my/profile/{token}"),
+        ("matching", "group-invitation", (uuid.uuid4(), "accept"), "GET", "/api/v1/invitations/{token}"),
+        ("notifications", "digest-unsubscribe", ("someone@malmo.se",), "GET", "/api/v1/unsubscribe/{token}"),
+    ],
+)
+async def test_every_private_link_older_than_the_services_lifetime_answers_410(
+    service: str, purpose: str, parts: tuple[Any, ...], method: str, path: str, tmp_path: Any
+) -> None:
+    platform = PlatformSettings(environment="local", var_dir=tmp_path)
+    settings = service_settings(service, link_secret=STRONG, link_max_age_days=30, platform=platform)
+    application = create(service, settings)
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        answer = await client.request(method, path.format(token=aged(purpose, *parts, days=31)))
+    assert answer.status_code == 410, answer.text
+    assert answer.json()["state"] == "expired" and answer.headers["Cache-Control"] == "private, no-store"
+
+
+async def test_the_web_says_an_expired_link_has_expired(tmp_path: Any) -> None:
+    from services.web.bootstrap import create_app, services_of
+
+    def intake(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(410, json={"detail": "this link has expired", "state": "expired"})
+
+    settings = WebSettings(session_secret=STRONG, platform=PlatformSettings(environment="local", var_dir=tmp_path))
+    application = create_app(settings, services_of(settings, httpx.MockTransport(intake)))
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://web.test") as client:
+        page = await client.get("/my/initiatives/some-old-token", headers={"Accept-Language": "en"})
+        swedish = await client.get("/my/initiatives/some-old-token", headers={"Accept-Language": "sv"})
+    assert page.status_code == 410 and "This link has expired" in page.text
+    assert "Länken har gått ut" in swedish.text and "näringslivsavdelning" in swedish.text

@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     def uow_factory() -> IntakeUnitOfWork:
         return IntakeUnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake)
 
-    links = StatusLinks(str(settings.platform.web_public_url), settings.link_secret)
+    links = StatusLinks(str(settings.platform.web_public_url), settings.link_secret, settings.link_max_age)
     bus = MessageBus(uow_factory, HANDLERS, {"clock": clock, "links": links})
     consumers.subscribe(infra, bus)
     infra.measure("kpis", metrics.kpis)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from shared.links import PrivateLink
+from datetime import timedelta
+
+from shared.links import DEFAULT_MAX_AGE, PrivateLink
 
 
 class StatusLinks(PrivateLink):
@@ -11,5 +13,5 @@ class StatusLinks(PrivateLink):
     The link opens the web's status page (MEETMALMO_WEB_PUBLIC_URL), which reads and acts through
     `/api/v1/my/initiatives/<token>` here."""
 
-    def __init__(self, web_url: str, secret: str) -> None:
-        super().__init__(web_url, secret, purpose="initiative-status", path="my/initiatives")
+    def __init__(self, web_url: str, secret: str, max_age: timedelta = DEFAULT_MAX_AGE) -> None:
+        super().__init__(web_url, secret, purpose="initiative-status", path="my/initiatives", max_age=max_age)

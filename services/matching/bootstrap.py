@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     forming = Forming(
         pool=PoolCache(uow_factory),
         clock=clock,
-        links=InvitationLinks(web_url, settings.link_secret),
+        links=InvitationLinks(web_url, settings.link_secret, settings.link_max_age),
         web_url=web_url,
         invitation_validity=timedelta(days=settings.invitation_days),
         solver=SolverSettings(

@@ -6,9 +6,10 @@ answers through `/api/v1/invitations/<token>` here."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from enum import StrEnum
 
-from shared.links import InvalidLink, PrivateLink, link_id
+from shared.links import DEFAULT_MAX_AGE, InvalidLink, PrivateLink, link_id
 
 
 class Answer(StrEnum):
@@ -19,8 +20,8 @@ class Answer(StrEnum):
 class InvitationLinks:
     """Accept and decline links; a GET only shows a page, the page's button POSTs the answer."""
 
-    def __init__(self, web_url: str, secret: str) -> None:
-        self._link = PrivateLink(web_url, secret, purpose="group-invitation", path="invitations")
+    def __init__(self, web_url: str, secret: str, max_age: timedelta = DEFAULT_MAX_AGE) -> None:
+        self._link = PrivateLink(web_url, secret, purpose="group-invitation", path="invitations", max_age=max_age)
 
     def token(self, seat_id: uuid.UUID, answer: Answer) -> str:
         return self._link.token(seat_id, answer.value)

@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None, *
     if not settings.coordinator_emails:
         log.warning("notifications.no_coordinators", setting="NOTIFICATIONS_COORDINATOR_EMAILS")
     infra = Infrastructure.build(settings, metadata)
-    links = UnsubscribeLinks(str(settings.platform.web_public_url), settings.link_secret)
+    links = UnsubscribeLinks(str(settings.platform.web_public_url), settings.link_secret, settings.link_max_age)
     mailer = metrics.TimedMailer(mailer or smtp_mailer(settings, clock), infra.metrics.registry)
     # The sender polls, and a commit that queued deliveries wakes it; while the database is away it backs off.
     sender = SenderJob(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from shared.links import PrivateLink
+from datetime import timedelta
+
+from shared.links import DEFAULT_MAX_AGE, PrivateLink
 
 
 class UnsubscribeLinks(PrivateLink):
     """`<web>/unsubscribe/<token>` (MEETMALMO_WEB_PUBLIC_URL). A GET of the link only shows the web's page;
     its button, or a mail client's one-click POST (RFC 8058), acts through `/api/v1/unsubscribe/<token>`."""
 
-    def __init__(self, web_url: str, secret: str) -> None:
-        super().__init__(web_url, secret, purpose="digest-unsubscribe", path="unsubscribe")
+    def __init__(self, web_url: str, secret: str, max_age: timedelta = DEFAULT_MAX_AGE) -> None:
+        super().__init__(web_url, secret, purpose="digest-unsubscribe", path="unsubscribe", max_age=max_age)

@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     def uow_factory() -> ResourcesUnitOfWork:
         return ResourcesUnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake)
 
-    links = PrivateLinks(str(settings.platform.web_public_url), settings.link_secret)
+    links = PrivateLinks(str(settings.platform.web_public_url), settings.link_secret, settings.link_max_age)
     bus = MessageBus(uow_factory, HANDLERS, {"clock": clock, "links": links})
     purge = PurgeUnconfirmed(retention=timedelta(days=settings.unconfirmed_retention_days))
     infra.run(PeriodicJob("purge-unconfirmed", lambda: bus.handle(purge), interval=settings.purge_interval_seconds))

@@ -93,7 +93,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> HTMLResponse:
-        problem = {403: "forbidden", 404: "not_found", 413: "too_large", 429: "too_many"}.get(exc.status_code, "other")
+        problem = {403: "forbidden", 404: "not_found", 410: "expired", 413: "too_large", 429: "too_many"}.get(
+            exc.status_code, "other"
+        )
         page = renderer.render(request, "error.html", {"problem": problem, "detail": exc.detail},
                                       status_code=exc.status_code)  # fmt: skip
         for name, value in (exc.headers or {}).items():

@@ -71,10 +71,13 @@ def _not_found(request: Request, pages: PagesDep, status_code: int = 404) -> HTM
     return pages.render(request, "error.html", {"problem": "not_found"}, status_code=status_code)
 
 
-def _checked(answer: httpx.Response) -> httpx.Response:
-    """A service's answer to a token: unknown is the not-found page, too many tries the 429 page."""
+def _checked(answer: httpx.Response, *, gone_is_expired: bool = True) -> httpx.Response:
+    """A service's answer to a token: unknown is the not-found page, an expired link (410) the page saying
+    so, too many tries the 429 page. (A confirmation's 410 says more: its pages read it themselves.)"""
     if answer.status_code == 404:
         raise HTTPException(404, "this link is not valid")
+    if answer.status_code == 410 and gone_is_expired:
+        raise HTTPException(410, "this link has expired")
     if answer.status_code == 429:
         raise HTTPException(429, "too many requests", headers={"Retry-After": answer.headers.get("Retry-After", "60")})
     return answer
@@ -146,7 +149,7 @@ def _confirmation_gone(request: Request, pages: Pages, answer: httpx.Response) -
 
 @router.get("/confirm/{token}", response_class=HTMLResponse)
 async def confirmation(token: str, request: Request, pages: PagesDep, services: ServicesDep) -> HTMLResponse:
-    answer = _checked(await services.resources.get(f"/api/v1/confirmations/{token}"))
+    answer = _checked(await services.resources.get(f"/api/v1/confirmations/{token}"), gone_is_expired=False)
     if answer.status_code == 410:
         return _confirmation_gone(request, pages, answer)
     answer.raise_for_status()
@@ -160,7 +163,7 @@ async def confirmation(token: str, request: Request, pages: PagesDep, services: 
 
 @router.post("/confirm/{token}", response_model=None)
 async def confirm(token: str, request: Request, pages: PagesDep, services: ServicesDep) -> Response:
-    answer = _checked(await services.resources.post(f"/api/v1/confirmations/{token}"))
+    answer = _checked(await services.resources.post(f"/api/v1/confirmations/{token}"), gone_is_expired=False)
     if answer.status_code == 410:
         return _confirmation_gone(request, pages, answer)
     answer.raise_for_status()
