@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import importlib
+import ipaddress
 import json
 import re
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -102,9 +104,21 @@ def test_outside_local_mode_the_web_needs_a_strong_session_secret_and_the_identi
         session_secret=STRONG,
         oidc_issuer="https://login.malmo.se/realms/staff",
         oidc_client_id="meetmalmo",
+        oidc_client_secret="from-the-identity-provider",
         platform=PlatformSettings(environment="production"),
     )
     assert not create("web", configured).state.settings.local_sign_in
+
+
+def test_outside_local_mode_the_web_needs_its_client_id_and_secret_at_the_identity_provider() -> None:
+    settings = WebSettings(
+        session_secret=STRONG,
+        oidc_issuer="https://login.malmo.se/realms/staff",
+        platform=PlatformSettings(environment="production"),
+    )
+    with pytest.raises(ConfigError) as error:
+        create("web", settings)
+    assert "WEB_OIDC_CLIENT_ID" in str(error.value) and "WEB_OIDC_CLIENT_SECRET" in str(error.value)
 
 
 def test_outside_local_mode_the_web_never_offers_the_local_sign_in() -> None:
@@ -405,3 +419,18 @@ async def test_the_web_says_an_expired_link_has_expired(tmp_path: Any) -> None:
         swedish = await client.get("/my/initiatives/some-old-token", headers={"Accept-Language": "sv"})
     assert page.status_code == 410 and "This link has expired" in page.text
     assert "Länken har gått ut" in swedish.text and "näringslivsavdelning" in swedish.text
+
+
+def test_in_compose_the_services_believe_forwarded_addresses_only_from_the_web() -> None:
+    import yaml
+
+    from shared.cli import SERVICES as SERVED
+
+    compose = yaml.safe_load((Path(__file__).resolve().parent.parent / "docker-compose.yml").read_text())
+    web_address = compose["services"]["web"]["networks"]["default"]["ipv4_address"]
+    subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(web_address) in ipaddress.ip_network(subnet)
+    for name in SERVED:
+        trusted = json.loads(compose["services"][name]["environment"]["MEETMALMO_TRUSTED_PROXIES"])
+        assert trusted == [web_address], name
+    assert "MEETMALMO_TRUSTED_PROXIES" not in compose["services"]["web"]["environment"], "the web is the edge"

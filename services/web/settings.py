@@ -42,6 +42,13 @@ class Settings(BaseSettings):
         problems = [p for p in (secret_problem("WEB_SESSION_SECRET", self.session_secret),) if p]
         if self.oidc_issuer is None:
             problems.append("WEB_OIDC_ISSUER: required outside local mode (the local sign-in page is for make run)")
+        else:
+            problems += [
+                f"{variable}: required with WEB_OIDC_ISSUER"
+                for variable, value in (("WEB_OIDC_CLIENT_ID", self.oidc_client_id),
+                                        ("WEB_OIDC_CLIENT_SECRET", self.oidc_client_secret))
+                if not value
+            ]  # fmt: skip
         return problems  # the web checks no staff token itself: the services do (MEETMALMO_AUTH_*)
 
     @property
