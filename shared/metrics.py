@@ -232,6 +232,21 @@ def tasks_probe(tasks: Callable[[], Iterable[tuple[str, bool]]]) -> Probe:
     return read
 
 
+def readiness_probe(readiness: Callable[[], Awaitable[dict[str, bool]]]) -> Probe:
+    """What /readyz checks, one gauge per check (1 passes, 0 fails): readiness Prometheus can alert on."""
+
+    async def read() -> Iterable[Metric]:
+        checks = await readiness()
+        return [
+            gauge(
+                "meetmalmo_ready", "Whether the service is ready (every check passes)", [], [(all(checks.values()),)]
+            ),
+            gauge("meetmalmo_readiness_check", "Each readiness check: 1 passes, 0 fails", ["check"], checks.items()),
+        ]
+
+    return read
+
+
 class KafkaLagProbe:
     """Consumer lag per group, topic and partition (committed offset against the end offset), named like
     kafka_exporter's so standard dashboards work, and the messages waiting in each dead-letter topic."""
@@ -271,7 +286,7 @@ class KafkaLagProbe:
         self._admin = self._offsets = None
 
     async def _partitions(self, consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
-        await consumer._client.force_metadata_update()
+        await consumer.topics()  # fresh metadata: partitions of topics created since the last scrape
         found: list[TopicPartition] = []
         for topic in dict.fromkeys(topics):
             found.extend(TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ()))

@@ -37,6 +37,7 @@ from shared.metrics import (
     MessagingMetrics,
     SessionProbe,
     outbox_probe,
+    readiness_probe,
     session_probe,
     tasks_probe,
 )
@@ -109,6 +110,7 @@ class Infrastructure:
         self.metrics.add_probe("outbox", outbox_probe(self.session_factory, self.metadata.tables["outbox"]))
         self.metrics.add_probe("background_tasks", tasks_probe(self.background_tasks))
         self.metrics.add_probe("kafka", self.lag)
+        self.metrics.add_probe("readiness", readiness_probe(self.readiness))
 
     def measure(self, name: str, probe: SessionProbe) -> None:
         """Read `probe` over the service's database at every scrape of /metrics (the KPIs of its data)."""

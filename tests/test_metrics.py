@@ -197,6 +197,8 @@ async def test_the_messaging_kit_shows_what_it_published_consumed_and_what_waits
         assert all(up == 1 for up in samples(text, "meetmalmo_background_task_up")), "a healthy service's tasks"
         assert samples(text, "meetmalmo_dead_letter_messages", topic=f"{_namespace_of(text)}{Topic.INITIATIVES}.dlq")
         assert all(v == 1 for v in samples(text, "meetmalmo_metrics_probe_up"))
+        assert value(text, "meetmalmo_ready") == 1
+        assert value(text, "meetmalmo_readiness_check", check="database") == 1
     notifications = await scrape(flowed.api, "notifications")
     assert value(notifications, "meetmalmo_background_task_up", task="delivery-sender") == 1
     assert value(notifications, "meetmalmo_background_task_up", task="consumer:notifications") == 1

@@ -82,7 +82,8 @@ def test_panels_have_unique_ids_and_do_not_overlap_on_the_grid() -> None:
 def test_the_dashboard_shows_every_figure_the_operators_watch() -> None:
     names = metric_names(dashboard_expressions())
     assert names >= {
-        "up", "meetmalmo_background_task_up", "kafka_consumergroup_lag", "meetmalmo_outbox_pending_rows",
+        "up", "meetmalmo_ready", "meetmalmo_background_task_up", "kafka_consumergroup_lag",
+        "meetmalmo_outbox_pending_rows",
         "meetmalmo_outbox_oldest_unsent_age_seconds", "meetmalmo_outbox_published_total",
         "meetmalmo_outbox_publish_failures_total", "meetmalmo_dead_letter_messages",
         "meetmalmo_events_dead_lettered_total", "faststream_received_processed_messages_total", "http_requests_total",

@@ -41,6 +41,8 @@ PANELS: list[dict[str, Any]] = [
     row("Pipeline: is every event getting through?"),
     panel("Services up", "1 when Prometheus can scrape the service; 0 fires ServiceDown.",
           (f'up{{job=~"{SERVICES}"}}', "{{job}} {{instance}}"), kind="stat"),
+    panel("Services ready", "What /readyz answers: 1 ready, 0 not (ServiceNotReady after 5 min).",
+          ("min by (job) (meetmalmo_ready)", "{{job}}"), kind="stat"),
     panel("Background tasks", "Relay, sender, sweeps and consumers: 1 runs, 0 stopped (BackgroundTaskStopped).",
           ("min by (job, task) (meetmalmo_background_task_up)", "{{job}} {{task}}"), kind="stat"),
     panel("Consumer lag", "Messages each consumer group has still to process (ConsumerLagHigh above 100 for 5 min).",

@@ -95,6 +95,11 @@ class ServiceStatus:
         return sorted(labels["task"] for labels, v in self.samples.get("meetmalmo_background_task_up", ()) if v == 0)
 
     @property
+    def failing_checks(self) -> list[str]:
+        """The readiness checks that fail (what /readyz would name), as the service's metrics report them."""
+        return sorted(labels["check"] for labels, v in self.samples.get("meetmalmo_readiness_check", ()) if v == 0)
+
+    @property
     def unread(self) -> list[str]:
         """Figures the service could not read this time (its database or Kafka away)."""
         return sorted(labels["probe"] for labels, v in self.samples.get("meetmalmo_metrics_probe_up", ()) if v == 0)
