@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
@@ -69,9 +69,11 @@ class AppMetrics:
     def add_probe(self, name: str, probe: Probe) -> None:
         self._probes.append((name, probe))
 
-    def instrument(self, app: FastAPI) -> None:
+    def instrument(self, app: FastAPI, *, behind_ingress: bool = False) -> None:
         """Count the app's requests by route template, method and status, with a latency histogram, and
-        serve `/metrics` (Prometheus text)."""
+        serve `/metrics` (Prometheus text). `behind_ingress` (the web, the one app people reach): a request
+        that came through a proxy (X-Forwarded-For) gets 404, so the figures are for the scraper that asks
+        the pod directly, not for visitors."""
         instrumentator = Instrumentator(
             should_group_status_codes=False,
             excluded_handlers=[f"^{path}" for path in NOT_MEASURED],
@@ -82,7 +84,9 @@ class AppMetrics:
         instrumentator.instrument(app)
 
         @app.get("/metrics", include_in_schema=False)
-        async def prometheus_metrics() -> Response:
+        async def prometheus_metrics(request: Request) -> Response:
+            if behind_ingress and "x-forwarded-for" in request.headers:
+                return Response(status_code=404)
             return Response(await self.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     async def exposition(self) -> bytes:

@@ -72,7 +72,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.mount("/static", StaticFiles(directory=STATIC), "static")
     for router in pages.ROUTERS:
         app.include_router(router)
-    AppMetrics(settings.service_name).instrument(app)  # /metrics: the pages' requests by route, status, latency
+    # /metrics: the pages' requests by route, status and latency; for the scraper, not through the ingress
+    AppMetrics(settings.service_name).instrument(app, behind_ingress=True)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics,static")  # a trace starts here
 
     @app.get("/healthz", include_in_schema=False)

@@ -99,3 +99,13 @@ async def test_the_figures_come_from_the_service_that_holds_them() -> None:
     assert "On average 2.0 days from submission to a formed working group." in page
     assert row(page, "Municipality") == "3"  # active ones only
     assert row(page, "Formed") == "0"  # matching did not answer: nothing made up
+
+
+async def test_the_webs_metrics_answer_the_scraper_but_not_a_visitor_through_the_ingress() -> None:
+    settings = web_settings()
+    app = create_app(settings, services_of(settings, httpx.MockTransport(services)))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web.test") as client:
+        scraped = await client.get("/metrics")
+        assert scraped.status_code == 200 and "http_requests_total" in scraped.text
+        through_ingress = await client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.7"})
+        assert through_ingress.status_code == 404
