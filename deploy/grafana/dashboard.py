@@ -52,6 +52,8 @@ PANELS: list[dict[str, Any]] = [
           ("sum by (job) (meetmalmo_outbox_pending_rows)", "{{job}}")),
     panel("Oldest unsent outbox row", "Age of the oldest event waiting for the relay (OutboxOldestRowOld above 5 min).",
           ("max by (job) (meetmalmo_outbox_oldest_unsent_age_seconds)", "{{job}}"), unit="s"),
+    panel("Quarantined outbox rows", "Rows the broker can never take (OutboxRowQuarantined): see outbox.quarantined.",
+          ("max by (job) (meetmalmo_outbox_quarantined_rows)", "{{job}}"), kind="stat"),
     panel("Relay publishes and failures", "Events published per second, and failed relay batches.",
           ("sum by (job) (rate(meetmalmo_outbox_published_total[5m]))", "{{job}} published"),
           ("sum by (job) (rate(meetmalmo_outbox_publish_failures_total[5m]))", "{{job}} failed batches"),

@@ -87,6 +87,10 @@ class ServiceStatus:
         return int(total(self.samples, "meetmalmo_outbox_pending_rows"))
 
     @property
+    def outbox_quarantined(self) -> int:
+        return int(total(self.samples, "meetmalmo_outbox_quarantined_rows"))
+
+    @property
     def outbox_oldest_seconds(self) -> int:
         return int(total(self.samples, "meetmalmo_outbox_oldest_unsent_age_seconds"))
 

@@ -42,6 +42,7 @@ meetmalmo_readiness_check{check="broker"} 0
 kafka_consumergroup_lag{consumergroup="notifications",topic="meetmalmo.initiatives.v1",partition="0"} 7
 kafka_consumergroup_lag{consumergroup="notifications",topic="meetmalmo.initiatives.v1",partition="1"} 5
 meetmalmo_outbox_pending_rows 3
+meetmalmo_outbox_quarantined_rows 1
 meetmalmo_emails{status="sent"} 12
 meetmalmo_emails{status="failed"} 2
 meetmalmo_emails_retried 4
@@ -86,7 +87,7 @@ async def test_a_service_not_ready_names_its_failing_check_and_one_not_answering
     page = answer.text
     assert "A service is not ready or not answering" in page
     assert row(page, "intake").startswith("Yes 0 messages 0")
-    assert row(page, "notifications").startswith("No Failing: broker 12 messages 3")
+    assert row(page, "notifications").startswith("No Failing: broker 12 messages 3 1 quarantined: the broker cannot")
     assert row(page, "matching").startswith("Not answering")
     assert row(page, "resources").endswith("outbox-relay")  # a stopped task, by name
 
