@@ -290,7 +290,9 @@ class KafkaLagProbe:
         self._admin = self._offsets = None
 
     async def _partitions(self, consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
-        await consumer.topics()  # fresh metadata: partitions of topics created since the last scrape
+        # Fresh metadata (topics created since the last scrape). consumer.topics() fetches it without
+        # updating the cluster view that partitions_for_topic reads, so the client is asked directly.
+        await consumer._client.force_metadata_update()
         found: list[TopicPartition] = []
         for topic in dict.fromkeys(topics):
             found.extend(TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ()))
