@@ -7,7 +7,7 @@ export MEETMALMO_KAFKA_BOOTSTRAP ?= 127.0.0.1:9092
 export MEETMALMO_PG_PORT ?= 55432
 export MEETMALMO_TEST_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:$(MEETMALMO_PG_PORT)
 
-.PHONY: help install lock helm helm-check i18n i18n-compile screenshots run test test-faults lint typecheck imports alerts pytest kafka-up kafka-down postgres-up postgres-down docs clean
+.PHONY: help install bench lock helm helm-check i18n i18n-compile screenshots run test test-faults lint typecheck imports alerts pytest kafka-up kafka-down postgres-up postgres-down docs clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -98,6 +98,10 @@ i18n-compile: install ## compile the catalogs to .mo (the services read the .po 
 
 screenshots: install kafka-up postgres-up ## retake the README's screenshots (docs/screenshots/) in Chromium
 	MEETMALMO_SCREENSHOTS=1 $(BIN)/pytest -q tests/test_web_journey.py services/web/tests/integration
+
+bench: install kafka-up postgres-up ## benchmarks beside their baselines (not in make test; <10 min): bench/results/latest.md
+	$(PIP_INSTALL) --no-build-isolation -e '.[bench]'  # plots, profiles, the lean baseline: not in the lock
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 docs: install ## write docs/asyncapi.json (every topic and event; generated, not committed)
 	$(BIN)/meetmalmo docs --output docs/asyncapi.json

@@ -1,0 +1,59 @@
+"""`make bench`: every benchmark beside its baselines in one run; writes bench/results/latest.md and plots.
+
+    .venv/bin/python -m bench                 # B1 intake + B3 matching (about 8 minutes on 2 cores)
+    .venv/bin/python -m bench --quick         # shorter runs, smaller tables (a smoke run, ~3 minutes)
+    .venv/bin/python -m bench --only b1       # one benchmark
+
+Needs PostgreSQL at MEETMALMO_TEST_POSTGRES_URL and Kafka at MEETMALMO_KAFKA_BOOTSTRAP (`make kafka-up
+postgres-up`); makes its own databases and topic namespace there and removes them afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import b1_intake, b3_matching, infra, report
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short runs and small tables (smoke run)")
+    parser.add_argument("--only", choices=["b1", "b3"], action="append", help="run only these benchmarks")
+    parser.add_argument("--seconds", type=float, help="length of each wrk run (default 8, quick 4)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.md")
+    args = parser.parse_args()
+    only = set(args.only or ["b1", "b3"])
+    seconds = args.seconds or (4.0 if args.quick else 8.0)
+    started = time.monotonic()
+    meta = {
+        "commit": infra.git_commit(),
+        "machine": infra.machine(),
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "seconds": seconds,
+    }
+    print(f"bench: {meta['machine']}; commit {meta['commit']}", flush=True)
+    results: dict[str, object] = {"meta": meta}
+    if "b1" in only:
+        sizes = [0, 10_000] if args.quick else [0, 10_000, 100_000]
+        profiles = None if args.no_profile else RESULTS / "profiles"
+        rows = b1_intake.run(seconds, sizes, [16, 32, 64], profiles)
+        results["b1"] = b1_intake.as_dicts(rows)
+        results["b1_profiles"] = report.profile_shares(profiles) if profiles else {}
+    if "b3" in only:
+        results["b3"] = b3_matching.run(quick=args.quick)
+    meta["total_seconds"] = round(time.monotonic() - started)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str))
+    report.write(results, args.output)
+    print(f"bench: wrote {args.output} in {meta['total_seconds']}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

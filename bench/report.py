@@ -1,0 +1,191 @@
+"""bench/results/latest.md and its plots from one run's figures (and the recorded "before" run, if any)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench import infra
+
+BEFORE = Path(__file__).parent / "results" / "before.json"  # the run on the commit before the redesign
+
+PROFILE_NEEDLES = [
+    ("duplicate hint (rapidfuzz over open rows)", "likely_duplicates"),
+    ("loading open initiatives", "open_candidates"),
+    ("reference number", "next_reference_number"),
+    ("duplicate hint consumer (after commit)", "note_possible_duplicates"),
+    ("SQLAlchemy", "sqlalchemy/"),
+    ("asyncpg", "asyncpg/"),
+    ("pydantic", "pydantic"),
+    ("outbox relay", "outbox.py"),
+    ("Kafka consumer (inbox)", "inbox.py"),
+    ("aiokafka", "aiokafka/"),
+    ("structlog", "structlog/"),
+    ("OpenTelemetry", "opentelemetry/"),
+    ("HTTP (uvicorn/h11/httptools)", "uvicorn/"),
+]
+
+
+def profile_shares(folder: Path | None) -> dict[str, dict[str, float]]:
+    if folder is None or not folder.exists():
+        return {}
+    return {raw.stem: infra.top_frames(raw, PROFILE_NEEDLES) for raw in sorted(folder.glob("*.txt"))}
+
+
+def _cell(rows: list[dict[str, Any]], target: str, c: int, size: int) -> dict[str, Any] | None:
+    found = [r for r in rows if r["target"] == target and r["connections"] == c and r["open_initiatives"] == size]
+    return found[-1] if found else None
+
+
+def _b1_table(rows: list[dict[str, Any]], before: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| target | conns | open initiatives | req/s | p50 | p99 | errors | naive req/s (same run) "
+        "| lean req/s (same run) | × naive | % of lean | before (req/s, p99) | drain after run |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    # The baselines measured right before each intake run are its own: pair them by position.
+    last: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["target"] in ("naive", "lean"):
+            last[row["target"]] = row
+            continue
+        naive, lean = last.get("naive"), last.get("lean")
+        earlier = _cell(before, row["target"], row["connections"], row["open_initiatives"])
+        was = f"{earlier['requests_per_second']:.0f}, {earlier['p99_ms']:.0f} ms" if earlier else "—"
+        ratio_naive = f"{row['requests_per_second'] / naive['requests_per_second']:.2f}×" if naive else "—"
+        share_lean = f"{row['requests_per_second'] / lean['requests_per_second']:.0%}" if lean else "—"
+        drain = f"{row['drain_seconds']:.1f} s" if row.get("drain_seconds") is not None else "—"
+        lines.append(
+            f"| {row['target']} | {row['connections']} | {row['open_initiatives']:,} | "
+            f"{row['requests_per_second']:.0f} | {row['p50_ms']:.1f} ms | {row['p99_ms']:.1f} ms | {row['errors']} | "
+            f"{naive['requests_per_second'] if naive else 0:.0f} | {lean['requests_per_second'] if lean else 0:.0f} | "
+            f"{ratio_naive} | {share_lean} | {was} | {drain} |"
+        )
+    return lines
+
+
+def _goals(rows: list[dict[str, Any]]) -> list[str]:
+    def pair(
+        target: str, c: int, size: int
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any] | None]:
+        last: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            if row["target"] in ("naive", "lean"):
+                last[row["target"]] = row
+            elif row["target"] == target and row["connections"] == c and row["open_initiatives"] == size:
+                return row, last.get("naive"), last.get("lean")
+        return None, None, None
+
+    lines = []
+    one, naive, lean = pair("intake", 32, 0)
+    if one and naive and lean:
+        x_naive = one["requests_per_second"] / naive["requests_per_second"]
+        of_lean = one["requests_per_second"] / lean["requests_per_second"]
+        lines.append(f"- ≥ 2× naive at c32: **{x_naive:.2f}×** — {'met' if x_naive >= 2 else 'missed'}")
+        lines.append(f"- ≥ 40 % of lean at c32: **{of_lean:.0%}** — {'met' if of_lean >= 0.4 else 'missed'}")
+        lines.append(f"- p99 ≤ 50 ms at c32: **{one['p99_ms']:.0f} ms** — {'met' if one['p99_ms'] <= 50 else 'missed'}")
+        sizes = sorted({r["open_initiatives"] for r in rows if r["target"] == "intake"})
+        for size in sizes[1:]:
+            big = pair("intake", 32, size)[0]
+            if big:
+                change = big["requests_per_second"] / one["requests_per_second"] - 1
+                lines.append(f"- within 15 % at {size:,} open (c32): throughput **{change:+.0%}** against the empty "
+                             f"table — {'met' if change >= -0.15 else 'missed'}")  # fmt: skip
+        two = pair("intake x2", 32, 0)[0]
+        if two:
+            gain = two["requests_per_second"] / one["requests_per_second"]
+            lines.append(f"- two processes ≥ 1.6× one (c32): **{gain:.2f}×** — {'met' if gain >= 1.6 else 'missed'}")
+    return lines
+
+
+def _b3_lines(b3: dict[str, Any]) -> list[str]:
+    lines = ["| pool | initiatives | p50 | p95 | p99 | max | coverage | rule breaks |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for r in b3["per_proposal"]:
+        lines.append(f"| {r['pool']:,} | {r['kind']} | {r['p50']:.1f} ms | {r['p95']:.1f} ms | {r['p99']:.1f} ms "
+                     f"| {r['max']:.1f} ms | {r['coverage_exact']:.1%} | {r['broken']} |")  # fmt: skip
+    b = b3["batch"]
+    lines += ["", f"Batch: {b['count']:,} initiatives formed together on {b['pool']:,} people in {b['seconds']:.1f} s "
+              f"({1000 * b['seconds'] / b['count']:.1f} ms each), {b['formed']:,} formed, {b['over']} booked beyond "
+              f"capacity."]  # fmt: skip
+    return lines
+
+
+def _profiles(now: dict[str, dict[str, float]], before: dict[str, dict[str, float]]) -> list[str]:
+    if not now and not before:
+        return []
+    labels = [label for label, _ in PROFILE_NEEDLES]
+    runs = [(f"before {k}", v) for k, v in before.items()] + [(f"now {k}", v) for k, v in now.items()]
+    lines = ["| share of intake's CPU samples (py-spy, c32) | " + " | ".join(name for name, _ in runs) + " |",
+             "|---|" + "---:|" * len(runs)]  # fmt: skip
+    for label in labels:
+        lines.append(f"| {label} | " + " | ".join(f"{shares.get(label, 0):.0%}" for _, shares in runs) + " |")
+    return lines
+
+
+def _plots(rows: list[dict[str, Any]], folder: Path) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return ["(matplotlib is not installed: no plots)"]
+    sizes = sorted({r["open_initiatives"] for r in rows})
+    first = sizes[0] if sizes else 0
+    figure, (throughput, p99) = plt.subplots(1, 2, figsize=(11, 4))
+    for target in ("naive", "lean", "intake", "intake x2"):
+        points = sorted({r["connections"]: r for r in rows if r["target"] == target and r["open_initiatives"] == first}
+                        .items())  # fmt: skip
+        if points:
+            throughput.plot([c for c, _ in points], [r["requests_per_second"] for _, r in points], "o-", label=target)
+            p99.plot([c for c, _ in points], [r["p99_ms"] for _, r in points], "o-", label=target)
+    throughput.set(title="B1 throughput (empty table)", xlabel="connections", ylabel="201 per second")
+    p99.set(title="B1 p99 latency", xlabel="connections", ylabel="ms", yscale="log")
+    throughput.legend()
+    figure.tight_layout()
+    figure.savefig(folder / "b1_concurrency.png", dpi=100)
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for target in ("naive", "lean", "intake"):
+        points = sorted({r["open_initiatives"]: r for r in rows if r["target"] == target and r["connections"] == 32}
+                        .items())  # fmt: skip
+        if points:
+            axes.plot([s for s, _ in points], [r["requests_per_second"] for _, r in points], "o-", label=target)
+    axes.set(title="B1 throughput against table size (c32)", xlabel="open initiatives", ylabel="201 per second")
+    axes.set_xscale("symlog", linthresh=1000)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(folder / "b1_table_size.png", dpi=100)
+    plt.close("all")
+    return ["![B1 throughput and p99 against connections](b1_concurrency.png)",
+            "![B1 throughput against table size](b1_table_size.png)"]  # fmt: skip
+
+
+def write(results: dict[str, Any], output: Path) -> None:
+    meta = results["meta"]
+    before = json.loads(BEFORE.read_text()) if BEFORE.exists() else {}
+    lines = [
+        "# Benchmark results (`make bench`)",
+        "",
+        f"Commit `{meta['commit']}`, {meta['when']}; {meta['machine']}; wrk runs of {meta['seconds']:g} s, two wrk "
+        f"threads on the same machine. The run took {meta.get('total_seconds', '?')} s.",
+        "",
+        "Figures from a shared 2-core machine are noisy: compare the ratios against the baselines measured in the "
+        "same run, right before each intake run, rather than the absolute numbers.",
+    ]
+    if before:
+        lines += ["", f"\"before\" is the same benchmark on commit `{before['meta']['commit']}` "
+                  f"({before['meta']['when']}), before duplicate detection left the request path."]  # fmt: skip
+    if "b1" in results:
+        lines += ["", "## B1 intake: the portal's submission", ""]
+        lines += _b1_table(results["b1"], before.get("b1", []))
+        lines += ["", "Goals (issue 12):", "", *_goals(results["b1"])]
+        profile = _profiles(results.get("b1_profiles", {}), before.get("b1_profiles", {}))
+        if profile:
+            lines += ["", "### Where intake's CPU goes", "", *profile]
+        lines += ["", *_plots(results["b1"], output.parent)]
+    if "b3" in results:
+        lines += ["", "## B3 matching: per proposal and a batch (solver only, in memory)", ""]
+        lines += _b3_lines(results["b3"])
+    output.write_text("\n".join(lines) + "\n")
