@@ -115,8 +115,11 @@ class PeriodicJob:
         """Wait `seconds`, or less if woken."""
         if seconds <= 0:
             return
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that races with the
+        # wake-up finishing, and the job (the outbox relay) then ran on after its task was cancelled.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
 
 
 @dataclass
