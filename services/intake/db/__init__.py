@@ -1,6 +1,12 @@
 """Intake's persistence: tables, the initiative repository, the unit of work."""
 
-from services.intake.db.repositories import ConcurrentSubmission, ConcurrentUpdate, Filters, InitiativeRepository
+from services.intake.db.repositories import (
+    ConcurrentSubmission,
+    ConcurrentUpdate,
+    Filters,
+    InitiativeRepository,
+    NewReferenceYear,
+)
 from services.intake.db.tables import metadata
 from services.intake.db.unit_of_work import IntakeUnitOfWork
 
@@ -10,5 +16,6 @@ __all__ = [
     "Filters",
     "InitiativeRepository",
     "IntakeUnitOfWork",
+    "NewReferenceYear",
     "metadata",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -9,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import String, and_, cast, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import String, and_, cast, func, insert, or_, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import ColumnElement
 
 from services.intake.db.tables import (
@@ -43,6 +44,17 @@ class ConcurrentUpdate(RuntimeError):
 
 class ConcurrentSubmission(RuntimeError):
     """A concurrent request with the same Idempotency-Key committed first; the caller retries to find its receipt."""
+
+
+class NewReferenceYear(RuntimeError):
+    """The year's reference sequence did not exist yet; it does now and the caller retries (once a year)."""
+
+
+# The duplicate hint reads at most this many candidates per submission, whatever the table's size.
+TRIGRAM_CANDIDATES = 50  # PostgreSQL: the titles most alike by trigrams (above pg_trgm's similarity threshold)
+RECENT_CANDIDATES = 500  # SQLite: the most recent open initiatives
+SAME_ORGANISATION_CANDIDATES = 20
+UNDEFINED_TABLE = "42P01"
 
 
 @dataclass(frozen=True)
@@ -104,15 +116,33 @@ class InitiativeRepository:
         self._loaded: dict[uuid.UUID, tuple[int, int, int]] = {}  # id -> (version, history, notes) as read
 
     async def next_reference_number(self, year: int) -> int:
-        """Take the next number of `year` inside the current transaction (atomic on both databases)."""
-        statement = upsert(
-            self._session,
-            reference_counters,
-            {"year": year, "last_number": 1},
-            key=["year"],
-            update={"last_number": reference_counters.c.last_number + 1},
-        ).returning(reference_counters.c.last_number)
-        return int((await self._session.execute(statement)).scalar_one())
+        """The next number of `year`. PostgreSQL: from the year's sequence, which no transaction waits on
+        (a rolled-back submission leaves a gap); SQLite: a counter row in this transaction."""
+        if self._session.get_bind().dialect.name != "postgresql":
+            statement = upsert(
+                self._session,
+                reference_counters,
+                {"year": year, "last_number": 1},
+                key=["year"],
+                update={"last_number": reference_counters.c.last_number + 1},
+            ).returning(reference_counters.c.last_number)
+            return int((await self._session.execute(statement)).scalar_one())
+        try:
+            return int(await self._session.scalar(text(f"SELECT nextval('initiative_reference_{int(year)}')")))
+        except DBAPIError as exc:
+            if _sqlstate(exc) != UNDEFINED_TABLE:
+                raise
+        await self._create_reference_sequence(year)
+        raise NewReferenceYear(f"reference numbers of {year} begin")
+
+    async def _create_reference_sequence(self, year: int) -> None:
+        # Outside the (now aborted) transaction; a concurrent first submission of the year may win the race.
+        engine = self._session.bind
+        assert isinstance(engine, AsyncEngine)
+        async with engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            with contextlib.suppress(IntegrityError):  # created by a concurrent one meanwhile
+                await autocommit.execute(text(f"CREATE SEQUENCE IF NOT EXISTS initiative_reference_{int(year)}"))
 
     async def add(self, initiative: Initiative) -> None:
         await self._session.execute(insert(initiatives).values(**_to_row(initiative), version=1))
@@ -158,13 +188,50 @@ class InitiativeRepository:
         await self._insert_notes(initiative.id, initiative.notes[seen_notes:])
         self._loaded[initiative.id] = (version + 1, len(initiative.history), len(initiative.notes))
 
-    async def open_candidates(self) -> list[DuplicateCandidate]:
-        rows = await self._session.execute(
-            select(
-                initiatives.c.id, initiatives.c.title, initiatives.c.summary, initiatives.c.organisation_number
-            ).where(initiatives.c.status.in_([s.value for s in OPEN_STATUSES]))
+    async def duplicate_candidates(
+        self, initiative_id: uuid.UUID
+    ) -> tuple[DuplicateCandidate, list[DuplicateCandidate]]:
+        """The initiative as a candidate itself, and the open initiatives submitted before it that may be the
+        same idea: a bounded list whatever the table's size (see TRIGRAM_CANDIDATES, RECENT_CANDIDATES)."""
+        columns = (initiatives.c.id, initiatives.c.title, initiatives.c.summary, initiatives.c.organisation_number)
+        row = (
+            await self._session.execute(
+                select(*columns, initiatives.c.submitted_at).where(initiatives.c.id == initiative_id)
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFound("initiative", initiative_id)
+        earlier_open = (
+            initiatives.c.status.in_([s.value for s in OPEN_STATUSES]),
+            initiatives.c.id != initiative_id,
+            initiatives.c.submitted_at <= row.submitted_at,
         )
-        return [from_row(DuplicateCandidate, r._asdict()) for r in rows]
+        title = func.lower(initiatives.c.title)
+        if self._session.get_bind().dialect.name == "postgresql":
+            alike = (
+                select(*columns)
+                .where(*earlier_open, title.op("%")(row.title.lower()))
+                .order_by(func.similarity(title, row.title.lower()).desc())
+            )
+            alike = alike.limit(TRIGRAM_CANDIDATES)
+        else:
+            alike = select(*columns).where(*earlier_open).order_by(initiatives.c.submitted_at.desc())
+            alike = alike.limit(RECENT_CANDIDATES)
+        found = {r.id: from_row(DuplicateCandidate, r._asdict()) for r in await self._session.execute(alike)}
+        if row.organisation_number is not None:
+            same = select(*columns).where(*earlier_open, initiatives.c.organisation_number == row.organisation_number)
+            for r in await self._session.execute(same.limit(SAME_ORGANISATION_CANDIDATES)):
+                found.setdefault(r.id, from_row(DuplicateCandidate, r._asdict()))
+        itself = DuplicateCandidate(row.id, row.title, row.summary, row.organisation_number)
+        return itself, list(found.values())
+
+    async def note_possible_duplicates(self, initiative_id: uuid.UUID, duplicates: Sequence[uuid.UUID]) -> None:
+        """Set the hint alone: no version step, so it never races a coordinator's decision."""
+        await self._session.execute(
+            update(initiatives)
+            .where(initiatives.c.id == initiative_id)
+            .values(possible_duplicates=[str(i) for i in duplicates])
+        )
 
     async def briefs(self, ids: Sequence[uuid.UUID]) -> list[DuplicateBrief]:
         if not ids:
@@ -174,7 +241,8 @@ class InitiativeRepository:
                 initiatives.c.id.in_(ids)
             )
         )
-        return [from_row(DuplicateBrief, r._asdict()) for r in rows]
+        found = {r.id: from_row(DuplicateBrief, r._asdict()) for r in rows}
+        return [found[i] for i in ids if i in found]  # in the hint's order: the most alike first
 
     async def search(
         self, filters: Filters, *, sort: str = "-submitted_at", limit: int = 50, offset: int = 0
@@ -224,6 +292,15 @@ class InitiativeRepository:
                 insert(initiative_notes),
                 [to_row(note, initiative_notes, initiative_id=initiative_id) for note in notes],
             )
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    """The SQLSTATE behind SQLAlchemy's wrapper (asyncpg's error is the adapter's cause)."""
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if code:
+            return str(code)
+    return None
 
 
 def _to_row(initiative: Initiative) -> dict[str, Any]:

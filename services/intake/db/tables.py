@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text, Uuid
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text, Uuid, func
 
 from shared.db import BigId, Timestamp
 from shared.inbox import messaging_tables
@@ -41,6 +41,15 @@ initiatives = Table(
     Column("version", Integer, nullable=False),
 )
 
+# The duplicate hint's candidates (PostgreSQL): titles alike by trigrams (pg_trgm), found through this index
+# rather than by reading every open initiative. SQLite has no such index and reads a bounded list instead.
+Index(
+    "ix_initiatives_title_trgm",
+    func.lower(initiatives.c.title).label("title"),
+    postgresql_using="gin",
+    postgresql_ops={"title": "gin_trgm_ops"},
+).ddl_if(dialect="postgresql")
+
 initiative_history = Table(
     "initiative_history",
     metadata,
@@ -67,7 +76,8 @@ initiative_notes = Table(
 )
 Index("ix_initiative_notes_initiative", initiative_notes.c.initiative_id, initiative_notes.c.id)
 
-# The last reference number handed out per year; numbers are never reused.
+# SQLite: the last reference number handed out per year; numbers are never reused. PostgreSQL takes them from
+# a sequence per year (initiative_reference_<year>) instead, which no transaction waits on (gaps allowed).
 reference_counters = Table(
     "reference_counters",
     metadata,

@@ -13,8 +13,8 @@ from typing import Any
 
 import structlog
 
-from services.intake.db import ConcurrentSubmission, ConcurrentUpdate, IntakeUnitOfWork
-from services.intake.domain import Initiative, Proposal, Receipt, format_reference, likely_duplicates
+from services.intake.db import ConcurrentSubmission, ConcurrentUpdate, IntakeUnitOfWork, NewReferenceYear
+from services.intake.domain import Initiative, Proposal, Receipt, format_reference
 from services.intake.links import StatusLinks
 from shared.contracts.initiatives import (
     InitiativeAccepted,
@@ -126,26 +126,24 @@ def _snapshot(initiative: Initiative, links: StatusLinks) -> dict[str, Any]:
     }
 
 
-@retry_once_on(ConcurrentSubmission)
+@retry_once_on(ConcurrentSubmission, NewReferenceYear)
 async def submit_initiative(
     command: SubmitInitiative, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks
 ) -> tuple[Receipt, bool]:
-    """Store a new initiative; returns (receipt, created). A retried Idempotency-Key gets the first receipt."""
+    """Store a new initiative; returns (receipt, created). A retried Idempotency-Key gets the first receipt.
+
+    Nothing here reads other initiatives or waits on a shared row: the duplicate hint is noted after the
+    commit (events.note_possible_duplicates) and the reference comes from a sequence."""
     async with uow:
         if command.idempotency_key and (earlier := await _earlier_receipt(uow, command)) is not None:
             return earlier, False
         now = clock()
         number = await uow.initiatives.next_reference_number(now.year)
-        proposal = command.proposal
-        candidates = await uow.initiatives.open_candidates()
         initiative = Initiative.submit(
-            proposal,
+            command.proposal,
             id=uuid.uuid4(),
             reference=format_reference(now.year, number),
             at=now,
-            possible_duplicates=likely_duplicates(
-                proposal.title, proposal.summary, proposal.originator.organisation_number, candidates
-            ),
             registered_by=command.registered_by,
         )
         await uow.initiatives.add(initiative)

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Self
 
 from services.intake.db import ConcurrentUpdate, Filters, InitiativeRepository, IntakeUnitOfWork
-from services.intake.domain import DuplicateBrief, DuplicateCandidate, Initiative, Receipt
+from services.intake.domain import OPEN_STATUSES, DuplicateBrief, DuplicateCandidate, Initiative, Receipt
 from services.intake.handlers import HANDLERS
 from services.intake.links import StatusLinks
 from services.intake.tests.factories import NOW
@@ -60,11 +60,22 @@ class InMemoryInitiatives(InitiativeRepository):
             raise ConcurrentUpdate(f"initiative {initiative.id} changed meanwhile")
         self.written.initiatives[initiative.id] = copy.deepcopy(initiative)
 
-    async def open_candidates(self) -> list[DuplicateCandidate]:
-        return [
-            DuplicateCandidate(i.id, i.title, i.summary, i.originator.organisation_number)
+    async def duplicate_candidates(
+        self, initiative_id: uuid.UUID
+    ) -> tuple[DuplicateCandidate, list[DuplicateCandidate]]:
+        def candidate(i: Initiative) -> DuplicateCandidate:
+            return DuplicateCandidate(i.id, i.title, i.summary, i.originator.organisation_number)
+
+        itself = (await self.get(initiative_id)).submitted_at
+        earlier = [
+            i
             for i in self.written.initiatives.values()
+            if i.id != initiative_id and i.submitted_at <= itself and i.status in OPEN_STATUSES
         ]
+        return candidate(self.written.initiatives[initiative_id]), [candidate(i) for i in earlier]
+
+    async def note_possible_duplicates(self, initiative_id: uuid.UUID, duplicates: Sequence[uuid.UUID]) -> None:
+        self.written.initiatives[initiative_id].possible_duplicates = tuple(duplicates)
 
     async def briefs(self, ids: Sequence[uuid.UUID]) -> list[DuplicateBrief]:
         found = (self.written.initiatives[i] for i in ids)

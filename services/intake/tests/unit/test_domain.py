@@ -21,6 +21,7 @@ from services.intake.domain import (
     format_reference,
     likely_duplicates,
 )
+from services.intake.domain.duplicates import MAX_DUPLICATE_HINTS
 from services.intake.tests.factories import NOW, new_initiative
 from shared.errors import InvalidTransition
 
@@ -149,6 +150,18 @@ def test_duplicates_are_hinted_by_organisation_number_or_similar_title_and_summa
     )
     assert set(found) == {same_org.id, similar.id}
     assert likely_duplicates("Solar panels", "x", None, [similar]) == ()
+
+
+def test_the_duplicate_hint_keeps_only_the_most_alike_few() -> None:
+    # Issue 12: after 1,075 similar submissions the hint held 1,074 entries; now at most MAX_DUPLICATE_HINTS.
+    exact = DuplicateCandidate(uuid.uuid4(), "Sommarjobb för unga i Rosengård", "Sommarjobb för unga", None)
+    alike = [
+        DuplicateCandidate(uuid.uuid4(), f"Sommarjobb för unga i Rosengård {n}", "Sommarjobb", None)
+        for n in range(3 * MAX_DUPLICATE_HINTS)
+    ]
+    found = likely_duplicates("Sommarjobb för unga i Rosengård", "Sommarjobb för unga", None, [*alike, exact])
+    assert len(found) == MAX_DUPLICATE_HINTS
+    assert found[0] == exact.id  # the most alike first
 
 
 def test_a_lead_is_assigned_and_unassigned_in_the_history_without_moving_the_status() -> None:

@@ -86,13 +86,20 @@ async def test_a_resubmission_with_the_same_idempotency_key_returns_the_first_re
     assert len(uow.stored.initiatives) == 1
 
 
-async def test_references_count_up_and_a_similar_idea_is_hinted_as_a_duplicate(
-    bus: MessageBus[FakeUnitOfWork],
+async def test_references_count_up_and_a_similar_idea_is_hinted_as_a_duplicate_after_the_submission(
+    bus: MessageBus[FakeUnitOfWork], uow: FakeUnitOfWork
 ) -> None:
     first, _ = await bus.handle(submission())
     second, _ = await bus.handle(submission(title="Sommarjobb för unga i Rosengård 2027"))
 
     assert (first.reference, second.reference) == ("MM-2026-0001", "MM-2026-0002")
+    # The submission itself reads no other initiative: the hint comes once intake consumes its event.
+    assert (await bus.handle(GetInitiativeDetails(second.id))).possible_duplicates == []
+    for event in list(uow.stored.events):
+        async with uow:
+            await bus.bind(events.note_possible_duplicates)(event, uow, Envelope.wrap(event, producer="intake"))
+            await uow.commit()
+    assert (await bus.handle(GetInitiativeDetails(first.id))).possible_duplicates == []  # nothing came before it
     details = await bus.handle(GetInitiativeDetails(second.id))
     assert [d.reference for d in details.possible_duplicates] == [first.reference]
 
