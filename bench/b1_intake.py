@@ -180,7 +180,7 @@ def run(seconds: float, sizes: list[int], connections: list[int], profile_dir: P
     finally:
         for url in (naive_url, lean_url, intake_url):
             infra.drop_database(url)
-        _delete_topics(namespace)
+        infra.delete_topics(namespace)
     return rows
 
 
@@ -208,27 +208,6 @@ def _say(row: Row) -> None:
     print(f"  B1 {row.target:<10} c{row.connections:<3} {row.open_initiatives:>7,} open: "
           f"{row.requests_per_second:8.0f} req/s  p50 {row.p50_ms:7.1f} ms  p99 {row.p99_ms:7.1f} ms  "
           f"errors {row.errors}{drain}", flush=True)  # fmt: skip
-
-
-def _delete_topics(namespace: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    from shared.settings import PlatformSettings
-
-    async def delete() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=PlatformSettings().kafka_bootstrap)
-        await admin.start()
-        try:
-            topics = [t for t in await admin.list_topics() if t.startswith(namespace)]
-            if topics:
-                await admin.delete_topics(topics)
-        finally:
-            await admin.close()
-
-    try:
-        infra.run(delete())
-    except Exception as exc:
-        print(f"  (could not delete the bench topics {namespace}*: {exc})", flush=True)
 
 
 def as_dicts(rows: list[Row]) -> list[dict[str, Any]]:

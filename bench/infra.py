@@ -247,3 +247,39 @@ def machine() -> str:
                 break
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return f"{os.cpu_count()} cores ({cpu}), Python {sys.version.split()[0]}, load average at start {load}"
+
+
+def wait_ready(url: str, timeout: float = 60.0) -> None:
+    """Until `url` (a /readyz) answers 200: the service reaches its database and the broker."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 (our own local server)
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} was not ready within {timeout:.0f}s")
+
+
+def delete_topics(namespace: str) -> None:
+    """Remove the bench's topics from the shared broker (leftovers would be harmless, so failures only warn)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from shared.settings import PlatformSettings
+
+    async def delete() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=PlatformSettings().kafka_bootstrap)
+        await admin.start()
+        try:
+            topics = [t for t in await admin.list_topics() if t.startswith(namespace)]
+            if topics:
+                await admin.delete_topics(topics)
+        finally:
+            await admin.close()
+
+    try:
+        run(delete())
+    except Exception as exc:
+        print(f"  (could not delete the bench topics {namespace}*: {exc})", flush=True)

@@ -188,4 +188,15 @@ def write(results: dict[str, Any], output: Path) -> None:
     if "b3" in results:
         lines += ["", "## B3 matching: per proposal and a batch (solver only, in memory)", ""]
         lines += _b3_lines(results["b3"])
+    if "b3s" in results:
+        r = results["b3s"]
+        lines += ["", "## B3 in the service and B4 replay (matching as a process, PostgreSQL, Kafka)", "",
+                  "| what | figure | goal |", "|---|---:|---|",
+                  f"| B4: {r['pool']:,} ResourceRegistered applied from the topic "
+                  f"| {r['events_per_second']:,.0f} events/s ({r['replay_seconds']:.1f} s) | ≥ 5,000 events/s |",
+                  f"| B3: one acceptance alone → its proposal stored | {r['one_seconds'] * 1000:.0f} ms | |",
+                  f"| B3: {r['together']} acceptances at once → the last proposal (or reason) stored "
+                  f"| {r['together_seconds']:.2f} s | ≤ 1 s |",
+                  f"| of those, with a group proposed / people booked beyond capacity | {r['proposed'] - 1} / "
+                  f"{r['beyond_capacity']} | 0 beyond |"]  # fmt: skip
     output.write_text("\n".join(lines) + "\n")
