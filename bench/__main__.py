@@ -50,7 +50,7 @@ def main() -> None:
     if "b3" in only:
         results["b3"] = b3_matching.run(quick=args.quick)
     if "b3s" in only:
-        results["b3s"] = b3_service.run(pool=2_000 if args.quick else 10_000, together=50)
+        results["b3s"] = b3_service.run(pool=300 if args.quick else 1_000, together=50)
     meta["total_seconds"] = round(time.monotonic() - started)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str))
