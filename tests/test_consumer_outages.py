@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts import Topic, dead_letter_topic
@@ -22,6 +21,7 @@ from shared.dlq import partitions_of, records_on
 from shared.service import Infrastructure
 from shared.settings import PROJECT_ROOT, PlatformSettings, ServiceSettings
 from shared.testing import create_database, drop_database, eventually, free_port
+from tests.json_logs import json_logs
 from tests.test_messaging_through_kafka import ProbeRecorded, apply_probe, bus, count, effects, metadata, record_probe
 
 pytestmark = pytest.mark.integration
@@ -116,7 +116,7 @@ async def test_a_consumer_whose_database_is_away_for_30_seconds_applies_the_even
     group = topic_namespace + "kit-consumer"
     probe = uuid.uuid4()
 
-    with structlog.testing.capture_logs() as logs:
+    with json_logs() as lines:
         async with producer.running(), consumer.running():
             await record_probe(producer, probe, 1)
             assert await eventually(lambda: count(consumer, effects, effects.c.value == 1), timeout=60) == 1
@@ -130,6 +130,7 @@ async def test_a_consumer_whose_database_is_away_for_30_seconds_applies_the_even
 
             assert await eventually(lambda: count(consumer, effects, effects.c.value == 2), timeout=60) == 1
             assert await group_members(kafka_bootstrap, group) == members
+        logs = lines()
     await consumer.engine.dispose()
 
     dead_letters = dead_letter_topic(topic_namespace + Topic.NOTIFICATIONS)

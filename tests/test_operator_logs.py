@@ -4,10 +4,7 @@ which service, trace and correlation it belongs to (and in consumers, which even
 from __future__ import annotations
 
 import asyncio
-import io
-import json
 import logging
-import sys
 import uuid
 from collections.abc import Awaitable, Iterator, Mapping
 from pathlib import Path
@@ -23,10 +20,11 @@ from shared import context
 from shared.contracts import Envelope
 from shared.db import create_engine
 from shared.inbox import IdempotentConsumer, define_processed_events_table
-from shared.logs import BrokerOutage, configure_logging
+from shared.logs import BrokerOutage
 from shared.outbox import Outbox, define_outbox_table
 from shared.tracing import configure_tracing
 from shared.unit_of_work import UnitOfWork
+from tests.json_logs import LogLines, json_logs
 from tests.test_messaging_through_kafka import ProbeRecorded
 
 
@@ -39,40 +37,26 @@ class Clock:
 
 
 @pytest.fixture
-def output() -> io.StringIO:
-    return io.StringIO()
-
-
-@pytest.fixture
-def outage(output: io.StringIO) -> Iterator[tuple[BrokerOutage, Clock]]:
-    """The service's logging, written into `output`, with an outage filter on a clock of our own."""
-    configure_logging("probe-service", "json", "INFO")
-    [handler] = [h for h in logging.getLogger().handlers if isinstance(h.formatter, ProcessorFormatter)]
-    assert isinstance(handler, logging.StreamHandler)
-    handler.setStream(output)
-    clock = Clock()
-    watcher = BrokerOutage(every_seconds=60.0, clock=clock)
-    for existing in list(handler.filters):
-        if isinstance(existing, BrokerOutage):
-            handler.removeFilter(existing)
-    handler.addFilter(watcher)
-    yield watcher, clock
-    handler.removeFilter(watcher)
-    handler.setStream(sys.stderr)
-
-
-def lines(output: io.StringIO) -> list[dict[str, Any]]:
-    """The JSON lines written since the last call."""
-    text = output.getvalue()
-    output.seek(0)
-    output.truncate()
-    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+def outage() -> Iterator[tuple[BrokerOutage, Clock, LogLines]]:
+    """The service's logging read back as JSON lines, with an outage filter on a clock of our own."""
+    with json_logs() as lines:
+        [handler] = [h for h in logging.getLogger().handlers if isinstance(h.formatter, ProcessorFormatter)]
+        clock = Clock()
+        watcher = BrokerOutage(every_seconds=60.0, clock=clock)
+        for existing in list(handler.filters):
+            if isinstance(existing, BrokerOutage):
+                handler.removeFilter(existing)
+        handler.addFilter(watcher)
+        try:
+            yield watcher, clock, lines
+        finally:
+            handler.removeFilter(watcher)
 
 
 def test_a_broker_outage_is_one_line_when_it_starts_one_a_minute_while_it_lasts_and_one_when_it_ends(
-    outage: tuple[BrokerOutage, Clock], output: io.StringIO
+    outage: tuple[BrokerOutage, Clock, LogLines],
 ) -> None:
-    watcher, clock = outage
+    watcher, clock, lines = outage
     client, fetcher = logging.getLogger("aiokafka.client"), logging.getLogger("aiokafka.consumer.fetcher")
     configure_tracing("probe-service")
     token = context.correlation_id.set("corr-42")
@@ -89,7 +73,7 @@ def test_a_broker_outage_is_one_line_when_it_starts_one_a_minute_while_it_lasts_
     finally:
         context.correlation_id.reset(token)
 
-    logged = lines(output)
+    logged = lines()
     events = [line["event"] for line in logged]
     assert events == [
         "broker.outage_started",
@@ -104,11 +88,11 @@ def test_a_broker_outage_is_one_line_when_it_starts_one_a_minute_while_it_lasts_
     for line in logged:
         assert line["service"] == "probe-service" and line["correlation_id"] == "corr-42" and line["trace_id"]
     watcher.ended()  # not away any more: nothing to say
-    assert lines(output) == []
+    assert lines() == []
 
 
 async def test_a_consumer_s_lines_name_the_service_the_event_its_type_trace_and_correlation(
-    outage: tuple[BrokerOutage, Clock], output: io.StringIO, tmp_path: Path
+    outage: tuple[BrokerOutage, Clock, LogLines], tmp_path: Path
 ) -> None:
     configure_tracing("probe-service")
     metadata = MetaData()
@@ -135,7 +119,8 @@ async def test_a_consumer_s_lines_name_the_service_the_event_its_type_trace_and_
     await consumer.handle_record("meetmalmo.notifications.v1", b"k", envelope.model_dump_json().encode(), {})
     await engine.dispose()
 
-    logged = [line for line in lines(output) if line["event"].startswith("consumer.")]
+    lines = outage[2]
+    logged = [line for line in lines() if line["event"].startswith("consumer.")]
     assert [line["event"] for line in logged] == ["consumer.retry", "consumer.dead_lettered"]
     for line in logged:
         assert line["service"] == "probe-service"

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from aiokafka import errors as kafka_errors
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Column, MetaData, String, Table, insert, select, update
@@ -29,6 +28,7 @@ from shared.service import Infrastructure
 from shared.settings import PlatformSettings, ServiceSettings
 from shared.testing import eventually
 from shared.unit_of_work import UnitOfWork
+from tests.json_logs import json_logs
 from tests.test_messaging_through_kafka import ProbeRecorded
 
 metadata = MetaData()
@@ -100,16 +100,17 @@ async def test_a_row_the_broker_can_never_take_is_quarantined_and_the_rows_after
     await add_probes(sessions, 1, 2, 3)
     relay = OutboxRelay(sessions, outbox, broker.publish)
 
-    with structlog.testing.capture_logs() as logs:
+    with json_logs() as lines:
         assert await relay.publish_pending() == 3
         assert await relay.publish_pending() == 0  # the quarantined row is not tried again
+        logs = lines()
 
     assert broker.published == [1, 3]
     assert await states(sessions) == {1: "published", 2: "quarantined", 3: "published"}
     assert await relay.pending_count() == 0 and await relay.quarantined_count() == 1
     assert relay.quarantined_total == 1
     [alert] = [entry for entry in logs if entry["event"] == "outbox.quarantined"]
-    assert alert["log_level"] == "error" and alert["error_type"] == "MessageSizeTooLargeError"
+    assert alert["level"] == "error" and alert["error_type"] == "MessageSizeTooLargeError"
     async with sessions() as session:
         failure = await session.scalar(select(outbox.c.failure).where(outbox.c.quarantined_at.is_not(None)))
     assert failure is not None and failure.startswith("MessageSizeTooLargeError")
@@ -180,12 +181,13 @@ async def test_a_background_task_that_dies_is_logged_restarted_and_reported_mean
         await release.wait()  # the second run stays up
 
     supervisor = Supervisor(Backoff(0.2, 0.2))
-    with structlog.testing.capture_logs() as logs:
+    with json_logs() as lines:
         supervisor.start("outbox-relay", flaky)
         await eventually(lambda: supervisor.health["outbox-relay"].restarts == 1, timeout=5)
         assert not supervisor.health["outbox-relay"].healthy  # during the backoff readiness says so
         await eventually(lambda: runs == 2 and supervisor.health["outbox-relay"].healthy, timeout=5)
         await supervisor.stop()
+        logs = lines()
     [died] = [entry for entry in logs if entry["event"] == "task.died"]
     assert died["task"] == "outbox-relay" and "the relay fell over" in died["error"]
 
