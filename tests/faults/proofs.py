@@ -122,11 +122,11 @@ async def _stop(consumer: AIOKafkaConsumer) -> None:
     await consumer.stop()
 
 
-async def _unpublished(platform: Platform) -> dict[str, int]:
-    return {
-        service: int((await query(url, "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL"))[0]["n"])
-        for service, url in platform.databases.items()
-    }
+async def _unpublished(platform: Platform, quarantined: bool = False) -> dict[str, int]:
+    """Outbox rows not published, per service: waiting for the relay, or (`quarantined`) given up on."""
+    where = "quarantined_at IS NOT NULL" if quarantined else "quarantined_at IS NULL"
+    sql = f"SELECT count(*) AS n FROM outbox WHERE published_at IS NULL AND {where}"  # noqa: S608 - constant
+    return {service: int((await query(url, sql))[0]["n"]) for service, url in platform.databases.items()}
 
 
 async def _deliveries_in_flight(platform: Platform) -> int:
@@ -242,6 +242,8 @@ async def nothing_is_half_stored(platform: Platform, ledger: Ledger, records: li
     its dead-letter topic); what intake and matching say of each initiative agrees."""
     unpublished = await _unpublished(platform)
     assert not any(unpublished.values()), f"outbox rows never published: {unpublished}"
+    quarantined = await _unpublished(platform, quarantined=True)
+    assert not any(quarantined.values()), f"outbox rows quarantined (never publishable): {quarantined}"
     poison_ids = {str(p["event_id"]) for p in ledger.poison if p.get("event_id")}
     events = 0
     for service in CONSUMERS:
@@ -332,8 +334,12 @@ async def where_it_appears(database_url: str, needles: list[str]) -> list[str]:
 
 
 async def erased_people_appear_nowhere(platform: Platform, ledger: Ledger) -> dict[str, int]:
+    """No text or JSON column of any table of any service holds an erased person's name, email or phone."""
     erased = [p for p in ledger.people.values() if p.erased]
     assert erased
+    kept = next(p for p in ledger.people.values() if not p.erased and p.kind == "direct")
+    found = await where_it_appears(platform.databases["resources"], [kept.name, kept.email, kept.phone])
+    assert len(found) >= 3, f"the scan does not find what is there: {kept.email} found only in {found}"
     leftovers = {}
     for person in erased:
         needles = [person.name, person.email, person.phone]

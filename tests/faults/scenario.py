@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ Scenario = Callable[[Platform, Load], Awaitable[None]]
 
 async def run(name: str, kafka: OwnKafka, postgres: OwnPostgres, namespaces: list[str], scenario: Scenario) -> None:
     """Run `scenario` on a fresh platform, let it settle, then every proof; all failing proofs are reported."""
+    started = time.monotonic()
     async with platform_for(name, kafka, postgres) as platform:
         namespaces.append(platform.namespace)
         async with httpx.AsyncClient(timeout=10.0) as client:
@@ -60,6 +62,7 @@ async def run(name: str, kafka: OwnKafka, postgres: OwnPostgres, namespaces: lis
                     figures |= await check()
                 except AssertionError as exc:
                     failures.append(f"{guarantee}: {exc}")
+            figures["seconds"] = round(time.monotonic() - started)
             figures["faults"] = "; ".join(ledger.faults)
             FIGURES.append((name, figures))
             assert not failures, f"{name}: " + "\n".join(failures) + f"\nfigures: {figures}\nlogs: {platform.logs}"
