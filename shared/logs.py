@@ -101,7 +101,6 @@ BROKER_AWAY = (
     "KafkaConnectionError",
     "RequestTimedOutError",
     "Failed fetch messages",
-    "Kafka error occurred",
     "Heartbeat session expired",
     "Error sending",
     "Marking the coordinator dead",
@@ -133,8 +132,11 @@ class BrokerOutage(logging.Filter):
         if record.levelno < logging.WARNING or not record.name.startswith(("aiokafka", "kafka", "faststream")):
             return False
         text = record.getMessage()
-        if record.exc_info and record.exc_info[1] is not None:
-            text += f" {type(record.exc_info[1]).__name__} {record.exc_info[1]}"
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            # FastStream's "Kafka error occurred" is an outage only with a connection error; with another
+            # (offsets out of range: a group that fell out of retention) it is a line of its own.
+            return any(sign in f"{type(error).__name__} {error}" for sign in BROKER_AWAY)
         return any(sign in text for sign in BROKER_AWAY)
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka.errors import KafkaConnectionError, OffsetOutOfRangeError
 from opentelemetry import trace
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -67,7 +68,15 @@ def test_a_broker_outage_is_one_line_when_it_starts_one_a_minute_while_it_lasts_
                 for _ in range(20):
                     client.error('Unable connect to "127.0.0.1:9092": [Errno 111] Connect call failed')
                     fetcher.error("Failed fetch messages from 1: [Error 7] RequestTimedOutError")
+            try:
+                raise KafkaConnectionError("Unable to bootstrap from [('127.0.0.1', 9092)]")
+            except KafkaConnectionError:
+                logging.getLogger("faststream").exception("Kafka error occurred")  # an outage line: held back
             logging.getLogger("aiokafka.consumer.group_coordinator").warning("Some other, useful line")
+            try:
+                raise OffsetOutOfRangeError("offsets out of range")
+            except OffsetOutOfRangeError:
+                logging.getLogger("faststream").exception("Kafka error occurred")  # not an outage: it passes
             clock.now = 1200.0
             watcher.ended()
     finally:
@@ -80,6 +89,7 @@ def test_a_broker_outage_is_one_line_when_it_starts_one_a_minute_while_it_lasts_
         "broker.outage_continues",
         "broker.outage_continues",
         "Some other, useful line",
+        "Kafka error occurred",
         "broker.outage_ended",
     ]
     assert [line.get("seconds") for line in logged if line["event"] == "broker.outage_continues"] == [60.0, 120.0]
