@@ -20,6 +20,7 @@ from services.web.settings import Settings as WebSettings
 from shared.auth import DEVELOPMENT_SECRET, issue_local_token
 from shared.cli import app as cli
 from shared.settings import DEVELOPMENT_LINK_SECRET, ConfigError, PlatformSettings
+from shared.testing import query
 
 SERVICES = ("intake", "resources", "matching", "notifications")
 STRONG = "9f2c1e7a4b3d8f60a1c5e9b2d7f4a3c8e1b6d0f9"
@@ -168,6 +169,7 @@ PUBLIC_ROUTES: dict[str, set[tuple[str, str]]] = {
         ("POST", "/api/v1/my/profile/{token}/withdraw"),
         ("GET", "/api/v1/my/profile/{token}/export"),
         ("DELETE", "/api/v1/my/profile/{token}"),
+        ("POST", "/api/v1/my/profile/link-requests"),  # send me a new link: the same answer for every address
     },
     "matching": OPERATIONS | API_DOCS | {
         ("GET", "/api/v1/taxonomy"),
@@ -434,3 +436,58 @@ def test_in_compose_the_services_believe_forwarded_addresses_only_from_the_web()
         trusted = json.loads(compose["services"][name]["environment"]["MEETMALMO_TRUSTED_PROXIES"])
         assert trusted == [web_address], name
     assert "MEETMALMO_TRUSTED_PROXIES" not in compose["services"]["web"]["environment"], "the web is the edge"
+
+
+async def test_a_new_profile_link_goes_by_email_to_the_owner_and_the_answer_never_tells_who_is_registered(
+    service_database: Any,
+) -> None:
+    from services.resources.tests.factories import profile
+
+    database_url = await service_database("resources")
+    platform = PlatformSettings(environment="local", auth_jwt_secret=STRONG, kafka_bootstrap="127.0.0.1:1")
+    application = create("resources", service_settings("resources", platform=platform).model_copy(
+        update={"database_url": database_url}))  # fmt: skip
+    body = profile()
+    try:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://resources") as client:
+            created = await client.post("/api/v1/resources/direct", json=body, headers=bearer("coordinator"))
+            assert created.status_code == 201, created.text
+            known = await client.post("/api/v1/my/profile/link-requests", json={"email": body["email"].upper()})
+            unknown = await client.post("/api/v1/my/profile/link-requests", json={"email": "nobody@example.se"})
+    finally:
+        await application.state.infra.engine.dispose()
+    assert known.status_code == unknown.status_code == 202
+    assert known.json() == unknown.json(), "the same answer whether the address is registered or not"
+    rows = await query(database_url, "SELECT key FROM outbox WHERE event_type = 'ResourceProfileLinkRequested'")
+    assert [row["key"] for row in rows] == [created.json()["id"]], "one email with the link, to the owner"
+
+
+async def test_an_expired_profile_link_leads_to_a_page_that_sends_a_new_one_to_the_address_on_file(
+    tmp_path: Any,
+) -> None:
+    from services.web.bootstrap import create_app, services_of
+
+    asked: list[Any] = []
+
+    def resources(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/my/profile/link-requests":
+            asked.append(json.loads(request.content))
+            return httpx.Response(202, json={"detail": "if this address is registered, its profile link is on its way"})
+        return httpx.Response(410, json={"detail": "this link has expired", "state": "expired"})
+
+    settings = WebSettings(session_secret=STRONG, platform=PlatformSettings(environment="local", var_dir=tmp_path))
+    application = create_app(settings, services_of(settings, httpx.MockTransport(resources)))
+    transport = httpx.ASGITransport(app=application)
+    english = {"Accept-Language": "en"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://web.test", headers=english) as client:
+        expired = await client.get("/my/profile/an-old-token")
+        assert expired.status_code == 410 and 'href="/my/new-profile-link"' in expired.text
+        form = await client.get("/my/new-profile-link")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert form.status_code == 200 and csrf
+        sent = await client.post("/my/new-profile-link", data={"csrf_token": csrf.group(1), "email": "karl@skanska.se"})
+        assert sent.status_code == 303
+        done = await client.get(sent.headers["location"])
+    assert asked == [{"email": "karl@skanska.se"}]
+    assert "a new link to your profile is on its way" in done.text

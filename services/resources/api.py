@@ -35,6 +35,8 @@ from services.resources.schemas import (
     DataExport,
     EmailTaken,
     ProfileIn,
+    ProfileLinkRequest,
+    ProfileLinkRequested,
     RegistrationIn,
     RegistrationReceipt,
     ResourceView,
@@ -120,6 +122,21 @@ async def register(body: RegistrationIn, bus: BusDep) -> RegistrationReceipt:
     nothing counts until the person presses it; an active or paused one gets its private profile link instead.
     A registration never confirmed is erased a week after its link expired."""
     return RegistrationReceipt(id=await bus.handle(body.to_command()))
+
+
+@router.post(
+    "/api/v1/my/profile/link-requests",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["resource"],
+    summary="Send me a new profile link (by email, to the address on file)",
+    dependencies=limited,
+    responses=errors(RATE_LIMITED, TOO_LARGE),
+)
+async def request_profile_link(body: ProfileLinkRequest, bus: BusDep) -> ProfileLinkRequested:
+    """For someone whose profile link has expired: an active or paused profile registered with this email gets
+    a new link by email. Always the same 202, whatever the address: it never tells who is registered."""
+    await bus.handle(body.to_command())
+    return ProfileLinkRequested()
 
 
 # --- the person, through the confirmation link -----------------------------------------------------

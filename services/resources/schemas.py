@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Ema
 
 from services.resources.domain import LinkState, Profile, Resource, SearchFilters, Status
 from services.resources.domain import profile as rules
-from services.resources.handlers import RegisterResource, WithdrawResource
+from services.resources.handlers import RegisterResource, RequestProfileLink, WithdrawResource
 from shared.openapi import Problem
 from shared.taxonomy import Competence, Language, OrganisationType, Theme
 from shared.validation import OrganisationNumber, PhoneNumber, plain_text
@@ -190,6 +190,23 @@ class RegistrationIn(ProfileIn):
 
     def to_command(self) -> RegisterResource:
         return RegisterResource(self.to_profile())
+
+
+class ProfileLinkRequest(BaseModel):
+    """The address a person registered with, to get a new profile link (theirs expired)."""
+
+    email: Email
+
+    def to_command(self) -> RequestProfileLink:
+        return RequestProfileLink(str(self.email))
+
+
+class ProfileLinkRequested(BaseModel):
+    """The same answer for every address: it never tells who is registered."""
+
+    detail: Literal["if this address is registered, its profile link is on its way"] = (
+        "if this address is registered, its profile link is on its way"
+    )
 
 
 class RegistrationReceipt(BaseModel):

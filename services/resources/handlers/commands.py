@@ -11,7 +11,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 
 from services.resources.db import ResourcesUnitOfWork
-from services.resources.domain import EmailAlreadyRegistered, Profile, RegistrationOutcome, Resource
+from services.resources.domain import EmailAlreadyRegistered, Profile, RegistrationOutcome, Resource, Status
 from services.resources.handlers import outgoing_events
 from services.resources.links import PrivateLinks
 from shared.contracts import Event
@@ -75,6 +75,13 @@ class EraseResource(AboutResource):
     """Forget the person: their row and every event about them still held here; tell the others."""
 
 
+@dataclass(frozen=True)
+class RequestProfileLink:
+    """Someone asks for a new profile link by email (theirs expired): only the address's owner gets it."""
+
+    email: str
+
+
 def new_confirmation_secret() -> str:
     return secrets.token_urlsafe(32)
 
@@ -98,6 +105,17 @@ async def register(command: RegisterResource, uow: ResourcesUnitOfWork, clock: C
         await uow.commit()
     log.info("resource.registration_received", resource_id=str(resource.id), outcome=outcome.value)
     return resource.id
+
+
+async def request_profile_link(command: RequestProfileLink, uow: ResourcesUnitOfWork, links: PrivateLinks) -> None:
+    """An active or paused resource with this email gets its profile link by email (the same email as when
+    they register again); for any other address nothing happens, and the caller's answer is the same."""
+    async with uow:
+        resource = await uow.resources.by_email(command.email)
+        if resource is not None and resource.status in {Status.ACTIVE, Status.PAUSED}:
+            await uow.emit(outgoing_events.profile_link_requested(resource, links))
+            await uow.commit()
+            log.info("resource.profile_link_requested", resource_id=str(resource.id))
 
 
 @retry_once_on(IntegrityError)  # a concurrent writer took the email first: the second run sees it

@@ -53,6 +53,7 @@ DONE = {
     "resumed": N_("Your profile is active again."),
     "left": N_("You have left the pool. Your details stay until you erase them."),
     "unsubscribed": N_("Done: from now on you get each alert straight away."),
+    "link_requested": N_("If this address is registered with us, a new link to your profile is on its way there."),
 }
 PROFILE_LISTS = ("competences", "themes", "languages")
 ONE_CLICK = [("List-Unsubscribe", "One-Click")]  # RFC 8058's body, the only one accepted without a session
@@ -173,6 +174,27 @@ async def confirm(token: str, request: Request, pages: PagesDep, services: Servi
 
 
 # --- the resource's profile ------------------------------------------------------------------------
+
+
+@router.get("/my/new-profile-link", response_class=HTMLResponse)
+async def new_profile_link_page(request: Request, pages: PagesDep) -> HTMLResponse:
+    """Where an expired profile link leads: the address registered with, and a new link goes there."""
+    context: dict[str, Any] = {"values": {}, "errors": {}, "done": _done(request)}
+    return pages.render(request, "links/new_profile_link.html", context)
+
+
+@router.post("/my/new-profile-link", response_model=None)
+async def request_new_profile_link(request: Request, pages: PagesDep, services: ServicesDep) -> Response:
+    """The same answer for every address (resources never says who is registered); a bad address is 422."""
+    form = await request.form()
+    email = str(form.get("email") or "").strip()
+    answer = _checked(await services.resources.post("/api/v1/my/profile/link-requests", json={"email": email}))
+    if answer.status_code == 422:
+        context = {"values": typed(form), "errors": field_errors(answer), "done": None}
+        return pages.render(request, "links/new_profile_link.html", context, status_code=422)
+    answer.raise_for_status()
+    _flash(request, "link_requested")
+    return _again("/my/new-profile-link")
 
 
 async def _profile(services: ServicesDep, token: str) -> dict[str, Any]:
