@@ -40,7 +40,7 @@ def smtp_mailer(settings: Settings, clock: Clock) -> SmtpMailer:
         sender=settings.sender,
         username=settings.smtp_username,
         password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-        starttls=settings.smtp_starttls,
+        starttls=settings.starttls,
         timeout_seconds=settings.smtp_timeout_seconds,
         connections=settings.smtp_connections,
         clock=clock,

@@ -18,7 +18,9 @@ class Settings(ServiceSettings):
     smtp_port: int = Field(default=1025, ge=1, le=65535)
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
+    # Unset: STARTTLS outside local mode (a production server must not see passwords and emails in clear), not
+    # locally (the local mailbox has none). Set it to say so either way.
+    smtp_starttls: bool | None = None
     smtp_timeout_seconds: float = Field(default=10.0, gt=0)
     # Kept open and reused from one email to the next; this many emails are handed over at once.
     smtp_connections: int = Field(default=4, ge=1, le=64)
@@ -51,3 +53,8 @@ class Settings(ServiceSettings):
         if "@" not in address:
             raise ValueError('must be an address such as "Meet Malmö <noreply@meetmalmo.se>"')
         return value
+
+    @property
+    def starttls(self) -> bool:
+        """Whether the SMTP connection is upgraded with STARTTLS (and must be: no server offering it is refused)."""
+        return self.smtp_starttls if self.smtp_starttls is not None else not self.platform.local

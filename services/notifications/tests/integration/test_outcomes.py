@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from services.notifications.adapters.smtp import SmtpMailer
+from services.notifications.domain import OutgoingEmail, ServerUnavailable
 from shared.contracts.notifications import NotificationFailed
+from shared.db import utcnow
 from shared.testing import eventually
 
 from .. import factories
@@ -97,3 +100,12 @@ async def test_a_message_the_server_never_answers_is_handed_over_once_and_its_ou
         "originator_accepted": "unknown",
     }
     assert smtp.handler.messages_handed_over == 2
+
+
+async def test_with_starttls_required_an_email_is_never_handed_to_a_server_without_it(smtp: SmtpServer) -> None:
+    mailer = SmtpMailer(host="127.0.0.1", port=smtp.port, sender="noreply@meetmalmo.se", clock=utcnow, starttls=True)
+    email = OutgoingEmail(ORIGINATOR, "Kvitto", "Hej", "<p>Hej</p>", "<x@meetmalmo.se>", "sv")
+    with pytest.raises(ServerUnavailable):  # waits for a server that offers it; nothing goes in clear
+        await mailer.send(email)
+    await mailer.close()
+    assert smtp.handler.messages_handed_over == 0
