@@ -15,7 +15,7 @@ from services.notifications.adapters.smtp import SmtpMailer, sender_domain
 from services.notifications.db.tables import metadata
 from services.notifications.db.unit_of_work import NotificationsUnitOfWork
 from services.notifications.domain import Mailer, Outage, RetryPolicy
-from services.notifications.handlers import HANDLERS, QueueDueDigests, SendDueEmails
+from services.notifications.handlers import HANDLERS, PurgeDeliveryBodies, QueueDueDigests, SendDueEmails
 from services.notifications.handlers.jobs import Unrecorded
 from services.notifications.links import UnsubscribeLinks
 from services.notifications.settings import Settings
@@ -80,6 +80,14 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None, *
     digests = PeriodicJob(
         "daily-digest", lambda: bus.handle(QueueDueDigests()), interval=3600.0, backoff=Backoff(30.0, 30.0)
     )
+    # Hourly: the texts of emails long done go (they hold personal data); the log entries stay.
+    keep_bodies = timedelta(days=settings.body_retention_days)
+    body_purge = PeriodicJob(
+        "delivery-body-purge",
+        lambda: bus.handle(PurgeDeliveryBodies(keep_bodies)),
+        interval=3600.0,
+        backoff=Backoff(30.0, 300.0),
+    )
     uow_factory = partial(NotificationsUnitOfWork, infra.session_factory, infra.outbox, infra.relay.wake, sender.wake)
     bus: MessageBus[NotificationsUnitOfWork] = MessageBus(
         uow_factory,
@@ -107,6 +115,7 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None, *
     consumers.subscribe(infra, bus)
     infra.run(sender)
     infra.run(digests)
+    infra.run(body_purge)
     infra.measure("kpis", metrics.kpis)
     return create_service_app(
         infra,

@@ -36,6 +36,9 @@ class Settings(ServiceSettings):
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_max_seconds: float = Field(default=600.0, gt=0)
     send_poll_seconds: float = Field(default=1.0, gt=0)
+    # The text of an email (it shows names, addresses, initiatives) is kept this long after the email was sent,
+    # failed or given up, for staff to send it again; then only the log entry stays.
+    body_retention_days: float = Field(default=30.0, gt=0)
     # Coordinators who chose the daily digest get it at this hour, Malmö time (Europe/Stockholm).
     digest_hour: int = Field(default=7, ge=0, le=23)
 

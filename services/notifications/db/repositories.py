@@ -22,6 +22,8 @@ from services.notifications.domain import (
 from shared.db import from_row, insert_ignore, to_row, upsert
 from shared.tracing import inject_trace_headers
 
+FINISHED = (Status.SENT, Status.FAILED, Status.UNKNOWN, Status.CANCELLED, Status.IN_DIGEST)  # nothing left to send
+
 # What a delivery's life changes; the rest is fixed when it is queued.
 _MUTABLE = (
     "recipient",
@@ -136,6 +138,20 @@ class DeliveryRepository:
             .limit(limit)
         )
         return [(row.id, row.lease_token) for row in await self._session.execute(query)]
+
+    async def purge_bodies(self, finished_before: datetime, now: datetime) -> int:
+        """Drop the text of deliveries finished (sent, failed, unknown, cancelled, in a digest) before then;
+        how many. One UPDATE: a sender or an erasure writing the same rows meanwhile cannot be undone."""
+        result = await self._session.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.status.in_([s.value for s in FINISHED]),
+                deliveries.c.updated_at < finished_before,
+                or_(deliveries.c.body_text.is_not(None), deliveries.c.body_html.is_not(None)),
+            )
+            .values(body_text=None, body_html=None, erase_content_when_done=False, updated_at=now)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def to_or_about_resource(self, resource_id: uuid.UUID) -> tuple[list[Delivery], list[Delivery]]:
         """(deliveries to the person, deliveries to others whose text shows the person)."""

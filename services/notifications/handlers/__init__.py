@@ -10,7 +10,7 @@ from typing import Any
 
 from services.notifications.handlers import commands, jobs, queries
 from services.notifications.handlers.commands import RetryDelivery, SetCoordinatorPreference, Unsubscribe
-from services.notifications.handlers.jobs import QueueDigests, QueueDueDigests, SendDueEmails
+from services.notifications.handlers.jobs import PurgeDeliveryBodies, QueueDigests, QueueDueDigests, SendDueEmails
 from services.notifications.handlers.queries import FindDeliveries, GetDelivery, GetPreference, GetUnsubscribeTarget
 from shared.messagebus import Handler
 
@@ -23,6 +23,7 @@ HANDLERS: dict[type[Any], Handler] = {
     GetPreference: queries.get_preference,
     GetUnsubscribeTarget: queries.get_unsubscribe_target,
     SendDueEmails: jobs.send_due_emails,
+    PurgeDeliveryBodies: jobs.purge_delivery_bodies,
     QueueDigests: jobs.queue_digests,
     QueueDueDigests: jobs.queue_due_digests,
 }
@@ -33,6 +34,7 @@ __all__ = [
     "GetDelivery",
     "GetPreference",
     "GetUnsubscribeTarget",
+    "PurgeDeliveryBodies",
     "QueueDigests",
     "QueueDueDigests",
     "RetryDelivery",

@@ -89,6 +89,13 @@ class Unrecorded:
 
 
 @dataclass(frozen=True)
+class PurgeDeliveryBodies:
+    """One round of the retention job: the texts of deliveries finished more than `keep` ago go."""
+
+    keep: timedelta
+
+
+@dataclass(frozen=True)
 class QueueDigests:
     """Queue the digests due at `at` (none before the digest hour); the handler says how many."""
 
@@ -244,6 +251,17 @@ async def _record(
         attempts=delivery.attempts,
         error=delivery.last_error,
     )
+
+
+async def purge_delivery_bodies(command: PurgeDeliveryBodies, uow: NotificationsUnitOfWork, clock: Clock) -> int:
+    """Bodies hold personal data: once an email is long done, only its log entry (masked address) stays."""
+    now = clock()
+    async with uow:
+        purged = await uow.deliveries.purge_bodies(now - command.keep, now)
+        await uow.commit()
+    if purged:
+        log.info("deliveries.bodies_purged", count=purged)
+    return purged
 
 
 async def queue_digests(
