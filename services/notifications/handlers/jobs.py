@@ -128,10 +128,12 @@ async def send_due_emails(
     for delivery_id, token in lapsed:  # still held by the attempt that let it lapse, or recorded meanwhile
         log.warning("delivery.outcome_unknown", delivery_id=str(delivery_id), reason="lease ran out")
         await _record(delivery_id, token, new_uow, lambda d, at: d.record_unknown(LAPSED, at), clock())
-    gate, away = asyncio.Semaphore(max(1, command.parallel)), asyncio.Event()
+    gate, away, stopping = asyncio.Semaphore(max(1, command.parallel)), asyncio.Event(), asyncio.Event()
 
     async def attempt(delivery_id: uuid.UUID) -> bool:
         async with gate:
+            if stopping.is_set():  # the service stops: begin nothing new
+                return True
             if away.is_set():  # found away by another attempt of this round: the rest wait for the next probe
                 return False
             reached = await _attempt(delivery_id, new_uow, mailer, policy, unrecorded, clock, command.lease)
@@ -140,13 +142,23 @@ async def send_due_emails(
             return reached
 
     probe = due[:1] if outage.rounds else []  # the server was away at the last round: one before the others
-    for delivery_id in probe:
-        await attempt(delivery_id)
     rest = due[len(probe) :]
-    reached = await asyncio.gather(*(attempt(delivery_id) for delivery_id in rest), return_exceptions=True)
-    errors = [result for result in reached if isinstance(result, BaseException)]
-    if errors:
-        raise errors[0]  # every attempt has finished: the job backs off (the database is away, say)
+    for batch in (probe, rest):
+        tasks = [asyncio.create_task(attempt(delivery_id)) for delivery_id in batch]
+        if not tasks:
+            continue
+        try:
+            await asyncio.wait(tasks)
+        except asyncio.CancelledError:
+            # Stopping (a deploy, Ctrl-C): an email being handed over must still have its outcome recorded,
+            # or it would end up unknown. The attempts in flight finish (bounded by the SMTP timeout); the
+            # others do not begin.
+            stopping.set()
+            await asyncio.wait(tasks)
+            raise
+        errors = [error for error in (t.exception() for t in tasks) if error is not None]
+        if errors:
+            raise errors[0]  # every attempt has finished: the job backs off (the database is away, say)
     if away.is_set():
         pause = outage.continues(policy)
         log.warning("sender.smtp_unavailable", retry_in=pause)

@@ -109,3 +109,16 @@ async def test_with_starttls_required_an_email_is_never_handed_to_a_server_witho
         await mailer.send(email)
     await mailer.close()
     assert smtp.handler.messages_handed_over == 0
+
+
+async def test_an_email_being_handed_over_when_the_service_stops_is_recorded_before_it_stops(
+    notifications: ServiceFactory, smtp: SmtpServer
+) -> None:
+    service = await notifications(smtp.port, coordinator_emails=[])
+    smtp.handler.answer_data_after = service.settings.smtp_timeout_seconds / 2  # slow, but answers in time
+    await service.deliver(factories.submitted())
+    await eventually(lambda: smtp.handler.messages_handed_over == 1)
+
+    await service.stop()  # a deploy stops it while the server is taking the email
+
+    assert (await only_delivery(service))["status"] == "sent"
