@@ -170,6 +170,7 @@ PUBLIC_ROUTES: dict[str, set[tuple[str, str]]] = {
         ("GET", "/api/v1/my/profile/{token}/export"),
         ("DELETE", "/api/v1/my/profile/{token}"),
         ("POST", "/api/v1/my/profile/link-requests"),  # send me a new link: the same answer for every address
+        ("POST", "/api/v1/my/profile/{token}/renew-link"),
     },
     "matching": OPERATIONS | API_DOCS | {
         ("GET", "/api/v1/taxonomy"),
@@ -491,3 +492,40 @@ async def test_an_expired_profile_link_leads_to_a_page_that_sends_a_new_one_to_t
         done = await client.get(sent.headers["location"])
     assert asked == [{"email": "karl@skanska.se"}]
     assert "a new link to your profile is on its way" in done.text
+
+
+async def test_renewing_the_profile_link_revokes_every_link_sent_before_and_emails_a_fresh_one(
+    service_database: Any,
+) -> None:
+    from services.resources.tests.factories import profile
+    from shared.links import PrivateLink
+
+    database_url = await service_database("resources")
+    platform = PlatformSettings(environment="local", auth_jwt_secret=STRONG, kafka_bootstrap="127.0.0.1:1")
+    application = create("resources", service_settings("resources", link_secret=STRONG, platform=platform)
+                         .model_copy(update={"database_url": database_url}))  # fmt: skip
+
+    async def profile_links(event_type: str) -> list[str]:
+        rows = await query(database_url, "SELECT envelope FROM outbox WHERE event_type = :t ORDER BY id", t=event_type)
+        return [json.loads(row["envelope"])["payload"]["profile_url"].rsplit("/", 1)[1] for row in rows]
+
+    try:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://resources") as client:
+            created = await client.post("/api/v1/resources/direct", json=profile(), headers=bearer("coordinator"))
+            resource_id = created.json()["id"]
+            (first,) = await profile_links("ResourceRegistered")
+            # Another link sent before (a never-renewed link names the resource alone): still good.
+            legacy = PrivateLink("http://web", STRONG, purpose="resource-profile", path="my/profile").token(resource_id)
+            for token in (first, legacy):
+                assert (await client.get(f"/api/v1/my/profile/{token}")).status_code == 200
+
+            renewed = await client.post(f"/api/v1/my/profile/{first}/renew-link")
+            assert renewed.status_code == 202
+            (fresh,) = await profile_links("ResourceProfileLinkRequested")
+            for revoked in (first, legacy):
+                assert (await client.get(f"/api/v1/my/profile/{revoked}")).status_code == 404
+                assert (await client.post(f"/api/v1/my/profile/{revoked}/pause")).status_code == 404
+            assert (await client.get(f"/api/v1/my/profile/{fresh}")).json()["id"] == resource_id
+    finally:
+        await application.state.infra.engine.dispose()

@@ -25,6 +25,7 @@ from services.resources.handlers import (
     PauseResource,
     ReadConfirmationLink,
     RegisterResourceDirectly,
+    RenewProfileLink,
     ResumeResource,
     UpdateProfile,
 )
@@ -96,12 +97,17 @@ LinksDep = Annotated[PrivateLinks, Depends(from_state("links"))]
 limited = [Depends(RateLimit("resources-public"))]
 
 
-def profile_id(links: PrivateLinks, token: str) -> uuid.UUID:
-    """The resource a private profile link names; 404 for a link that is not valid."""
+async def profile_id(bus: MessageBus[Any], links: PrivateLinks, token: str) -> uuid.UUID:
+    """The resource a private profile link names; 404 for a link that is not valid, or was revoked by a
+    renewed one (it names an older link version), or whose resource is gone."""
     try:
-        return links.profile.read_id(token)
+        resource_id, version = links.read_profile(token)
     except InvalidLink:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this link is not valid") from None
+    resource: Resource = await bus.handle(GetResource(resource_id))
+    if resource.link_version != version:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this link is not valid")
+    return resource_id
 
 
 # --- the portal ------------------------------------------------------------------------------------
@@ -136,6 +142,22 @@ async def request_profile_link(body: ProfileLinkRequest, bus: BusDep) -> Profile
     """For someone whose profile link has expired: an active or paused profile registered with this email gets
     a new link by email. Always the same 202, whatever the address: it never tells who is registered."""
     await bus.handle(body.to_command())
+    return ProfileLinkRequested()
+
+
+@router.post(
+    "/api/v1/my/profile/{token}/renew-link",
+    status_code=status.HTTP_202_ACCEPTED,
+    tags=["resource"],
+    summary="A fresh profile link by email; every link sent before stops working",
+    dependencies=limited,
+    responses=errors(NOT_FOUND, RATE_LIMITED),
+)
+async def renew_profile_link(token: str, response: Response, bus: BusDep, links: LinksDep) -> ProfileLinkRequested:
+    """For a person who fears their link went astray (a forwarded email, a shared computer): the link they
+    used and every other one sent before are revoked (404 from now on), and a new one goes to their email."""
+    await bus.handle(RenewProfileLink(await profile_id(bus, links, token)))
+    response.headers.update(PRIVATE)
     return ProfileLinkRequested()
 
 
@@ -197,7 +219,7 @@ async def confirm(token: str, response: Response, bus: BusDep, links: LinksDep) 
     except ConfirmationLinkReplaced:
         return _gone(LinkState.REPLACED)
     response.headers.update(PRIVATE)
-    profile_token = links.profile.token(resource.id) if confirmed else None
+    profile_token = links.profile_token(resource.id, resource.link_version) if confirmed else None
     return Confirmation.from_domain(resource, LinkState.ALREADY_CONFIRMED, profile_token)
 
 
@@ -209,7 +231,7 @@ async def my_profile(token: str, response: Response, bus: BusDep, links: LinksDe
     """The person's own profile, for whoever holds the private profile link from their emails (`token` is its
     last part; no login). Never cached."""
     response.headers.update(PRIVATE)
-    return ResourceView.from_domain(await bus.handle(GetResource(profile_id(links, token))))
+    return ResourceView.from_domain(await bus.handle(GetResource(await profile_id(bus, links, token))))
 
 
 @router.put(
@@ -225,7 +247,9 @@ async def update_my_profile(token: str, body: ProfileIn, response: Response, bus
     notifications are told (ResourceUpdated). 409 for a withdrawn profile, or for an email another resource
     has (which one is not said)."""
     response.headers.update(PRIVATE)  # for the 200; the 409 is a response of its own
-    return await profile_written(bus, UpdateProfile(profile_id(links, token), body.to_profile()), show_id=False)
+    return await profile_written(
+        bus, UpdateProfile(await profile_id(bus, links, token), body.to_profile()), show_id=False
+    )
 
 
 @router.post(
@@ -237,7 +261,7 @@ async def update_my_profile(token: str, body: ProfileIn, response: Response, bus
 async def pause_me(token: str, bus: BusDep, links: LinksDep) -> ResourceView:
     """An active person takes a break: matching invites them to no new working group until they resume (it is
     told by ResourceUpdated). Pausing a paused profile changes nothing; 409 for an unconfirmed or withdrawn one."""
-    return ResourceView.from_domain(await bus.handle(PauseResource(profile_id(links, token))))
+    return ResourceView.from_domain(await bus.handle(PauseResource(await profile_id(bus, links, token))))
 
 
 @router.post(
@@ -246,7 +270,7 @@ async def pause_me(token: str, bus: BusDep, links: LinksDep) -> ResourceView:
 async def resume_me(token: str, bus: BusDep, links: LinksDep) -> ResourceView:
     """A paused person is back in the pool and can be invited again (ResourceUpdated). Resuming an active profile
     changes nothing; 409 for an unconfirmed or withdrawn one."""
-    return ResourceView.from_domain(await bus.handle(ResumeResource(profile_id(links, token))))
+    return ResourceView.from_domain(await bus.handle(ResumeResource(await profile_id(bus, links, token))))
 
 
 @router.post(
@@ -259,7 +283,7 @@ async def withdraw_me(token: str, bus: BusDep, links: LinksDep, body: Withdrawal
     """The person leaves the pool, with an optional reason: the other services are told (ResourceWithdrawn) and
     no more invitations come. The profile stays, readable and erasable through the link; registering again with
     the same email starts over. 409 for an unconfirmed profile."""
-    command = (body or Withdrawal()).to_command(profile_id(links, token))
+    command = (body or Withdrawal()).to_command(await profile_id(bus, links, token))
     return ResourceView.from_domain(await bus.handle(command))
 
 
@@ -273,7 +297,7 @@ async def export_me(token: str, response: Response, bus: BusDep, links: LinksDep
     """The person's data export (GDPR article 15): the profile and the events about them still held here.
     Never cached."""
     response.headers.update(PRIVATE)
-    return DataExport.from_domain(*await bus.handle(ExportPersonalData(profile_id(links, token))))
+    return DataExport.from_domain(*await bus.handle(ExportPersonalData(await profile_id(bus, links, token))))
 
 
 @router.delete(
@@ -286,7 +310,7 @@ async def export_me(token: str, response: Response, bus: BusDep, links: LinksDep
 async def erase_me(token: str, bus: BusDep, links: LinksDep) -> Response:
     """Deletes the profile and the events about the person held here, and tells the other services to delete
     theirs (ResourceErased). It cannot be undone; afterwards the link answers 404."""
-    await bus.handle(EraseResource(profile_id(links, token)))
+    await bus.handle(EraseResource(await profile_id(bus, links, token)))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

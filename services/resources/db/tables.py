@@ -43,6 +43,7 @@ resources = Table(
     Column("confirmation_expires_at", Timestamp(), nullable=True),
     Column("confirmed_at", Timestamp(), nullable=True),
     Column("withdrawal_reason", Text, nullable=True),
+    Column("link_version", Integer, nullable=False, server_default="0"),
     Column("created_at", Timestamp(), nullable=False),
     Column("updated_at", Timestamp(), nullable=False),
     UniqueConstraint("email", name="uq_resources_email"),

@@ -98,6 +98,13 @@ class Resource:
     confirmation_digest: str | None = None
     confirmation_expires_at: datetime | None = None
     withdrawal_reason: str | None = None
+    # The profile link names this version: renewing it makes every link sent before stop working.
+    link_version: int = 0
+
+    def renew_link(self, now: datetime) -> None:
+        """The person asked for a fresh profile link: the ones already sent (forwarded, leaked) are revoked."""
+        self.link_version += 1
+        self.updated_at = now
 
     @classmethod
     def register(cls, id: uuid.UUID, profile: Profile, confirmation_secret: str, now: datetime) -> Resource:

@@ -71,6 +71,10 @@ class WithdrawResource(AboutResource):
     reason: str | None = None
 
 
+class RenewProfileLink(AboutResource):
+    """Through the profile link: a fresh link by email, and every link sent before stops working."""
+
+
 class EraseResource(AboutResource):
     """Forget the person: their row and every event about them still held here; tell the others."""
 
@@ -116,6 +120,18 @@ async def request_profile_link(command: RequestProfileLink, uow: ResourcesUnitOf
             await uow.emit(outgoing_events.profile_link_requested(resource, links))
             await uow.commit()
             log.info("resource.profile_link_requested", resource_id=str(resource.id))
+
+
+async def renew_profile_link(
+    command: RenewProfileLink, uow: ResourcesUnitOfWork, clock: Clock, links: PrivateLinks
+) -> None:
+    async with uow:
+        resource = await uow.resources.get(command.resource_id, for_update=True)
+        resource.renew_link(clock())
+        await uow.resources.save(resource)
+        await uow.emit(outgoing_events.profile_link_requested(resource, links))  # the new link, to the owner
+        await uow.commit()
+    log.info("resource.profile_link_renewed", resource_id=str(resource.id), link_version=resource.link_version)
 
 
 @retry_once_on(IntegrityError)  # a concurrent writer took the email first: the second run sees it

@@ -36,7 +36,7 @@ def profile_link_requested(resource: Resource, links: PrivateLinks) -> ResourceP
         name=resource.profile.name,
         email=resource.profile.email,
         language=resource.profile.language,
-        profile_url=links.profile.url(resource.id),
+        profile_url=links.profile_url(resource.id, resource.link_version),
     )
 
 
@@ -44,7 +44,7 @@ def registered(resource: Resource, links: PrivateLinks) -> ResourceRegistered:
     return ResourceRegistered(
         resource_id=resource.id,
         profile=_contract_profile(resource.profile),
-        profile_url=links.profile.url(resource.id),
+        profile_url=links.profile_url(resource.id, resource.link_version),
         registered_by=resource.registered_by,
     )
 
@@ -53,7 +53,7 @@ def updated(resource: Resource, links: PrivateLinks) -> ResourceUpdated:
     return ResourceUpdated(
         resource_id=resource.id,
         profile=_contract_profile(resource.profile),
-        profile_url=links.profile.url(resource.id),
+        profile_url=links.profile_url(resource.id, resource.link_version),
         active=resource.status is Status.ACTIVE,
     )
 
