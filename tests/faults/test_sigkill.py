@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from tests.faults import proofs
 from tests.faults.infrastructure import OwnKafka, OwnPostgres
 from tests.faults.platform import Load, Platform
 from tests.faults.scenario import ACCEPTS, SUBMISSIONS, created_at_least, equals, run, when
@@ -23,8 +24,9 @@ async def test_each_service_sigkilled_mid_batch_and_restarted(
 
     async def kill_and_restart(platform: Platform, load: Load, service: str) -> None:
         process = platform.services[service]
+        lag = (await proofs.consumer_lag(platform)).get(service, 0)
         await asyncio.to_thread(process.kill)
-        load.ledger.faults.append(f"{service} SIGKILLed")
+        load.ledger.faults.append(f"{service} SIGKILLed ({lag} records not yet committed by its consumer)")
         await process.restart()
 
     async def scenario(platform: Platform, load: Load) -> None:
