@@ -126,7 +126,10 @@ def _snapshot(initiative: Initiative, links: StatusLinks) -> dict[str, Any]:
     }
 
 
-@retry_once_on(ConcurrentSubmission, NewReferenceYear)
+# Two races, each retried once on its own: the year's first submission may find its sequence just being
+# made, and then, on that second try, a concurrent request's receipt for the same key (two replicas).
+@retry_once_on(ConcurrentSubmission)
+@retry_once_on(NewReferenceYear)
 async def submit_initiative(
     command: SubmitInitiative, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks
 ) -> tuple[Receipt, bool]:

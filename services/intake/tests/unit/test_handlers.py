@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
 import pytest
 
+from services.intake.db import ConcurrentSubmission, NewReferenceYear
 from services.intake.domain import Status
 from services.intake.handlers import (
     AcceptInitiative,
@@ -24,7 +26,7 @@ from services.intake.handlers import (
 )
 from services.intake.schemas import InitiativeCreate, InitiativeDetail, OriginatorView
 from services.intake.tests.factories import valid_initiative
-from services.intake.tests.unit.fakes import FakeUnitOfWork
+from services.intake.tests.unit.fakes import FakeUnitOfWork, InMemoryInitiatives
 from shared.contracts import Envelope
 from shared.contracts.groups import GroupFormed, GroupMember, GroupProposed
 from shared.errors import InvalidTransition, NotFound
@@ -84,6 +86,37 @@ async def test_a_resubmission_with_the_same_idempotency_key_returns_the_first_re
     with pytest.raises(IdempotencyKeyReused):
         await bus.handle(submission("portal-7f3a", title="Another idea entirely"))
     assert len(uow.stored.initiatives) == 1
+
+
+async def test_the_years_first_submission_sent_twice_at_once_answers_the_first_receipt_after_losing_both_races(
+    bus: MessageBus[FakeUnitOfWork], uow: FakeUnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two replicas get the same request at once, the year's first: this one finds the year's sequence
+    missing (NewReferenceYear, made meanwhile), then, on its second try, finds the other's receipt stored
+    under the key just before its own (ConcurrentSubmission). It answers the other's receipt, not a 500."""
+    races = {"new year": 1, "concurrent key": 1}  # each race is lost once
+    count_up, remember = InMemoryInitiatives.next_reference_number, InMemoryInitiatives.remember_receipt
+
+    async def first_of_the_year(self: InMemoryInitiatives, year: int) -> int:
+        if races["new year"]:
+            races["new year"] -= 1
+            raise NewReferenceYear(f"reference numbers of {year} begin")
+        return await count_up(self, year)
+
+    async def after_the_other(self: InMemoryInitiatives, key: str, fingerprint: str, receipt: Any, at: Any) -> None:
+        if races["concurrent key"]:  # the other replica committed its receipt first
+            races["concurrent key"] -= 1
+            uow.stored.receipts[key] = (fingerprint, dataclasses.replace(receipt, id=uuid.uuid4()))
+            raise ConcurrentSubmission(f"Idempotency-Key {key!r} was used by a concurrent request")
+        await remember(self, key, fingerprint, receipt, at)
+
+    monkeypatch.setattr(InMemoryInitiatives, "next_reference_number", first_of_the_year)
+    monkeypatch.setattr(InMemoryInitiatives, "remember_receipt", after_the_other)
+
+    receipt, created = await bus.handle(submission("portal-first-of-2026"))
+
+    assert not created and receipt == uow.stored.receipts["portal-first-of-2026"][1]
+    assert uow.stored.initiatives == {} and event_types(uow) == []  # this one stored nothing
 
 
 async def test_references_count_up_and_a_similar_idea_is_hinted_as_a_duplicate_after_the_submission(
