@@ -70,3 +70,13 @@ def create_rate_limit_table() -> None:
 
 def drop_rate_limit_table() -> None:
     op.drop_table("rate_limit_counters")
+
+
+def create_erased_subjects_table() -> None:
+    """shared.erasure's memory of erasures (ids only), in a service that keeps others' personal data."""
+    op.create_table(
+        "erased_subjects",
+        sa.Column("kind", sa.String(20), primary_key=True),
+        sa.Column("subject_id", sa.Uuid(), primary_key=True),
+        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
+    )

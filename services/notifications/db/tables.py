@@ -1,8 +1,11 @@
 """Notifications's tables.
 
-deliveries is the delivery log: one row per (event, recipient, template), so a redelivered event
-queues nothing twice. delivery_mentions names the resources whose personal data a delivery's text
-shows, so that erasing a person also clears other people's copies of it. resource_profiles keeps
+deliveries is the delivery log: one row per (event, template, recipient_key), so a redelivered event
+queues nothing twice, even once the recipient's address is erased (the key names a resource or an
+initiative by id, never by an address that can become NULL). erased_subjects remembers who was erased
+(ids only) so that a later event about them queues nothing. delivery_mentions names the resources
+whose personal data a delivery's text shows, so that erasing a person also clears other people's copies
+of it. resource_profiles keeps
 each resource's private profile link for the footer of later emails. coordinator_preferences keeps
 how each coordinator wants their alerts (one by one, or a daily digest) and in which language; a
 digest is a delivery of its own, and each alert it carried points to it (digest_id).
@@ -24,11 +27,13 @@ from sqlalchemy import (
 )
 
 from shared.db import Timestamp
+from shared.erasure import define_erased_subjects_table
 from shared.inbox import messaging_tables
 from shared.ratelimit import define_rate_limit_table
 
 metadata, outbox, processed_events = messaging_tables()
 rate_limit_counters = define_rate_limit_table(metadata)  # the public limits, shared by the replicas
+erased_subjects = define_erased_subjects_table(metadata)  # resources and originators: ids only
 
 deliveries = Table(
     "deliveries",
@@ -39,6 +44,7 @@ deliveries = Table(
     Column("template", String(60), nullable=False),
     Column("recipient", String(320), nullable=True),  # NULL once erased
     Column("recipient_role", String(20), nullable=False),
+    Column("recipient_key", String(340), nullable=False),  # a resource's or initiative's id, a coordinator's address
     Column("language", String(5), nullable=False),
     Column("resource_id", Uuid, nullable=True),
     Column("initiative_id", Uuid, nullable=True),
@@ -60,7 +66,7 @@ deliveries = Table(
     Column("failures", Integer, nullable=False, server_default="0"),  # attempts that count towards giving up
     Column("created_at", Timestamp(), nullable=False),
     Column("updated_at", Timestamp(), nullable=False),
-    UniqueConstraint("event_id", "recipient", "template", name="uq_deliveries_event_recipient_template"),
+    UniqueConstraint("event_id", "template", "recipient_key", name="uq_deliveries_event_template_recipient_key"),
 )
 Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
 Index("ix_deliveries_created_at", deliveries.c.created_at)

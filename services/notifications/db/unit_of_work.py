@@ -1,4 +1,4 @@
-"""Notifications's unit of work: one transaction over the delivery log, profile links and preferences."""
+"""Notifications's unit of work: one transaction over the delivery log, profile links, preferences and erasures."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notifications.db.repositories import DeliveryRepository, Preferences, ProfileLinks
+from services.notifications.db.tables import erased_subjects
+from shared.erasure import ErasedSubjects
 from shared.outbox import Outbox
 from shared.unit_of_work import UnitOfWork
 
@@ -17,6 +19,7 @@ class NotificationsUnitOfWork(UnitOfWork):
     deliveries: DeliveryRepository
     profile_links: ProfileLinks
     preferences: Preferences
+    erased: ErasedSubjects
 
     def __init__(
         self,
@@ -33,6 +36,7 @@ class NotificationsUnitOfWork(UnitOfWork):
         self.deliveries = DeliveryRepository(session)
         self.profile_links = ProfileLinks(session)
         self.preferences = Preferences(session)
+        self.erased = ErasedSubjects(session, erased_subjects)
         self.deliveries_queued = False  # a fresh transaction has queued nothing yet
 
     async def commit(self) -> None:

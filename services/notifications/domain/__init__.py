@@ -10,6 +10,7 @@ from services.notifications.domain.deliveries import (
     Status,
     mask_address,
     notification_event,
+    recipient_key,
 )
 from services.notifications.domain.digests import (
     DIGEST_EVENT_TYPE,
@@ -85,6 +86,7 @@ __all__ = [
     "notification_event",
     "plan_emails",
     "preferred_language",
+    "recipient_key",
     "resources_to_look_up",
     "seconds_until_next_digest",
 ]

@@ -43,6 +43,21 @@ class Rendered:
     html: str
 
 
+def recipient_key(
+    role: RecipientRole, recipient: str, resource_id: uuid.UUID | None, initiative_id: uuid.UUID | None
+) -> str:
+    """Who an email is to, as the delivery log de-duplicates it: one email per (event, template, this).
+
+    Never empty and never the address of someone who can be erased: a resource is named by their id, an
+    originator by the initiative, so the key still holds once the address is erased (a NULL recipient in a
+    unique key would let a redelivered event queue the email again). Coordinators, staff, by address."""
+    if role is RecipientRole.RESOURCE and resource_id is not None:
+        return f"resource:{resource_id}"
+    if role is RecipientRole.ORIGINATOR and initiative_id is not None:
+        return f"originator:{initiative_id}"
+    return f"{role.value}:{recipient.strip().lower()}"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What a recorded attempt means to the outside world (becomes NotificationSent/Failed)."""
@@ -59,6 +74,7 @@ class Delivery:
     template: str
     recipient: str | None
     recipient_role: RecipientRole
+    recipient_key: str  # who it is to, for the log's de-duplication (see recipient_key)
     language: str
     resource_id: uuid.UUID | None
     initiative_id: uuid.UUID | None
@@ -108,6 +124,7 @@ class Delivery:
             template=template,
             recipient=recipient,
             recipient_role=role,
+            recipient_key=recipient_key(role, recipient, resource_id, initiative_id),
             language=language,
             resource_id=resource_id,
             initiative_id=initiative_id,

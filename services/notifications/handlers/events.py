@@ -19,10 +19,18 @@ from services.notifications.domain import (
     preferred_language,
     resources_to_look_up,
 )
+from services.notifications.domain.erased import initiative_named, resources_named, without_erased
 from shared.contracts import Envelope, Event
 from shared.contracts.initiatives import InitiativeWithdrawn
-from shared.contracts.resources import ResourceErased, ResourceProfileLinkRequested, ResourceRegistered, ResourceUpdated
+from shared.contracts.resources import (
+    ResourceErased,
+    ResourceEvent,
+    ResourceProfileLinkRequested,
+    ResourceRegistered,
+    ResourceUpdated,
+)
 from shared.db import Clock
+from shared.erasure import SubjectKind
 
 
 async def queue_emails(
@@ -37,11 +45,19 @@ async def queue_emails(
 ) -> None:
     """Queue each email the event causes; a coordinator who chose the daily digest has their alert held for it.
     An event that hands a person their profile link also keeps it for the footer of later emails. Coordinators'
-    alerts link to the staff console at `web_url` (the web's public URL)."""
+    alerts link to the staff console at `web_url` (the web's public URL).
+
+    Someone erased before the event arrived gets nothing and appears in no text: an event about them alone
+    queues nothing, and in others their name, email and phone are blanked (and so are an erased originator's)."""
+    erased = await uow.erased.among(SubjectKind.RESOURCE, resources_named(event))
+    if isinstance(event, ResourceEvent) and event.resource_id in erased:
+        return
+    originator_erased = await uow.erased.contains(SubjectKind.ORIGINATOR, initiative_named(event))
+    event = without_erased(event, erased, originator_erased)
     if isinstance(event, ResourceRegistered | ResourceProfileLinkRequested):
         await remember_profile_link(event, uow, envelope, clock)
-    profile_links = await uow.profile_links.of(resources_to_look_up(event))
-    planned = plan_emails(event, coordinators, profile_links, web_url)
+    profile_links = await uow.profile_links.of(resources_to_look_up(event) - erased)
+    planned = [email for email in plan_emails(event, coordinators, profile_links, web_url) if email.recipient]
     preferences = await uow.preferences.of_many(e.recipient for e in planned if e.role is RecipientRole.COORDINATOR)
     now = clock()
     for email in planned:
@@ -75,15 +91,19 @@ async def remember_profile_link(
     envelope: Envelope,
     clock: Clock,
 ) -> None:
-    """Keep the person's newest profile link for the footer of later emails."""
+    """Keep the person's newest profile link for the footer of later emails (not once they are erased)."""
+    if await uow.erased.contains(SubjectKind.RESOURCE, event.resource_id):
+        return
     await uow.profile_links.remember(event.resource_id, event.profile_url, clock())
 
 
 async def forget_resource(
     event: ResourceErased, uow: NotificationsUnitOfWork, envelope: Envelope, clock: Clock
 ) -> None:
-    """The person asked to be erased: their address, the texts to them and the texts about them go."""
+    """The person asked to be erased: their address, the texts to them and the texts about them go, and
+    their id is remembered so that a later event about them brings nothing back."""
     now = clock()
+    await uow.erased.remember(SubjectKind.RESOURCE, event.resource_id, now)
     await uow.profile_links.forget(event.resource_id)
     to_them, about_them = await uow.deliveries.to_or_about_resource(event.resource_id)
     for delivery in to_them:

@@ -117,6 +117,15 @@ def registered(
     )
 
 
+def resource_updated(resource_id: uuid.UUID, active: bool = True) -> resources.ResourceUpdated:
+    return resources.ResourceUpdated(
+        resource_id=resource_id,
+        profile=profile(),
+        profile_url=f"{RESOURCES}/profile/{resource_id}?token=p3",
+        active=active,
+    )
+
+
 def profile_link_requested(language: Language = Language.SV) -> resources.ResourceProfileLinkRequested:
     person = ali(language)
     profile_url = f"{RESOURCES}/profile/{person['resource_id']}?token=prof2"

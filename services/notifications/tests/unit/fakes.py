@@ -29,6 +29,7 @@ from services.notifications.handlers import HANDLERS
 from services.notifications.handlers.jobs import Unrecorded
 from services.notifications.links import UnsubscribeLinks
 from shared.contracts import Envelope, Event
+from shared.erasure import InMemoryErasedSubjects
 from shared.messagebus import MessageBus
 
 from ..factories import COORDINATORS, WEB
@@ -41,8 +42,9 @@ class FakeDeliveries(DeliveryRepository):
         self.rows: dict[uuid.UUID, Delivery] = {}
 
     async def add(self, delivery: Delivery) -> bool:
-        if delivery.id in self.rows or await self.exists(
-            delivery.event_id, delivery.recipient or "", delivery.template
+        key = (delivery.event_id, delivery.template, delivery.recipient_key)  # the log's unique key
+        if delivery.id in self.rows or any(
+            (d.event_id, d.template, d.recipient_key) == key for d in self.rows.values()
         ):
             return False
         self.rows[delivery.id] = dataclasses.replace(delivery)
@@ -153,6 +155,7 @@ class FakeUnitOfWork(NotificationsUnitOfWork):
         self.deliveries = FakeDeliveries()
         self.profile_links = FakeProfileLinks()
         self.preferences = FakePreferences()
+        self.erased = InMemoryErasedSubjects()
         self.deliveries_queued = False
         self.events: list[Event] = []
         self.commits = 0
