@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.matching import api, consumers, metrics
 from services.matching.db import MatchingUnitOfWork, PoolCache, metadata
 from services.matching.domain.solver import Infeasible, SolverSettings
-from services.matching.handlers import HANDLERS, Forming, SweepGroups
+from services.matching.handlers import HANDLERS, Forming, PurgeSentEvents, SweepGroups
 from services.matching.links import InvitationLinks
 from services.matching.settings import Settings
 from shared.db import Clock, utcnow
@@ -55,6 +55,9 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     )
     infra.run(sweep)
     infra.measure("kpis", metrics.kpis)
+    keep = timedelta(seconds=settings.outbox_keep_published_seconds)
+    purge_interval = max(1.0, min(60.0, settings.outbox_keep_published_seconds / 2))
+    infra.run(PeriodicJob("matching-outbox-purge", lambda: bus.handle(PurgeSentEvents(keep)), interval=purge_interval))
     app = create_service_app(
         infra,
         bus=bus,

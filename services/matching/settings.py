@@ -19,3 +19,5 @@ class Settings(ServiceSettings):
     # CP-SAT's wall-clock limit per group and its deterministic work limit (which keeps results repeatable).
     solver_time_limit_seconds: float = Field(default=0.5, gt=0, le=30)
     solver_deterministic_limit: float = Field(default=0.2, gt=0, le=30)
+    # Group events carry contact details: matching's outbox keeps a published one this long, then deletes it.
+    outbox_keep_published_seconds: float = Field(default=300.0, ge=0)

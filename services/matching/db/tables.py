@@ -19,11 +19,13 @@ from sqlalchemy import (
 )
 
 from shared.db import Timestamp
+from shared.erasure import define_erased_subjects_table
 from shared.inbox import messaging_tables
 from shared.ratelimit import define_rate_limit_table
 
 metadata, outbox, processed_events = messaging_tables()
 rate_limit_counters = define_rate_limit_table(metadata)  # the public limits, shared by the replicas
+erased_subjects = define_erased_subjects_table(metadata)  # who was erased (ids only): never stored again
 
 
 def organisation_columns() -> tuple[Column[Any], ...]:

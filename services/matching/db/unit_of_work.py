@@ -9,8 +9,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching.db.repositories import GroupRepository, InitiativeRepository, ResourceRepository
-from services.matching.db.tables import pool_version
+from services.matching.db.tables import erased_subjects, outbox, pool_version
 from services.matching.domain.pool import Pool
+from shared.erasure import ErasedSubjects, OutboxScrubber
 from shared.unit_of_work import UnitOfWork
 
 
@@ -18,6 +19,8 @@ class MatchingUnitOfWork(UnitOfWork):
     initiatives: InitiativeRepository
     resources: ResourceRepository
     groups: GroupRepository
+    erased: ErasedSubjects
+    sent_events: OutboxScrubber  # its own outbox: events carry members' contact details
     _version: int | None
 
     def open_repositories(self, session: AsyncSession) -> None:
@@ -25,6 +28,8 @@ class MatchingUnitOfWork(UnitOfWork):
         self.initiatives = InitiativeRepository(session)
         self.resources = ResourceRepository(session, self.lock_pool)
         self.groups = GroupRepository(session)
+        self.erased = ErasedSubjects(session, erased_subjects)
+        self.sent_events = OutboxScrubber(session, outbox)
 
     async def lock_pool(self) -> int:
         """Take the pool lock for this transaction (once) and return the version its changes carry."""

@@ -15,7 +15,7 @@ from services.matching.handlers.commands import (
     SwapMember,
 )
 from services.matching.handlers.group_life import Forming
-from services.matching.handlers.jobs import SweepGroups
+from services.matching.handlers.jobs import PurgeSentEvents, SweepGroups
 from services.matching.handlers.queries import (
     FindGroups,
     GetGroup,
@@ -41,6 +41,7 @@ HANDLERS: dict[type[Any], Handler] = {
     SuggestReplacements: queries.suggest_replacements,
     GetInvitation: queries.get_invitation,
     SweepGroups: jobs.sweep_groups,
+    PurgeSentEvents: jobs.purge_sent_events,
 }
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "InvitationDetails",
     "ProposeGroup",
     "ProposeGroups",
+    "PurgeSentEvents",
     "RemoveMember",
     "SuggestReplacements",
     "SwapMember",

@@ -17,6 +17,7 @@ from services.matching.handlers.group_life import Forming, depart, ended, locked
 from shared.contracts import Envelope
 from shared.contracts.initiatives import InitiativeAccepted, InitiativeClosed, InitiativeEvent, InitiativeWithdrawn
 from shared.contracts.resources import ResourceErased, ResourceRegistered, ResourceUpdated, ResourceWithdrawn
+from shared.erasure import SubjectKind
 
 
 async def on_initiative_accepted(
@@ -67,6 +68,8 @@ async def on_resource_registered(
     event: ResourceRegistered, uow: MatchingUnitOfWork, _: Envelope, forming: Forming
 ) -> None:
     await uow.lock_pool()
+    if await uow.erased.contains(SubjectKind.RESOURCE, event.resource_id):
+        return  # erased since (a redelivery, a replay): never stored again
     at = forming.clock()
     await uow.resources.upsert(resource_of(event, active=True), at)
     await retry_waiting(uow, forming, at)
@@ -74,6 +77,8 @@ async def on_resource_registered(
 
 async def on_resource_updated(event: ResourceUpdated, uow: MatchingUnitOfWork, _: Envelope, forming: Forming) -> None:
     await uow.lock_pool()
+    if await uow.erased.contains(SubjectKind.RESOURCE, event.resource_id):
+        return  # an update that arrives after the erasure brings nobody back
     at, after = forming.clock(), resource_of(event, active=event.active)
     before = await uow.resources.find(event.resource_id)
     await uow.resources.upsert(after, at)
@@ -88,8 +93,12 @@ async def on_resource_withdrawn(
 
 
 async def on_resource_erased(event: ResourceErased, uow: MatchingUnitOfWork, _: Envelope, forming: Forming) -> None:
+    """The person leaves every group (replaced where still forming), their row goes, their id is remembered,
+    and matching's outbox forgets them: sent events naming them are deleted, waiting ones blanked."""
     await _leave_everywhere(uow, event.resource_id, SeatStatus.ERASED, forming)
     await uow.resources.erase(event.resource_id)
+    await uow.erased.remember(SubjectKind.RESOURCE, event.resource_id, forming.clock())
+    await uow.sent_events.forget(SubjectKind.RESOURCE, event.resource_id)
 
 
 async def _leave_everywhere(

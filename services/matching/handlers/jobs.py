@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.matching.db import MatchingUnitOfWork
 from services.matching.domain.formation import fill_vacancies
@@ -83,3 +83,20 @@ async def _retry(uow: MatchingUnitOfWork, pool: Pool, initiative_id: uuid.UUID, 
     except Infeasible:
         return 0
     return 1
+
+
+@dataclass(frozen=True)
+class PurgeSentEvents:
+    """Delete matching's outbox rows published more than `keep` ago: group events carry the members' and
+    the originator's contact details, which must not outlive their delivery to Kafka by days."""
+
+    keep: timedelta
+
+
+async def purge_sent_events(command: PurgeSentEvents, uow: MatchingUnitOfWork, forming: Forming) -> int:
+    async with uow:
+        purged = await uow.sent_events.purge_published(forming.clock() - command.keep)
+        await uow.commit()
+    if purged:
+        log.info("outbox.purged", count=purged)
+    return purged

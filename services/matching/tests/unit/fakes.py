@@ -21,6 +21,7 @@ from services.matching.domain.blockage import Blockage
 from services.matching.domain.group import ACTIVE_SEATS, LIVE_GROUPS, Group, GroupStatus, SeatStatus
 from services.matching.domain.profiles import Initiative, InitiativeStatus, Resource
 from shared.contracts import Envelope, Event
+from shared.erasure import InMemoryErasedSubjects, InMemoryOutboxScrubber
 from shared.errors import NotFound
 
 T = TypeVar("T")
@@ -34,6 +35,8 @@ class Store:
     groups: dict[uuid.UUID, Group] = field(default_factory=dict)
     pool_version: int = 0
     published: list[Event] = field(default_factory=list)
+    erased: InMemoryErasedSubjects = field(default_factory=InMemoryErasedSubjects)
+    sent_events: InMemoryOutboxScrubber = field(default_factory=InMemoryOutboxScrubber)
 
     def of_type(self, event_type: type[Event]) -> list[Event]:
         return [e for e in self.published if isinstance(e, event_type)]
@@ -189,6 +192,8 @@ class FakeUnitOfWork(MatchingUnitOfWork):
         self.initiatives = FakeInitiatives(self._store)
         self.resources = FakeResources(self._store, self)
         self.groups = FakeGroups(self._store)
+        self.erased = self._store.erased
+        self.sent_events = self._store.sent_events
         return self
 
     async def __aexit__(
