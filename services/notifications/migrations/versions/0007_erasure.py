@@ -5,7 +5,7 @@ from alembic import op
 
 from shared.migrations_ops import create_erased_subjects_table
 
-revision, down_revision = "0005_erasure", "0004_delivery_trace_context"
+revision, down_revision = "notifications_erasure", "notifications_rate_limits"
 
 # The key of rows already in the log, as services.notifications.domain.recipient_key makes it.
 BACKFILL = """

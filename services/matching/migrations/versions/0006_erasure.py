@@ -4,7 +4,7 @@ from alembic import op
 
 from shared.migrations_ops import create_erased_subjects_table
 
-revision, down_revision = "0004_erasure", "0003"
+revision, down_revision = "matching_erasure", "matching_rate_limits"
 
 
 def upgrade() -> None:
