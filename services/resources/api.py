@@ -124,9 +124,11 @@ async def profile_id(bus: MessageBus[Any], links: PrivateLinks, token: str) -> u
 async def register(body: RegistrationIn, bus: BusDep) -> RegistrationReceipt:
     """The portal's registration form; anyone may send it. Always answers 201 with an id and status
     pending_confirmation, also for an email already registered: whether an email is known is told only to its
-    owner, by email. A new (or unconfirmed, or withdrawn) email gets a confirmation link valid for 7 days, and
-    nothing counts until the person presses it; an active or paused one gets its private profile link instead.
-    A registration never confirmed is erased a week after its link expired."""
+    owner, by email. A new email gets a confirmation link valid for 7 days, and nothing counts until the person
+    presses it; an unconfirmed one gets a new link, its details as first sent (whoever sends the form may not own
+    the address, so nothing they wrote is taken); an active, paused or withdrawn one gets its private profile link
+    instead. For a known email the id answered is a fresh one that names nobody. A registration never confirmed
+    is erased a week after its link expired."""
     return RegistrationReceipt(id=await bus.handle(body.to_command()))
 
 

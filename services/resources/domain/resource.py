@@ -29,20 +29,18 @@ class Action(StrEnum):
     RESUME = "resume"
     WITHDRAW = "withdraw"
     UPDATE = "update"
-    REGISTER_AGAIN = "register_again"
 
 
 # Which statuses each action may start from, and where it leads (None: the status stays). Erasure is
 # allowed from any status and leaves nothing behind, so it is no transition: the registry deletes the row.
 TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
-    Action.CONFIRM: (frozenset({Status.PENDING_CONFIRMATION}), Status.ACTIVE),
+    # A withdrawn person comes back by the link that registering again mailed to the address on file.
+    Action.CONFIRM: (frozenset({Status.PENDING_CONFIRMATION, Status.WITHDRAWN}), Status.ACTIVE),
     Action.PAUSE: (frozenset({Status.ACTIVE}), Status.PAUSED),
     Action.RESUME: (frozenset({Status.PAUSED}), Status.ACTIVE),
     Action.WITHDRAW: (frozenset({Status.ACTIVE, Status.PAUSED}), Status.WITHDRAWN),
     Action.UPDATE: (frozenset({Status.PENDING_CONFIRMATION, Status.ACTIVE, Status.PAUSED}), None),
-    # Registering again with the same email restarts the double opt-in while nobody confirmed it
-    # yet, or after the person left the pool; it never touches a confirmed, present profile.
-    Action.REGISTER_AGAIN: (frozenset({Status.PENDING_CONFIRMATION, Status.WITHDRAWN}), Status.PENDING_CONFIRMATION),
+    # Registering again with the same email changes no profile (see Resource.register_again).
 }
 
 # The other services know a resource from ResourceRegistered on; before that it is this registry's own.
@@ -133,22 +131,20 @@ class Resource:
         self.confirmation_digest = digest(secret)
         self.confirmation_expires_at = now + CONFIRMATION_VALIDITY
 
-    def register_again(self, profile: Profile, confirmation_secret: str, now: datetime) -> RegistrationOutcome:
-        """The same email registered again: a new link while unconfirmed or withdrawn, else nothing changes."""
-        if self.status in {Status.ACTIVE, Status.PAUSED}:
+    def register_again(self, confirmation_secret: str, now: datetime) -> RegistrationOutcome:
+        """The same email registered again, by anyone: nothing they wrote is taken (they may not own the address)
+        and the status stays. An unconfirmed or withdrawn registration gets a new confirmation link to the
+        address on file (pressing it confirms, or brings the withdrawn person back, with the details on file);
+        the owner of an active or paused one gets their profile link instead."""
+        if self.status not in {Status.PENDING_CONFIRMATION, Status.WITHDRAWN}:
             return RegistrationOutcome.ALREADY_REGISTERED
-        to = self._check(Action.REGISTER_AGAIN)
-        assert to is not None
-        self.profile = profile  # the latest submission is what the person wants confirmed
-        self.status = to
-        self.registered_by = SELF
-        self.withdrawal_reason = None
         self.updated_at = now
         self._await_confirmation(confirmation_secret, now)
         return RegistrationOutcome.CONFIRMATION_SENT
 
     def link_state(self, confirmation_secret: str, now: datetime) -> LinkState:
-        if self.status is not Status.PENDING_CONFIRMATION:
+        coming_back = self.status is Status.WITHDRAWN and self.confirmation_digest is not None
+        if self.status is not Status.PENDING_CONFIRMATION and not coming_back:
             return LinkState.ALREADY_CONFIRMED
         if self.confirmation_digest is None or not hmac.compare_digest(
             self.confirmation_digest, digest(confirmation_secret)
@@ -159,7 +155,8 @@ class Resource:
         return LinkState.AWAITING_CONFIRMATION
 
     def confirm(self, confirmation_secret: str, now: datetime) -> bool:
-        """Pending -> active; False (nothing changes) when the link was already used."""
+        """Pending (or withdrawn, with a link from registering again) -> active; False (nothing changes) when the
+        link was already used."""
         state = self.link_state(confirmation_secret, now)
         if state is LinkState.ALREADY_CONFIRMED:
             return False
@@ -172,6 +169,7 @@ class Resource:
         self.status = to
         self.confirmed_at = self.updated_at = now
         self.confirmation_digest = self.confirmation_expires_at = None
+        self.withdrawal_reason = None
         return True
 
     def update(self, profile: Profile, now: datetime) -> None:

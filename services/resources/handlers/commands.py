@@ -92,15 +92,18 @@ def new_confirmation_secret() -> str:
 
 @retry_once_on(IntegrityError)  # a concurrent writer took the email first: the second run sees it
 async def register(command: RegisterResource, uow: ResourcesUnitOfWork, clock: Clock, links: PrivateLinks) -> uuid.UUID:
+    """The receipt's id: the new resource's, or for a known email a fresh one that names nobody, so that the
+    answer never tells whether an address is registered nor hands out someone's id."""
     now, secret = clock(), new_confirmation_secret()
     async with uow:
         resource = await uow.resources.by_email(command.profile.email, for_update=True)
+        known = resource is not None
         if resource is None:
             resource = Resource.register(uuid.uuid4(), command.profile, secret, now)
             await uow.resources.add(resource)
             outcome = RegistrationOutcome.CONFIRMATION_SENT
         else:
-            outcome = resource.register_again(command.profile, secret, now)
+            outcome = resource.register_again(secret, now)
             await uow.resources.save(resource)
         if outcome is RegistrationOutcome.CONFIRMATION_SENT:
             await uow.emit(outgoing_events.confirmation_requested(resource, secret, links))
@@ -108,7 +111,7 @@ async def register(command: RegisterResource, uow: ResourcesUnitOfWork, clock: C
             await uow.emit(outgoing_events.profile_link_requested(resource, links))
         await uow.commit()
     log.info("resource.registration_received", resource_id=str(resource.id), outcome=outcome.value)
-    return resource.id
+    return uuid.uuid4() if known else resource.id
 
 
 async def request_profile_link(command: RequestProfileLink, uow: ResourcesUnitOfWork, links: PrivateLinks) -> None:

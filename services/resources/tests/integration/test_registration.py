@@ -103,10 +103,11 @@ async def test_registering_a_pending_email_again_creates_no_duplicate_and_sends_
 
     again = await service.client.post("/api/v1/resources", json=registration(email=email, role_title="VD"))
 
-    assert again.status_code == 201 and again.json() == first.json()
+    assert again.status_code == 201 and again.json()["status"] == first.json()["status"]
+    assert again.json()["id"] != first.json()["id"]  # whoever sent it learns nobody's id
     found = await service.client.get("/api/v1/resources", params={"q": email}, headers=service.coordinator)
     assert found.json()["total"] == 1
-    assert found.json()["items"][0]["role_title"] == "VD"  # the latest submission is what gets confirmed
+    assert found.json()["items"][0]["role_title"] != "VD"  # the sender may not own the address: nothing is taken
     links = [
         e["payload"]["confirm_url"] for e in await service.events("ResourceConfirmationRequested", first.json()["id"])
     ]
@@ -124,6 +125,7 @@ async def test_registering_an_active_email_again_answers_the_same_and_mails_the_
 
     assert again.status_code == new.status_code == 201
     assert again.json().keys() == new.json().keys() and again.json()["status"] == new.json()["status"]
+    assert again.json()["id"] != resource_id  # the answer names nobody's profile
     assert again.headers.keys() - {"x-correlation-id"} == new.headers.keys() - {"x-correlation-id"}
     [told] = await service.events("ResourceProfileLinkRequested", resource_id)
     # Links are signed with the moment they were made, so compare whose profile they open.
@@ -269,12 +271,14 @@ async def test_a_person_who_withdrew_can_come_back_through_the_same_door(service
     withdrawn = await service.client.post(f"/api/v1/my/profile/{token_of(profile_url, 'my/profile')}/withdraw")
     assert withdrawn.status_code == 200
 
-    again = await service.client.post("/api/v1/resources", json={**body, "capacity": 1})
-    assert await service.status_of(resource_id) == "pending_confirmation"
+    again = await service.client.post("/api/v1/resources", json={**body, "capacity": 1, "role_title": "Someone"})
+    assert await service.status_of(resource_id) == "withdrawn"  # until the address's owner presses the link
     await service.client.post(confirmation(await service.confirm_url(resource_id)))
 
-    assert again.json() == {"id": resource_id, "status": "pending_confirmation"}
+    assert again.json()["status"] == "pending_confirmation" and again.json()["id"] != resource_id
     assert await service.status_of(resource_id) == "active"
+    detail = (await service.client.get(f"/api/v1/resources/{resource_id}", headers=service.coordinator)).json()
+    assert (detail["capacity"], detail["role_title"]) == (body["capacity"], body["role_title"])  # nothing taken
     types = [e["event_type"] for e in await service.events(resource_id=resource_id)]
     assert types == [
         "ResourceConfirmationRequested",

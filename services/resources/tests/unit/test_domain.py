@@ -90,7 +90,7 @@ def test_a_link_expires_after_seven_days() -> None:
 
 def test_a_wrong_or_replaced_secret_confirms_nothing() -> None:
     resource = pending("first")
-    resource.register_again(a_profile(), "second", NOW + timedelta(days=1))
+    resource.register_again("second", NOW + timedelta(days=1))
 
     assert resource.link_state("first", NOW) is LinkState.REPLACED
     with pytest.raises(ConfirmationLinkReplaced):
@@ -98,36 +98,38 @@ def test_a_wrong_or_replaced_secret_confirms_nothing() -> None:
     assert resource.confirm("second", NOW + timedelta(days=7)) is True  # the new link runs 7 days from re-sending
 
 
-def test_registering_again_while_pending_takes_the_new_details() -> None:
+def test_registering_again_while_pending_sends_a_new_link_and_keeps_the_details_on_file() -> None:
     resource = pending()
+    before = resource.profile
 
-    outcome = resource.register_again(a_profile(role_title="VD"), "again", NOW)
+    outcome = resource.register_again("again", NOW)
 
     assert outcome is RegistrationOutcome.CONFIRMATION_SENT
-    assert resource.profile.role_title == "VD"
+    assert resource.profile == before  # the sender may not own the address
+    assert resource.link_state("again", NOW) is LinkState.AWAITING_CONFIRMATION
 
 
 @pytest.mark.parametrize("status", [Status.ACTIVE, Status.PAUSED])
 def test_registering_again_while_present_changes_nothing(status: Status) -> None:
     resource = in_status(status)
 
-    outcome = resource.register_again(a_profile(role_title="Someone else's idea"), "again", NOW)
+    outcome = resource.register_again("again", NOW)
 
     assert outcome is RegistrationOutcome.ALREADY_REGISTERED
     assert resource.status is status and resource.profile.role_title == "HR-chef"
     assert resource.link_state("again", NOW) is LinkState.ALREADY_CONFIRMED
 
 
-def test_registering_again_after_withdrawing_restarts_the_double_opt_in() -> None:
+def test_registering_again_after_withdrawing_mails_a_link_back_and_changes_nothing_until_it_is_pressed() -> None:
     resource = Resource.register_directly(uuid.uuid4(), a_profile(), "eva@malmo.se", NOW)
     resource.withdraw("left the city", NOW)
 
-    outcome = resource.register_again(a_profile(), "back", NOW)
+    outcome = resource.register_again("back", NOW)
 
     assert outcome is RegistrationOutcome.CONFIRMATION_SENT
-    assert resource.status is Status.PENDING_CONFIRMATION and resource.withdrawal_reason is None
-    assert resource.registered_by == "self"  # this time the person came on their own
+    assert resource.status is Status.WITHDRAWN and resource.withdrawal_reason == "left the city"
     assert resource.confirm("back", NOW) and resource.status is Status.ACTIVE
+    assert resource.withdrawal_reason is None and resource.profile == a_profile()
 
 
 def test_a_coordinator_registration_is_active_at_once() -> None:
