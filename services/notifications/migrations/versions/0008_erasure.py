@@ -5,7 +5,7 @@ from alembic import op
 
 from shared.migrations_ops import create_erased_subjects_table
 
-revision, down_revision = "notifications_erasure", "notifications_rate_limits"
+revision, down_revision = "notifications_erasure", "0007_delivery_leases"
 
 # The key of rows already in the log, as services.notifications.domain.recipient_key makes it.
 BACKFILL = """
