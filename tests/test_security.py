@@ -529,3 +529,26 @@ async def test_renewing_the_profile_link_revokes_every_link_sent_before_and_emai
             assert (await client.get(f"/api/v1/my/profile/{fresh}")).json()["id"] == resource_id
     finally:
         await application.state.infra.engine.dispose()
+
+
+async def test_the_web_renews_a_profile_link_and_then_needs_no_token(tmp_path: Any) -> None:
+    from services.web.bootstrap import create_app, services_of
+
+    asked: list[str] = []
+
+    def resources(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(202, json={"detail": "if this address is registered, its profile link is on its way"})
+
+    settings = WebSettings(session_secret=STRONG, platform=PlatformSettings(environment="local", var_dir=tmp_path))
+    application = create_app(settings, services_of(settings, httpx.MockTransport(resources)))
+    transport = httpx.ASGITransport(app=application)
+    english = {"Accept-Language": "en"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://web.test", headers=english) as client:
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', (await client.get("/my/new-profile-link")).text)
+        assert csrf
+        renewed = await client.post("/my/profile/the-token/renew-link", data={"csrf_token": csrf.group(1)})
+        assert renewed.status_code == 303 and renewed.headers["location"] == "/my/new-profile-link"
+        done = await client.get(renewed.headers["location"])
+    assert asked == ["/api/v1/my/profile/the-token/renew-link"]
+    assert "the old links no longer work" in done.text

@@ -53,6 +53,7 @@ DONE = {
     "resumed": N_("Your profile is active again."),
     "left": N_("You have left the pool. Your details stay until you erase them."),
     "unsubscribed": N_("Done: from now on you get each alert straight away."),
+    "link_renewed": N_("A fresh link to your profile is on its way to your email; the old links no longer work."),
     "link_requested": N_("If this address is registered with us, a new link to your profile is on its way there."),
 }
 PROFILE_LISTS = ("competences", "themes", "languages")
@@ -259,6 +260,14 @@ async def update_profile(token: str, request: Request, pages: PagesDep, services
     answer.raise_for_status()
     _flash(request, "updated")
     return _again(f"/my/profile/{token}")
+
+
+@router.post("/my/profile/{token}/renew-link", response_model=None)
+async def renew_link(token: str, request: Request, services: ServicesDep) -> Response:
+    """The old link is revoked at once, so the answer is a page that needs no token."""
+    _checked(await services.resources.post(f"/api/v1/my/profile/{token}/renew-link")).raise_for_status()
+    _flash(request, "link_renewed")
+    return _again("/my/new-profile-link")
 
 
 @router.post("/my/profile/{token}/pause", response_model=None)
