@@ -250,6 +250,27 @@ async def query_value(database_url: str, sql: str, **params: Any) -> Any:
     return next(iter(rows[0].values())) if rows else None
 
 
+async def rows_mentioning(database_url: str, *needles: str) -> dict[str, int]:
+    """table -> how many of its rows mention any needle (case-insensitive), over every table of a service's
+    PostgreSQL database read as text (each row's every column): where erased personal data would still be."""
+    engine = create_async_engine(database_url)
+    found: dict[str, int] = {}
+    try:
+        async with engine.connect() as connection:
+            tables = await connection.scalars(
+                text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+            )
+            for table in list(tables):
+                conditions = " OR ".join(f"lower(t::text) LIKE :n{i}" for i in range(len(needles)))
+                params = {f"n{i}": f"%{needle.lower()}%" for i, needle in enumerate(needles)}
+                sql = f'SELECT count(*) FROM "{table}" AS t WHERE {conditions}'  # noqa: S608 - names from the catalog
+                if count := int(await connection.scalar(text(sql), params) or 0):
+                    found[table] = count
+    finally:
+        await engine.dispose()
+    return found
+
+
 async def execute(database_url: str, sql: str, **params: Any) -> None:
     engine = create_async_engine(database_url)
     try:
