@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from services.intake import api, consumers, metrics
 from services.intake.db import IntakeUnitOfWork, metadata
-from services.intake.handlers import HANDLERS
+from services.intake.handlers import HANDLERS, PurgeIdempotencyKeys
 from services.intake.links import StatusLinks
 from services.intake.settings import Settings
 from shared.db import Clock, utcnow
+from shared.jobs import PeriodicJob
 from shared.messagebus import MessageBus
 from shared.service import Infrastructure
 from shared.service import create_app as create_service_app
@@ -32,6 +35,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     bus = MessageBus(uow_factory, HANDLERS, {"clock": clock, "links": links})
     consumers.subscribe(infra, bus)
     infra.measure("kpis", metrics.kpis)
+    keep = timedelta(hours=settings.idempotency_retention_hours)
+    infra.run(PeriodicJob("intake-idempotency-purge", lambda: bus.handle(PurgeIdempotencyKeys(keep)), interval=3600))
     return create_service_app(
         infra,
         bus=bus,

@@ -1,4 +1,4 @@
-from pydantic import AnyHttpUrl
+from pydantic import AnyHttpUrl, Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -10,3 +10,5 @@ class Settings(ServiceSettings):
     service_name: str = "intake"
     port: int = 8001
     public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8001")
+    # An Idempotency-Key (and the receipt it answers again, which shows the contact) is kept this long.
+    idempotency_retention_hours: int = Field(default=72, ge=1, le=24 * 90)

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import String, and_, cast, func, insert, or_, select, text, update
+from sqlalchemy import String, and_, cast, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import ColumnElement
@@ -278,6 +278,11 @@ class InitiativeRepository:
             await self._session.execute(insert(idempotency_keys).values(values))
         except IntegrityError:
             raise ConcurrentSubmission(f"Idempotency-Key {key!r} was used by a concurrent request") from None
+
+    async def forget_receipts_before(self, before: datetime) -> int:
+        """Drop the Idempotency-Keys remembered before `before` (their receipts show the originator's contact)."""
+        result = await self._session.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < before))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def _insert_history(self, initiative_id: uuid.UUID, changes: Sequence[StatusChange]) -> None:
         if changes:

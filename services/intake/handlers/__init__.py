@@ -24,6 +24,7 @@ from services.intake.handlers.commands import (
     submit_initiative,
     withdraw_initiative,
 )
+from services.intake.handlers.jobs import PurgeIdempotencyKeys, purge_idempotency_keys
 from services.intake.handlers.queries import (
     ExportInitiatives,
     FindInitiatives,
@@ -51,6 +52,7 @@ HANDLERS: dict[type[Any], Handler] = {
     FindInitiatives: find_initiatives,
     ExportInitiatives: export_initiatives,
     GetInitiativeDetails: get_initiative_details,
+    PurgeIdempotencyKeys: purge_idempotency_keys,
 }
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "GetInitiativeDetails",
     "IdempotencyKeyReused",
     "InitiativeDetails",
+    "PurgeIdempotencyKeys",
     "RejectInitiative",
     "RequestInformation",
     "SubmitInitiative",

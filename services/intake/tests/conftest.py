@@ -14,7 +14,7 @@ from services.intake.bootstrap import create_app
 from services.intake.settings import Settings
 from services.intake.tests.factories import valid_initiative
 from shared.settings import PlatformSettings
-from shared.testing import query, query_value, staff_headers
+from shared.testing import execute, query, query_value, staff_headers
 
 SECRET = "intake-tests-secret-of-at-least-32-characters"
 
@@ -51,6 +51,9 @@ class Intake:
 
     async def scalar(self, sql: str) -> Any:
         return await query_value(self.database_url, sql)
+
+    async def execute(self, sql: str) -> None:
+        await execute(self.database_url, sql)
 
     async def scalars(self, sql: str) -> list[Any]:
         return [next(iter(row.values())) for row in await query(self.database_url, sql)]
