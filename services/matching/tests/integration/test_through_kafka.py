@@ -4,7 +4,6 @@ from their links, one declines and is replaced, and GroupFormed is on the topic.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -53,11 +52,8 @@ async def test_accept_propose_confirm_answer_decline_replace_and_form_over_kafka
     await eventually(lambda: projected(matching, "resources", len(people)))
 
     initiative = accepted(group_size_min=3, group_size_max=3)
-    started = time.perf_counter()
     await matching.publish(initiative)
     (group,) = await eventually(lambda: matching.groups(initiative.initiative_id), interval=0.02)
-    seconds_to_proposal = time.perf_counter() - started
-    assert seconds_to_proposal < 1.0, f"the proposal took {seconds_to_proposal:.2f}s"
     assert all(m["explanation"]["text"] for m in group["members"])
 
     confirmed = await matching.client.post(f"/api/v1/groups/{group['id']}/confirm", headers=matching.coordinator)
