@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.matching import api, consumers, metrics
 from services.matching.db import MatchingUnitOfWork, PoolCache, metadata
 from services.matching.domain.solver import Infeasible, SolverSettings
-from services.matching.handlers import HANDLERS, Forming, PurgeSentEvents, SweepGroups
+from services.matching.handlers import HANDLERS, Forming, ProposeAccepted, PurgeSentEvents, SweepGroups
 from services.matching.links import InvitationLinks
 from services.matching.settings import Settings
 from shared.db import Clock, utcnow
@@ -33,6 +33,9 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         return MatchingUnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake)
 
     web_url = str(settings.platform.web_public_url).rstrip("/")  # where the links in the events open pages
+    # Proposals for accepted initiatives, as one batch per round: an acceptance wakes it after the consumer
+    # recorded it; the interval is only the fallback.
+    formation = PeriodicJob("matching-formation", lambda: bus.handle(ProposeAccepted()), interval=5.0)
     forming = Forming(
         pool=PoolCache(uow_factory),
         clock=clock,
@@ -43,6 +46,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
             time_limit_seconds=settings.solver_time_limit_seconds,
             deterministic_limit=settings.solver_deterministic_limit,
         ),
+        wake_formation=formation.wake,
     )
     bus = MessageBus(uow_factory, HANDLERS, {"forming": forming})
     consumers.subscribe(infra, bus, settings.consumer_group)
@@ -54,6 +58,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         first_after=settings.sweep_seconds,
     )
     infra.run(sweep)
+    infra.run(formation)
     infra.measure("kpis", metrics.kpis)
     keep = timedelta(seconds=settings.outbox_keep_published_seconds)
     purge_interval = max(1.0, min(60.0, settings.outbox_keep_published_seconds / 2))

@@ -1,5 +1,6 @@
 """Matching's use cases, one function each: commands (coordinators steering proposals, members answering),
-queries (what they read), jobs (the sweep) and events (what intake and resources tell matching). The steps
+queries (what they read), jobs (the sweep, the
+formation of accepted initiatives' groups) and events (what intake and resources tell matching). The steps
 of a group's life they share are in group_life; HANDLERS is the one registry the bus is built from."""
 
 from typing import Any
@@ -15,7 +16,7 @@ from services.matching.handlers.commands import (
     SwapMember,
 )
 from services.matching.handlers.group_life import Forming
-from services.matching.handlers.jobs import PurgeSentEvents, SweepGroups
+from services.matching.handlers.jobs import ProposeAccepted, PurgeSentEvents, SweepGroups
 from services.matching.handlers.queries import (
     FindGroups,
     GetGroup,
@@ -42,6 +43,7 @@ HANDLERS: dict[type[Any], Handler] = {
     GetInvitation: queries.get_invitation,
     SweepGroups: jobs.sweep_groups,
     PurgeSentEvents: jobs.purge_sent_events,
+    ProposeAccepted: jobs.propose_accepted,
 }
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "GroupDetails",
     "GroupsFound",
     "InvitationDetails",
+    "ProposeAccepted",
     "ProposeGroup",
     "ProposeGroups",
     "PurgeSentEvents",

@@ -5,15 +5,13 @@ processed mark); like every writer, a handler takes the pool lock first."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 
 from services.matching.db import MatchingUnitOfWork
 from services.matching.domain.group import GroupStatus, SeatStatus
 from services.matching.domain.profiles import InitiativeStatus, more_available
-from services.matching.domain.solver import Infeasible
 from services.matching.handlers.contracts import initiative_of, resource_of
-from services.matching.handlers.group_life import Forming, depart, ended, locked_pool, propose_for, retry_waiting
+from services.matching.handlers.group_life import Forming, depart, ended, locked_pool, retry_waiting
 from shared.contracts import Envelope
 from shared.contracts.initiatives import InitiativeAccepted, InitiativeClosed, InitiativeEvent, InitiativeWithdrawn
 from shared.contracts.resources import ResourceErased, ResourceRegistered, ResourceUpdated, ResourceWithdrawn
@@ -23,14 +21,13 @@ from shared.erasure import SubjectKind
 async def on_initiative_accepted(
     event: InitiativeAccepted, uow: MatchingUnitOfWork, _: Envelope, forming: Forming
 ) -> None:
-    current = await locked_pool(uow, forming)
-    at = forming.clock()
-    await uow.initiatives.upsert(initiative_of(event, InitiativeStatus.ACCEPTED), at)
+    """Record the acceptance; the formation job proposes for it, together with every other acceptance that
+    arrived meanwhile (capacity shared, nobody booked twice), once this transaction has committed."""
+    await locked_pool(uow, forming)  # the job takes the lock too: it sees this initiative once committed
+    await uow.initiatives.upsert(initiative_of(event, InitiativeStatus.ACCEPTED), forming.clock())
     if await uow.groups.live_for(event.initiative_id) is not None:
         return  # the same acceptance again: one proposal is enough
-    initiative = await uow.initiatives.get(event.initiative_id)  # with what coordinators were last told
-    with contextlib.suppress(Infeasible):  # recorded on the initiative; tried again when someone comes free
-        await propose_for(uow, current, initiative, at, forming)
+    forming.wake_formation()
 
 
 async def on_initiative_withdrawn(

@@ -4,8 +4,9 @@ have become free. And the one rule every writer keeps: take the pool lock first 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +47,9 @@ class Forming:
     web_url: str  # the web's public URL: the review links in the events open its staff console
     invitation_validity: timedelta = timedelta(days=7)  # an unanswered invitation then counts as declined
     solver: SolverSettings = field(default_factory=SolverSettings)
+    # Starts the formation job's next round (jobs.propose_accepted): acceptances that arrive together are
+    # proposed for as one batch. Bootstrap wires the job's wake; tests run the round themselves.
+    wake_formation: Callable[[], None] = lambda: None
 
     def expiry(self, at: datetime) -> datetime:
         """When an invitation sent at `at` expires."""
@@ -148,7 +152,10 @@ async def propose_together(
     pool cannot serve are recorded as blocked."""
     by_id = {i.id: i for i in initiatives}
     outcomes: dict[uuid.UUID, Group | Infeasible] = {}
-    for need, outcome in propose_many([i.need for i in initiatives], pool, settings=forming.solver):
+    # The solver works off the event loop, so HTTP and the consumers' I/O go on meanwhile. The pool lock is
+    # held: nobody commits a change to the pool, so the in-memory pool stays as it is while the thread reads it.
+    formed = await asyncio.to_thread(propose_many, [i.need for i in initiatives], pool, settings=forming.solver)
+    for need, outcome in formed:
         initiative = by_id[need.initiative_id]
         if isinstance(outcome, Infeasible):
             await blocked(uow, initiative, outcome.blockage, forming)

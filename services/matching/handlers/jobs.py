@@ -24,7 +24,27 @@ from services.matching.handlers.group_life import (
     locked_pool,
     log,
     propose_for,
+    propose_together,
 )
+
+
+@dataclass(frozen=True)
+class ProposeAccepted:
+    """One round of the formation job: every accepted initiative that has never had a group is proposed
+    for, all together in one transaction (see group_life.propose_together); returns how many were tried."""
+
+
+async def propose_accepted(_: ProposeAccepted, uow: MatchingUnitOfWork, forming: Forming) -> int:
+    async with uow:
+        current = await locked_pool(uow, forming)
+        pending = await uow.initiatives.awaiting_first_proposal()
+        if not pending:
+            return 0
+        outcomes = await propose_together(uow, current, pending, forming.clock(), forming)
+        await uow.commit()
+    proposed = sum(not isinstance(o, Infeasible) for o in outcomes.values())
+    log.info("accepted.proposed", initiatives=len(pending), proposed=proposed)
+    return len(pending)
 
 
 @dataclass(frozen=True)

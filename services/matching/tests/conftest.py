@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from services.matching.bootstrap import create_app
+from services.matching.handlers import ProposeAccepted
 from services.matching.handlers.contracts import resource_of
 from services.matching.settings import Settings
 from shared.contracts import Envelope, Event
@@ -54,11 +55,13 @@ class Matching:
         return staff_headers(SECRET, "coordinator", "eva.coordinator@malmo.se")
 
     async def feed(self, *events: Event) -> None:
-        """Hand events to matching's idempotent consumer directly (the same path as from Kafka, without the wait)."""
+        """Hand events to matching's idempotent consumer directly (the same path as from Kafka, without the wait),
+        each followed by a round of the formation job that an acceptance wakes (its own wake-up may come first)."""
         consumer = self.app.state.infra.consumers[0]
         for event in events:
             envelope = Envelope.wrap(event, producer="test").model_dump_json().encode()
             await consumer.handle_record(event.topic.value, event.key().encode(), envelope, {})
+            await self.app.state.bus.handle(ProposeAccepted())
 
     async def seed(self, *people: ResourceRegistered) -> None:
         """People in the pool without the event path (as a restored database would have them): nothing is retried."""

@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching.db.repositories.rows import contact_of, contact_row, organisation_of, organisation_row
-from services.matching.db.tables import initiatives
+from services.matching.db.tables import groups, initiatives
 from services.matching.domain.blockage import Blockage
+from services.matching.domain.group import LIVE_GROUPS
 from services.matching.domain.profiles import Initiative, InitiativeStatus
 from shared.db import from_row, to_row, upsert
 from shared.errors import NotFound
@@ -52,6 +53,22 @@ class InitiativeRepository:
                 blocked_reason=_blockages.dump_python(blockage, mode="json") if blockage else None,
             )
         )
+
+    async def awaiting_first_proposal(self) -> list[Initiative]:
+        """Accepted initiatives not tried yet since their acceptance: no live group, and no reason recorded
+        why none can be (groups end only when superseded by another or when the initiative ends)."""
+        rows = await self._session.execute(
+            select(initiatives)
+            .where(
+                initiatives.c.status == InitiativeStatus.ACCEPTED.value,
+                initiatives.c.formation_problem.is_(None),
+                ~exists().where(
+                    groups.c.initiative_id == initiatives.c.id, groups.c.status.in_([s.value for s in LIVE_GROUPS])
+                ),
+            )
+            .order_by(initiatives.c.id)
+        )
+        return [_from_row(row._mapping) for row in rows]
 
     async def waiting(self) -> list[uuid.UUID]:
         """Accepted initiatives that have no group yet because the pool could not form one."""

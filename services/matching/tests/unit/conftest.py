@@ -9,7 +9,7 @@ import pytest
 
 from services.matching.consumers import SUBSCRIPTIONS
 from services.matching.db import PoolCache
-from services.matching.handlers import HANDLERS, Forming
+from services.matching.handlers import HANDLERS, Forming, ProposeAccepted
 from services.matching.handlers.contracts import resource_of
 from services.matching.links import InvitationLinks
 from services.matching.tests.factories import accepted, team
@@ -34,13 +34,18 @@ class Matching:
         forming = Forming(PoolCache(lambda: FakeUnitOfWork(self.store)), lambda: self.now, self.links, WEB_URL)
         self.bus = MessageBus(lambda: FakeUnitOfWork(self.store), HANDLERS, {"forming": forming})
 
-    async def consume(self, *events: Event) -> None:
-        """Each event through the handler the consumer maps it to, in its own committed unit of work."""
+    async def consume(self, *events: Event, together: bool = False) -> None:
+        """Each event through the handler the consumer maps it to, in its own committed unit of work, each
+        followed by a round of the formation job (which an acceptance wakes); `together`: one round after all."""
         for event in events:
             uow = FakeUnitOfWork(self.store)
             async with uow:
                 await self.bus.bind(HANDLER_OF[type(event)])(event, uow, Envelope.wrap(event, producer="test"))
                 await uow.commit()
+            if not together:
+                await self.bus.handle(ProposeAccepted())
+        if together:
+            await self.bus.handle(ProposeAccepted())
 
     async def seed(self, *people: ResourceRegistered) -> None:
         """People in the pool without the event path (as a restored database would have them): nothing is retried."""

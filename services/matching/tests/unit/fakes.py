@@ -68,6 +68,17 @@ class FakeInitiatives(InitiativeRepository):
             found, formation_problem=problem, blockage=blockage
         )
 
+    async def awaiting_first_proposal(self) -> list[Initiative]:
+        grouped = {g.initiative_id for g in self._store.groups.values() if g.status in LIVE_GROUPS}
+        return sorted(
+            (
+                i
+                for i in self._store.initiatives.values()
+                if i.status is InitiativeStatus.ACCEPTED and i.formation_problem is None and i.id not in grouped
+            ),
+            key=lambda i: i.id,
+        )
+
     async def waiting(self) -> list[uuid.UUID]:
         return sorted(
             i.id

@@ -150,3 +150,23 @@ async def test_the_groups_of_a_waiting_initiative_say_why_there_are_none(matchin
     found = await matching.bus.handle(FindGroups(initiative.initiative_id, None, 50, 0))
     assert len(found.groups) == 1 and found.waiting is None
     assert (await matching.bus.handle(FindGroups(None, None, 50, 0))).waiting is None
+
+
+async def test_acceptances_that_arrive_together_are_proposed_as_one_batch_and_nobody_is_booked_twice(
+    matching: Matching,
+) -> None:
+    await matching.consume(*team())
+    together = [accepted(), accepted(), accepted(), accepted()]
+    # The formation job's round runs once, after all four were recorded (as when they arrive at once).
+    await matching.consume(*together, together=True)
+
+    decided = {p.initiative_id for p in matching.proposals()} | {b.initiative_id for b in matching.blockages()}
+    assert decided == {a.initiative_id for a in together}
+    assert matching.proposals()  # the pool serves some of them
+    seats: dict[Any, int] = {}
+    for proposal in matching.proposals():
+        for member in proposal.members:
+            seats[member.email] = seats.get(member.email, 0) + 1
+    capacity = {r.contact.email: r.capacity for r in matching.store.resources.values()}
+    assert all(count <= capacity[email] for email, count in seats.items())  # capacity shared, never exceeded
+    assert all(r.load <= r.capacity for r in matching.store.resources.values())
