@@ -62,10 +62,16 @@ class ResourceRegistered(ResourceEvent):
 
 
 class ResourceUpdated(ResourceEvent):
-    """The profile or availability changed; `active` is false while the person has paused."""
+    """The profile or availability changed; `active` is false while the person has paused.
+
+    Version 2 carries no private profile link (a key to read, change and erase the profile had no business on
+    a topic every consumer reads; an update does not change it, and notifications keeps the one it mailed).
+    Version 1 events still parse, with their link."""
+
+    schema_version: ClassVar[int] = 2
 
     profile: ResourceProfile
-    profile_url: str
+    profile_url: str | None = None  # version 1 only
     active: bool
 
 

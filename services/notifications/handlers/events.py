@@ -92,6 +92,8 @@ async def remember_profile_link(
     clock: Clock,
 ) -> None:
     """Keep the person's newest profile link for the footer of later emails (not once they are erased)."""
+    if event.profile_url is None:  # ResourceUpdated v2 carries no link: the one mailed last stays
+        return
     if await uow.erased.contains(SubjectKind.RESOURCE, event.resource_id):
         return
     await uow.profile_links.remember(event.resource_id, event.profile_url, clock())

@@ -179,20 +179,16 @@ async def update_profile(
         if changes_email and (other := await uow.resources.by_email(command.profile.email)) is not None:
             raise EmailAlreadyRegistered(other.id)
         resource.update(command.profile, clock())
-        await _save_and_tell(uow, resource, outgoing_events.updated(resource, links))
+        await _save_and_tell(uow, resource, outgoing_events.updated(resource))
     return resource
 
 
 async def pause(command: PauseResource, uow: ResourcesUnitOfWork, clock: Clock, links: PrivateLinks) -> Resource:
-    return await _change(
-        uow, command.resource_id, lambda r: r.pause(clock()), lambda r: outgoing_events.updated(r, links)
-    )
+    return await _change(uow, command.resource_id, lambda r: r.pause(clock()), lambda r: outgoing_events.updated(r))
 
 
 async def resume(command: ResumeResource, uow: ResourcesUnitOfWork, clock: Clock, links: PrivateLinks) -> Resource:
-    return await _change(
-        uow, command.resource_id, lambda r: r.resume(clock()), lambda r: outgoing_events.updated(r, links)
-    )
+    return await _change(uow, command.resource_id, lambda r: r.resume(clock()), lambda r: outgoing_events.updated(r))
 
 
 async def withdraw(command: WithdrawResource, uow: ResourcesUnitOfWork, clock: Clock) -> Resource:

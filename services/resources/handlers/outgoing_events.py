@@ -49,12 +49,9 @@ def registered(resource: Resource, links: PrivateLinks) -> ResourceRegistered:
     )
 
 
-def updated(resource: Resource, links: PrivateLinks) -> ResourceUpdated:
+def updated(resource: Resource) -> ResourceUpdated:
     return ResourceUpdated(
-        resource_id=resource.id,
-        profile=_contract_profile(resource.profile),
-        profile_url=links.profile_url(resource.id, resource.link_version),
-        active=resource.status is Status.ACTIVE,
+        resource_id=resource.id, profile=_contract_profile(resource.profile), active=resource.status is Status.ACTIVE
     )
 
 

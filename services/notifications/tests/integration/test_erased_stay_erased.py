@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from shared.contracts import Envelope
 from shared.testing import eventually
 
 from .. import factories
@@ -88,3 +89,20 @@ async def test_a_registration_or_update_consumed_after_the_erasure_keeps_nothing
 
 async def _received(smtp: SmtpServer, count: int) -> bool:
     return len(smtp.messages) >= count
+
+
+async def test_an_update_of_either_version_changes_no_footer_link_and_one_of_version_1_is_still_read(
+    service: Service, smtp: SmtpServer
+) -> None:
+    registered = factories.registered()
+    await service.deliver(registered, producer="resources")
+    v1 = factories.resource_updated(registered.resource_id)
+    v2 = v1.model_copy(update={"profile_url": None})
+    envelope_v1 = Envelope.wrap(v1, producer="resources").model_copy(update={"schema_version": 1})
+
+    await service.deliver(v1, envelope=envelope_v1, producer="resources")
+    await service.deliver(v2, producer="resources")
+
+    [link] = await service.rows("SELECT profile_url FROM resource_profiles")
+    assert link["profile_url"] == v1.profile_url  # a version-1 update still refreshes it; version 2 has none
+    assert len(await service.rows("SELECT event_id FROM processed_events")) == 3

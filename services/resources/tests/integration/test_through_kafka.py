@@ -70,4 +70,6 @@ async def test_register_confirm_appear_active_update_and_erase_over_the_real_bro
     erased = envelopes[-1]
     assert erased.payload == {"resource_id": resource_id}
     assert ResourceErased.model_validate(erased.payload).resource_id.hex == resource_id.replace("-", "")
-    assert len({e.event_id for e in envelopes}) == 4 and all(e.schema_version == 1 for e in envelopes)
+    assert len({e.event_id for e in envelopes}) == 4 and all(
+        e.schema_version == (2 if e.event_type == "ResourceUpdated" else 1) for e in envelopes
+    )
