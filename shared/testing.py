@@ -9,6 +9,7 @@ import importlib
 import inspect
 import json
 import re
+import secrets
 import socket
 import threading
 import time
@@ -197,6 +198,26 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def restartable_port() -> int:
+    """A free port P, with P + 1 free too (Kafka's controller), below the ephemeral range, for a server a test
+    stops and starts again: in the ephemeral range, a client's own outgoing connection (or its reconnects while
+    the server is away) can take the port, and the restarted server cannot bind it."""
+    for _ in range(200):
+        port = secrets.choice(range(20_000, 32_000))
+        if all(_bindable(p) for p in (port, port + 1)):
+            return port
+    raise RuntimeError("no free pair of ports below 32000")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 async def delete_topics(bootstrap: str, prefixes: tuple[str, ...]) -> int:

@@ -20,7 +20,7 @@ from shared.contracts import Topic, dead_letter_topic
 from shared.dlq import partitions_of, records_on
 from shared.service import Infrastructure
 from shared.settings import PROJECT_ROOT, PlatformSettings, ServiceSettings
-from shared.testing import create_database, drop_database, eventually, free_port
+from shared.testing import create_database, drop_database, eventually, restartable_port
 from tests.json_logs import json_logs
 from tests.test_messaging_through_kafka import ProbeRecorded, apply_probe, bus, count, effects, metadata, record_probe
 
@@ -43,7 +43,7 @@ def _postgres(script: str, port: int, data: Path) -> None:
 @pytest.fixture
 def private_postgres() -> Iterator[tuple[str, Any]]:
     """A PostgreSQL of this test's own: (server URL, stop/start controls)."""
-    port = free_port()
+    port = restartable_port()
     # Under /tmp as deploy/postgres/up.sh asks (the postgres OS user must reach it); the port makes it unique.
     data = Path(f"/tmp/meetmalmo-relay-pg-{port}")  # noqa: S108
     _postgres("up", port, data)

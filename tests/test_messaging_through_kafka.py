@@ -21,7 +21,7 @@ from shared.messagebus import MessageBus
 from shared.outbox import define_outbox_table
 from shared.service import Infrastructure
 from shared.settings import PROJECT_ROOT, PlatformSettings, ServiceSettings
-from shared.testing import create_database, drop_database, eventually, free_port, read_records
+from shared.testing import create_database, drop_database, eventually, read_records, restartable_port
 from shared.tracing import configure_tracing
 from shared.unit_of_work import UnitOfWork
 
@@ -177,7 +177,7 @@ def _kafka(script: str, bootstrap: str) -> None:
 async def test_changes_committed_while_the_broker_is_away_are_published_when_it_returns(
     databases: tuple[str, str], topic_namespace: str
 ) -> None:
-    port = free_port()  # a broker of this test's own (controller on port + 1), so it can be stopped and started
+    port = restartable_port()  # a broker of this test's own (controller on port + 1), so it can be stopped and started
     bootstrap = f"127.0.0.1:{port}"
     producer = infrastructure("kit-producer", databases[0], bootstrap, topic_namespace)
     topic = topic_namespace + Topic.NOTIFICATIONS
