@@ -51,6 +51,18 @@ from shared.unit_of_work import UnitOfWork
 from shared.web import BodySizeLimit, CorrelationId
 
 log = structlog.get_logger(__name__)
+STOP_SECONDS = 10.0
+"""How long stopping waits for the broker client before it lets go (a pod's grace period is 30 s)."""
+
+
+async def _stop_within(seconds: float, stop: Callable[[], Awaitable[None]], *, part: str) -> None:
+    try:
+        async with asyncio.timeout(seconds):
+            await stop()
+    except TimeoutError:
+        log.warning("service.stop_abandoned", part=part, after_seconds=seconds)
+
+
 U = TypeVar("U", bound=UnitOfWork)
 
 
@@ -199,7 +211,9 @@ class Infrastructure:
         finally:
             await supervisor.stop()
             await self.lag.close()
-            await self.broker.stop()
+            # aiokafka's stop waits for batches it holds to be delivered, forever while the broker is away;
+            # their outbox rows are unmarked, so the next start publishes them (consumers are idempotent).
+            await _stop_within(STOP_SECONDS, self.broker.stop, part="broker")
             await self.engine.dispose()
 
     async def _watch_broker_outage(self, every_seconds: float = 5.0) -> None:

@@ -202,6 +202,22 @@ async def test_changes_committed_while_the_broker_is_away_are_published_when_it_
             records = await read_records(bootstrap, topic, until=lambda rs: len(rs) >= 2, timeout=120)
             assert [r.json()["payload"]["value"] for r in records] == [1, 2]
             assert await eventually(lambda: _nothing_pending(producer), timeout=30)
+
+            # The broker goes away with a record in the client's hands, and the service is stopped meanwhile:
+            # stopping does not wait for a broker that is not there (before, it waited forever) ...
+            await asyncio.to_thread(_kafka, "down", bootstrap)
+            await record_probe(producer, probe, 3)
+            await asyncio.sleep(2)
+            stopping = asyncio.get_running_loop().time()
+        assert asyncio.get_running_loop().time() - stopping < 60, "stopping waited for the broker"
+        # ... and the record is not lost: the service started again publishes it once the broker is back.
+        restarted = infrastructure("kit-producer", databases[0], bootstrap, topic_namespace)
+        async with restarted.running():
+            await asyncio.to_thread(_kafka, "up", bootstrap)
+            records = await read_records(bootstrap, topic, until=lambda rs: len(rs) >= 3, timeout=120)
+            assert [r.json()["payload"]["value"] for r in records][-1] == 3
+            assert sorted({r.json()["payload"]["value"] for r in records}) == [1, 2, 3]
+            assert await eventually(lambda: _nothing_pending(restarted), timeout=30)
     finally:
         await asyncio.to_thread(_kafka, "down", bootstrap)
         shutil.rmtree(PROJECT_ROOT / "var" / f"kafka-{port}", ignore_errors=True)
