@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
+from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
@@ -36,3 +38,22 @@ def inject_trace_headers() -> dict[str, str]:
 
 def extract_trace_context(headers: Mapping[str, str]) -> Context:
     return propagate.extract(dict(headers))
+
+
+def current_traceparent() -> str | None:
+    """The current span's W3C traceparent, to store beside work that a later job finishes."""
+    return inject_trace_headers().get("traceparent")
+
+
+@contextlib.contextmanager
+def continued(traceparent: str | None) -> Iterator[None]:
+    """Run the block inside the trace `traceparent` names (stored by `current_traceparent`), so that what a
+    later job emits for that work stays in the trace that asked for it; no traceparent: the current one."""
+    if not traceparent:
+        yield
+        return
+    token = otel_context.attach(extract_trace_context({"traceparent": traceparent}))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)

@@ -63,6 +63,7 @@ initiatives = Table(
     *contact_columns("contact_"),
     Column("formation_problem", Text, nullable=True),  # why no group could be proposed yet
     Column("blocked_reason", JSON, nullable=True),  # what is lacking, as coordinators were last told
+    Column("trace_context", String(200), nullable=True),  # traceparent of the acceptance the formation job answers
     Column("updated_at", Timestamp(), nullable=False),
 )
 

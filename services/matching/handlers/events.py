@@ -16,6 +16,7 @@ from shared.contracts import Envelope
 from shared.contracts.initiatives import InitiativeAccepted, InitiativeClosed, InitiativeEvent, InitiativeWithdrawn
 from shared.contracts.resources import ResourceErased, ResourceRegistered, ResourceUpdated, ResourceWithdrawn
 from shared.erasure import SubjectKind
+from shared.tracing import current_traceparent
 
 
 async def on_initiative_accepted(
@@ -27,6 +28,7 @@ async def on_initiative_accepted(
     await uow.initiatives.upsert(initiative_of(event, InitiativeStatus.ACCEPTED), forming.clock())
     if await uow.groups.live_for(event.initiative_id) is not None:
         return  # the same acceptance again: one proposal is enough
+    await uow.initiatives.remember_trace(event.initiative_id, current_traceparent())
     forming.wake_formation()
 
 

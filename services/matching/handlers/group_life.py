@@ -33,6 +33,7 @@ from shared.contracts.groups import (
     MemberReplaced,
 )
 from shared.db import Clock
+from shared.tracing import continued
 
 log = structlog.get_logger("services.matching.handlers")
 
@@ -155,13 +156,15 @@ async def propose_together(
     # The solver works off the event loop, so HTTP and the consumers' I/O go on meanwhile. The pool lock is
     # held: nobody commits a change to the pool, so the in-memory pool stays as it is while the thread reads it.
     formed = await asyncio.to_thread(propose_many, [i.need for i in initiatives], pool, settings=forming.solver)
+    traces = await uow.initiatives.traces(by_id)
     for need, outcome in formed:
         initiative = by_id[need.initiative_id]
-        if isinstance(outcome, Infeasible):
-            await blocked(uow, initiative, outcome.blockage, forming)
-            outcomes[initiative.id] = outcome
-        else:
-            outcomes[initiative.id] = await store_proposal(uow, initiative, outcome, at, forming)
+        with continued(traces.get(initiative.id)):  # what is emitted for it stays in its acceptance's trace
+            if isinstance(outcome, Infeasible):
+                await blocked(uow, initiative, outcome.blockage, forming)
+                outcomes[initiative.id] = outcome
+            else:
+                outcomes[initiative.id] = await store_proposal(uow, initiative, outcome, at, forming)
     return outcomes
 
 

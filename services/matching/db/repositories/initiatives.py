@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,8 @@ from shared.db import from_row, to_row, upsert
 from shared.errors import NotFound
 
 _blockages = TypeAdapter(Blockage)  # stored as JSON
-_OWN = ("formation_problem", "blocked_reason")  # matching's own columns: intake's events never change them
+# matching's own columns: intake's events never change them
+_OWN = ("formation_problem", "blocked_reason", "trace_context")
 
 
 class InitiativeRepository:
@@ -53,6 +55,18 @@ class InitiativeRepository:
                 blocked_reason=_blockages.dump_python(blockage, mode="json") if blockage else None,
             )
         )
+
+    async def remember_trace(self, initiative_id: uuid.UUID, traceparent: str | None) -> None:
+        """The trace of the acceptance, which the formation job's proposal continues (see shared.tracing)."""
+        await self._session.execute(
+            update(initiatives).where(initiatives.c.id == initiative_id).values(trace_context=traceparent)
+        )
+
+    async def traces(self, initiative_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+        rows = await self._session.execute(
+            select(initiatives.c.id, initiatives.c.trace_context).where(initiatives.c.id.in_(list(initiative_ids)))
+        )
+        return {row.id: row.trace_context for row in rows}
 
     async def awaiting_first_proposal(self) -> list[Initiative]:
         """Accepted initiatives not tried yet since their acceptance: no live group, and no reason recorded

@@ -34,6 +34,7 @@ class Store:
     versions: dict[uuid.UUID, int] = field(default_factory=dict)  # the pool version that last changed a person
     groups: dict[uuid.UUID, Group] = field(default_factory=dict)
     pool_version: int = 0
+    traces: dict[uuid.UUID, str | None] = field(default_factory=dict)  # the acceptances' traceparents
     published: list[Event] = field(default_factory=list)
     erased: InMemoryErasedSubjects = field(default_factory=InMemoryErasedSubjects)
     sent_events: InMemoryOutboxScrubber = field(default_factory=InMemoryOutboxScrubber)
@@ -67,6 +68,12 @@ class FakeInitiatives(InitiativeRepository):
         self._store.initiatives[initiative_id] = dataclasses.replace(
             found, formation_problem=problem, blockage=blockage
         )
+
+    async def remember_trace(self, initiative_id: uuid.UUID, traceparent: str | None) -> None:
+        self._store.traces[initiative_id] = traceparent
+
+    async def traces(self, initiative_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+        return {i: self._store.traces.get(i) for i in initiative_ids}
 
     async def awaiting_first_proposal(self) -> list[Initiative]:
         grouped = {g.initiative_id for g in self._store.groups.values() if g.status in LIVE_GROUPS}
