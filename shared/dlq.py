@@ -193,7 +193,8 @@ async def _committed(bootstrap: str, group_id: str, topic: str) -> dict[int, int
         await consumer.stop()
 
 
-async def _commit(bootstrap: str, group_id: str, offsets: dict[TopicPartition, int]) -> None:
+async def commit_offsets(bootstrap: str, group_id: str, offsets: dict[TopicPartition, int]) -> None:
+    """Commit `offsets` as consumer group `group_id` (the redrive's progress; tests set a group's position)."""
     if not offsets:
         return
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
@@ -283,7 +284,9 @@ async def redrive(
             await producer.stop()
         if not dry_run:
             # With a consumer filter, commit only past the letters handled before another consumer's letter.
-            await _commit(bootstrap, group, handled if consumer is None else _contiguous(letters, handled, consumer))
+            await commit_offsets(
+                bootstrap, group, handled if consumer is None else _contiguous(letters, handled, consumer)
+            )
     return report
 
 

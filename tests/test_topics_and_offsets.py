@@ -8,14 +8,13 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.structs import OffsetAndMetadata
 
 from shared.broker import OffsetsOutOfRetention, TopicSettings, check_committed_offsets, ensure_topics
 from shared.contracts import Topic
-from shared.dlq import partitions_of, records_on
+from shared.dlq import commit_offsets, partitions_of, records_on
 from shared.service import Infrastructure
 from shared.testing import create_database, drop_database, eventually
 from tests.test_messaging_through_kafka import ProbeRecorded, apply_probe, bus, infrastructure, metadata
@@ -64,16 +63,6 @@ async def produce(bootstrap: str, topic: str, partition: int, count: int) -> Non
         await producer.stop()
 
 
-async def commit(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        consumer.assign(list(offsets))
-        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in offsets.items()})
-    finally:
-        await consumer.stop()
-
-
 async def test_a_group_whose_committed_offset_fell_out_of_retention_is_refused_and_a_new_group_is_not(
     kafka_bootstrap: str, topic_namespace: str, admin: AIOKafkaAdminClient
 ) -> None:
@@ -84,9 +73,9 @@ async def test_a_group_whose_committed_offset_fell_out_of_retention_is_refused_a
     group = topic_namespace + "reader"
 
     assert await check_committed_offsets(kafka_bootstrap, group, [topic]) is False  # new: starts at earliest
-    await commit(kafka_bootstrap, group, {first: 2})
+    await commit_offsets(kafka_bootstrap, group, {first: 2})
     assert await check_committed_offsets(kafka_bootstrap, group, [topic]) is False  # partition 1 never read
-    await commit(kafka_bootstrap, group, {second: 0})
+    await commit_offsets(kafka_bootstrap, group, {second: 0})
     assert await check_committed_offsets(kafka_bootstrap, group, [topic]) is True  # read everywhere: "none"
 
     await admin.delete_records({first: RecordsToDelete(4)})  # as retention would: 0-3 go, the group read only 0-1
@@ -102,7 +91,7 @@ async def test_a_service_whose_group_fell_out_of_retention_skips_nothing_says_wh
     partitions = await eventually(lambda: partitions_of(kafka_bootstrap, topic))
     await produce(kafka_bootstrap, topic, 0, 5)  # not events: read, they would go to the DLQ at once
     group = topic_namespace + "kit-consumer"
-    await commit(kafka_bootstrap, group, {tp: 0 for tp in partitions})
+    await commit_offsets(kafka_bootstrap, group, {tp: 0 for tp in partitions})
     await admin.delete_records({TopicPartition(topic, 0): RecordsToDelete(3)})  # 0-2 gone unread
 
     url = await create_database(postgres_server, "kit_consumer")
