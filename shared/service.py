@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.auth import TokenVerifier
 from shared.broker import connect_with_retry, create_broker, publisher, subscribe, subscriber_is_consuming
-from shared.contracts import ALL_TOPICS, Event, dead_letter_topic
+from shared.contracts import Event, Topic, dead_letter_topic
 from shared.db import create_engine, database_is_reachable
 from shared.errors import InvalidTransition, NotFound
 from shared.inbox import IdempotentConsumer, purge_processed_events
@@ -118,7 +118,7 @@ class Infrastructure:
         self.broker.add_middleware(KafkaPrometheusMiddleware(registry=self.metrics.registry, app_name=name))
         self.messaging = self.relay.metrics = MessagingMetrics(self.metrics.registry)
         self.lag = KafkaLagProbe(platform.kafka_bootstrap)
-        self.lag.watch_dead_letters(platform.topic_namespace + dead_letter_topic(topic) for topic in ALL_TOPICS)
+        self.lag.watch_dead_letters(platform.topic_namespace + dead_letter_topic(topic) for topic in Topic)
         self.metrics.add_probe("outbox", outbox_probe(self.session_factory, self.metadata.tables["outbox"]))
         self.metrics.add_probe("background_tasks", tasks_probe(self.background_tasks))
         self.metrics.add_probe("kafka", self.lag)

@@ -196,6 +196,7 @@ async def test_the_messaging_kit_shows_what_it_published_consumed_and_what_waits
         assert value(text, "meetmalmo_background_task_up", task="broker-connect") == 1  # done once connected
         assert all(up == 1 for up in samples(text, "meetmalmo_background_task_up")), "a healthy service's tasks"
         assert samples(text, "meetmalmo_dead_letter_messages", topic=f"{_namespace_of(text)}{Topic.INITIATIVES}.dlq")
+        assert ".dlq.dlq" not in text  # a dead-letter topic has no dead-letter topic of its own
         assert all(v == 1 for v in samples(text, "meetmalmo_metrics_probe_up"))
         assert value(text, "meetmalmo_ready") == 1
         assert value(text, "meetmalmo_readiness_check", check="database") == 1
