@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, 
 from services.intake.handlers import (
     AcceptInitiative,
     CloseInitiative,
+    EraseOriginator,
     ExportInitiatives,
     FindInitiatives,
     GetInitiative,
@@ -269,4 +270,21 @@ async def add_note(initiative_id: uuid.UUID, body: NoteIn, staff: CoordinatorDep
     with its author and time, never to the originator; the event that follows says only that a note was
     added. Answers the detail with the notes."""
     await bus.handle(body.to_command(initiative_id, staff.subject))
+    return InitiativeDetail.from_details(await bus.handle(GetInitiativeDetails(initiative_id)))
+
+
+@router.post(
+    "/api/v1/initiatives/{initiative_id}/erase-originator",
+    tags=["staff"],
+    responses=errors(NOT_FOUND),
+    summary="Erase the originator's contact details",
+)
+async def erase_originator(initiative_id: uuid.UUID, staff: CoordinatorDep, bus: BusDep) -> InitiativeDetail:
+    """A coordinator erases the contact person's name, email and phone (the originator asked, GDPR art. 17),
+    in any status: here, in the history and notes, in the events not yet sent, and, told by `OriginatorErased`,
+    in matching and notifications; nobody emails them again. The initiative, its organisation and its work go
+    on, and the status link still works (it never showed the contact). Kept in the history with the
+    coordinator, without what was erased. Cannot be undone; erasing again changes nothing (200). Ended
+    initiatives are erased this way anyway after the retention (INTAKE_ORIGINATOR_RETENTION_DAYS)."""
+    await bus.handle(EraseOriginator(initiative_id, staff.subject))
     return InitiativeDetail.from_details(await bus.handle(GetInitiativeDetails(initiative_id)))

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from services.intake import api, consumers, metrics
 from services.intake.db import IntakeUnitOfWork, metadata
-from services.intake.handlers import HANDLERS, PurgeIdempotencyKeys
+from services.intake.handlers import HANDLERS, EraseExpiredOriginators, PurgeIdempotencyKeys
 from services.intake.links import StatusLinks
 from services.intake.settings import Settings
 from shared.db import Clock, utcnow
@@ -37,6 +37,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     infra.measure("kpis", metrics.kpis)
     keep = timedelta(hours=settings.idempotency_retention_hours)
     infra.run(PeriodicJob("intake-idempotency-purge", lambda: bus.handle(PurgeIdempotencyKeys(keep)), interval=3600))
+    retention = EraseExpiredOriginators(timedelta(days=settings.originator_retention_days))
+    infra.run(PeriodicJob("intake-originator-retention", lambda: bus.handle(retention), interval=3600))
     return create_service_app(
         infra,
         bus=bus,

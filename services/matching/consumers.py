@@ -1,11 +1,11 @@
-"""What matching consumes: accepted (and withdrawn, closed) initiatives and the resource pool."""
+"""What matching consumes: accepted (and withdrawn, closed) initiatives, erased originators and the resource pool."""
 
 from __future__ import annotations
 
 from services.matching.db import MatchingUnitOfWork
 from services.matching.handlers import events
 from shared.contracts import Topic
-from shared.contracts.initiatives import InitiativeAccepted, InitiativeClosed, InitiativeWithdrawn
+from shared.contracts.initiatives import InitiativeAccepted, InitiativeClosed, InitiativeWithdrawn, OriginatorErased
 from shared.contracts.resources import ResourceErased, ResourceRegistered, ResourceUpdated, ResourceWithdrawn
 from shared.inbox import IdempotentConsumer
 from shared.messagebus import MessageBus
@@ -16,6 +16,7 @@ SUBSCRIPTIONS: Subscriptions = {
         InitiativeAccepted: events.on_initiative_accepted,
         InitiativeWithdrawn: events.on_initiative_withdrawn,
         InitiativeClosed: events.on_initiative_closed,
+        OriginatorErased: events.on_originator_erased,
     },
     Topic.RESOURCES: {
         ResourceRegistered: events.on_resource_registered,

@@ -13,6 +13,7 @@ from shared.contracts.initiatives import (
     InitiativeSubmitted,
     InitiativeUpdated,
     InitiativeWithdrawn,
+    OriginatorErased,
 )
 from shared.contracts.resources import (
     ResourceConfirmationRequested,
@@ -35,6 +36,7 @@ SUBSCRIPTIONS: Subscriptions = {
         InitiativeRejected: events.queue_emails,
         InitiativeInfoRequested: events.queue_emails,
         InitiativeWithdrawn: events.forget_withdrawn_initiative,
+        OriginatorErased: events.forget_originator,
     },
     Topic.RESOURCES: {
         ResourceConfirmationRequested: events.queue_emails,

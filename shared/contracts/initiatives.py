@@ -113,3 +113,14 @@ class InitiativeNoteAdded(InitiativeEvent):
 
     author: str
     added_at: datetime
+
+
+class OriginatorErased(Event):
+    """The initiative's contact person was erased (on request, or after the retention of a closed
+    initiative): every service blanks its copy of their name, email and phone and never stores them again.
+    The initiative goes on; only its id travels, nothing personal."""
+
+    topic: ClassVar[Topic] = Topic.INITIATIVES
+    key_field: ClassVar[str] = "initiative_id"
+
+    initiative_id: uuid.UUID

@@ -23,6 +23,8 @@ from services.intake.db.tables import (
     reference_counters,
 )
 from services.intake.domain import (
+    ENDED_STATUSES,
+    ERASED_NAME,
     OPEN_STATUSES,
     DuplicateBrief,
     DuplicateCandidate,
@@ -288,6 +290,37 @@ class InitiativeRepository:
         """Drop the Idempotency-Keys remembered before `before` (their receipts show the originator's contact)."""
         result = await self._session.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < before))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def blank_stored_texts(self, initiative_id: uuid.UUID, erased: Sequence[str]) -> None:
+        """The originator's erased contact details out of the history's and the staff's notes as stored
+        (the aggregate blanked its copy), and out of reach through its Idempotency-Keys: their fingerprint
+        (a digest of the request with the contact) goes, so a retry with such a key is refused, not a second
+        initiative."""
+        for value in sorted(erased, key=len, reverse=True):
+            for table, column in ((initiative_history, initiative_history.c.note), (initiative_notes, initiative_notes.c.text)):
+                await self._session.execute(
+                    update(table)
+                    .where(table.c.initiative_id == initiative_id, column.contains(value, autoescape=True))
+                    .values({column.name: func.replace(column, value, ERASED_NAME)})
+                )
+        await self._session.execute(
+            update(idempotency_keys).where(idempotency_keys.c.initiative_id == initiative_id).values(fingerprint="")
+        )
+
+    async def ended_with_contact_before(self, moment: datetime, limit: int) -> list[uuid.UUID]:
+        """Ended initiatives (rejected, withdrawn, closed) untouched since before `moment` that still keep
+        their originator's contact, oldest first."""
+        query = (
+            select(initiatives.c.id)
+            .where(
+                initiatives.c.status.in_([s.value for s in ENDED_STATUSES]),
+                initiatives.c.updated_at < moment,
+                initiatives.c.contact_name != ERASED_NAME,
+            )
+            .order_by(initiatives.c.updated_at)
+            .limit(limit)
+        )
+        return list(await self._session.scalars(query))
 
     async def _insert_history(self, initiative_id: uuid.UUID, changes: Sequence[StatusChange]) -> None:
         if changes:

@@ -2,6 +2,8 @@
 
 from services.intake.domain.duplicates import DuplicateBrief, DuplicateCandidate, likely_duplicates
 from services.intake.domain.initiative import (
+    ENDED_STATUSES,
+    ERASED_NAME,
     OPEN_STATUSES,
     TRANSITIONS,
     Action,
@@ -17,6 +19,8 @@ from services.intake.domain.initiative import (
 )
 
 __all__ = [
+    "ENDED_STATUSES",
+    "ERASED_NAME",
     "OPEN_STATUSES",
     "TRANSITIONS",
     "Action",

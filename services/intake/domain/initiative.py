@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -33,6 +33,7 @@ class Action(StrEnum):
     MARK_GROUP_FORMED = "mark_group_formed"
     CLOSE = "close"
     ASSIGN_LEAD = "assign_lead"
+    ERASE_ORIGINATOR = "erase_originator"
 
 
 class Channel(StrEnum):
@@ -60,6 +61,11 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status]] = {
 }
 
 OPEN_STATUSES = frozenset({Status.SUBMITTED, Status.INFO_REQUESTED, Status.ACCEPTED, Status.GROUP_FORMING})
+# Where an initiative ends: nothing more happens to it, and its originator's contact is kept only for the
+# retention (INTAKE_ORIGINATOR_RETENTION_DAYS) after it got there.
+ENDED_STATUSES = frozenset({Status.REJECTED, Status.WITHDRAWN, Status.CLOSED})
+
+ERASED_NAME = "(erased)"  # as shared.contracts.personal_data blanks it in events
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,19 @@ class Originator:
     contact_name: str
     contact_email: str
     contact_phone: str | None
+
+    @property
+    def contact_erased(self) -> bool:
+        return self.contact_name == ERASED_NAME and not self.contact_email and self.contact_phone is None
+
+    @property
+    def contact_details(self) -> tuple[str, ...]:
+        """The contact person's personal data as text (name, email, phone): what erasure looks for."""
+        return tuple(v for v in (self.contact_name, self.contact_email, self.contact_phone) if v)
+
+    def without_contact(self) -> Originator:
+        """The organisation stays (it is not a person); its contact person's name, email and phone go."""
+        return replace(self, contact_name=ERASED_NAME, contact_email="", contact_phone=None)
 
 
 @dataclass(frozen=True)
@@ -199,6 +218,26 @@ class Initiative(Proposal):
         self.updated_at = at
         return True
 
+    def erase_originator(self, by: str, at: datetime) -> tuple[str, ...]:
+        """Forget the contact person's name, email and phone, in any status: the initiative and its work go
+        on. Kept in the history as a step by `by` (without what was erased); their texts in the history's
+        and the staff's notes are blanked too. Returns what was erased, for the stored copies elsewhere;
+        nothing (and no step) when it was erased before."""
+        if self.originator.contact_erased:
+            return ()
+        erased = self.originator.contact_details
+        self.originator = self.originator.without_contact()
+        self.history = [replace(c, note=_without(c.note, erased)) for c in self.history]
+        self.notes = [replace(n, text=_without(n.text, erased) or "") for n in self.notes]
+        self.history.append(StatusChange(at, by, Action.ERASE_ORIGINATOR, self.status, self.status))
+        self.updated_at = at
+        return erased
+
+    def ended_before(self, moment: datetime) -> bool:
+        """Ended (rejected, withdrawn, closed) with its last step before `moment`."""
+        moves = self.status_changes
+        return self.status in ENDED_STATUSES and (moves[-1].at if moves else self.submitted_at) < moment
+
     def add_note(self, author: str, text: str, at: datetime) -> Note:
         """A private staff note; not a step of the initiative, so neither its history nor its status changes."""
         note = Note(at, author, text)
@@ -235,7 +274,16 @@ class Initiative(Proposal):
     @property
     def status_changes(self) -> list[StatusChange]:
         """The history's steps that moved the status (without the staff's lead assignments)."""
-        return [c for c in self.history if c.action is not Action.ASSIGN_LEAD]
+        return [c for c in self.history if c.action not in (Action.ASSIGN_LEAD, Action.ERASE_ORIGINATOR)]
+
+
+def _without(text: str | None, erased: tuple[str, ...]) -> str | None:
+    """The text with each erased value replaced by ERASED_NAME."""
+    if text is None:
+        return None
+    for value in sorted(erased, key=len, reverse=True):
+        text = text.replace(value, ERASED_NAME)
+    return text
 
 
 def format_reference(year: int, number: int) -> str:

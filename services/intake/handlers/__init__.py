@@ -9,6 +9,7 @@ from services.intake.handlers.commands import (
     AnswerInformationRequest,
     AssignLead,
     CloseInitiative,
+    EraseOriginator,
     IdempotencyKeyReused,
     RejectInitiative,
     RequestInformation,
@@ -19,12 +20,18 @@ from services.intake.handlers.commands import (
     answer_information_request,
     assign_lead,
     close_initiative,
+    erase_originator,
     reject_initiative,
     request_information,
     submit_initiative,
     withdraw_initiative,
 )
-from services.intake.handlers.jobs import PurgeIdempotencyKeys, purge_idempotency_keys
+from services.intake.handlers.jobs import (
+    EraseExpiredOriginators,
+    PurgeIdempotencyKeys,
+    erase_expired_originators,
+    purge_idempotency_keys,
+)
 from services.intake.handlers.queries import (
     ExportInitiatives,
     FindInitiatives,
@@ -48,11 +55,13 @@ HANDLERS: dict[type[Any], Handler] = {
     CloseInitiative: close_initiative,
     AssignLead: assign_lead,
     AddNote: add_note,
+    EraseOriginator: erase_originator,
     GetInitiative: get_initiative,
     FindInitiatives: find_initiatives,
     ExportInitiatives: export_initiatives,
     GetInitiativeDetails: get_initiative_details,
     PurgeIdempotencyKeys: purge_idempotency_keys,
+    EraseExpiredOriginators: erase_expired_originators,
 }
 
 __all__ = [
@@ -62,6 +71,8 @@ __all__ = [
     "AnswerInformationRequest",
     "AssignLead",
     "CloseInitiative",
+    "EraseExpiredOriginators",
+    "EraseOriginator",
     "ExportInitiatives",
     "FindInitiatives",
     "GetInitiative",

@@ -27,9 +27,11 @@ from shared.contracts.initiatives import (
     InitiativeSubmitted,
     InitiativeUpdated,
     InitiativeWithdrawn,
+    OriginatorErased,
 )
 from shared.contracts.initiatives import Originator as OriginatorContract
 from shared.db import Clock
+from shared.erasure import SubjectKind
 from shared.messagebus import retry_once_on
 
 log = structlog.get_logger(__name__)
@@ -105,6 +107,12 @@ class AddNote(Decision):
     """A coordinator's private note on the initiative."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class EraseOriginator(Decision):
+    """Forget the originator's contact person (on their request through a coordinator, or after the
+    retention of an ended initiative: `by` is then the retention job)."""
 
 
 def _snapshot(initiative: Initiative, links: StatusLinks) -> dict[str, Any]:
@@ -275,3 +283,22 @@ async def add_note(command: AddNote, uow: IntakeUnitOfWork, clock: Clock, links:
         initiative.add_note(command.by, command.text, at)
 
     return await _change(uow, links, command.initiative_id, note, InitiativeNoteAdded, author=command.by, added_at=at)
+
+
+@retry_once_on(ConcurrentUpdate)
+async def erase_originator(command: EraseOriginator, uow: IntakeUnitOfWork, clock: Clock) -> Initiative:
+    """Blank the contact person's name, email and phone in the initiative, its history and notes, its
+    Idempotency-Keys and the outbox (sent events naming the initiative deleted, waiting ones blanked), and
+    tell the other services (OriginatorErased) in the same transaction. Erased before: nothing happens."""
+    async with uow:
+        initiative = await uow.initiatives.get(command.initiative_id, for_update=True)
+        erased = initiative.erase_originator(command.by, clock())
+        if not erased:
+            return initiative
+        await uow.initiatives.save(initiative)
+        await uow.initiatives.blank_stored_texts(initiative.id, erased)
+        await uow.sent_events.forget(SubjectKind.ORIGINATOR, initiative.id)
+        await uow.emit(OriginatorErased(initiative_id=initiative.id))
+        await uow.commit()
+    log.info("originator.erased", initiative_id=str(initiative.id), reference=initiative.reference)
+    return initiative

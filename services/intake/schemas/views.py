@@ -86,6 +86,9 @@ class OriginatorOut(BaseModel):
     contact_name: str
     contact_email: str
     contact_phone: str | None = Field(description="In E.164.", examples=["+46701234567"])
+    contact_erased: bool = Field(
+        description="True once the contact person was erased: their name reads `(erased)`, email and phone are empty."
+    )
 
 
 class InitiativeSummary(BaseModel):

@@ -116,6 +116,9 @@ class Contact:
     phone: str | None
 
 
+ERASED_CONTACT = Contact("(erased)", "", None)  # an erased person: as shared.contracts.personal_data blanks them
+
+
 class InitiativeStatus(StrEnum):
     """Where intake's initiative stands, as far as matching follows it."""
 

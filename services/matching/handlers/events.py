@@ -5,15 +5,22 @@ processed mark); like every writer, a handler takes the pool lock first."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 from services.matching.db import MatchingUnitOfWork
 from services.matching.domain.group import GroupStatus, SeatStatus
-from services.matching.domain.profiles import InitiativeStatus, more_available
+from services.matching.domain.profiles import ERASED_CONTACT, Initiative, InitiativeStatus, more_available
 from services.matching.handlers.contracts import initiative_of, resource_of
 from services.matching.handlers.group_life import Forming, depart, ended, locked_pool, retry_waiting
 from shared.contracts import Envelope
-from shared.contracts.initiatives import InitiativeAccepted, InitiativeClosed, InitiativeEvent, InitiativeWithdrawn
+from shared.contracts.initiatives import (
+    InitiativeAccepted,
+    InitiativeClosed,
+    InitiativeEvent,
+    InitiativeWithdrawn,
+    OriginatorErased,
+)
 from shared.contracts.resources import ResourceErased, ResourceRegistered, ResourceUpdated, ResourceWithdrawn
 from shared.erasure import SubjectKind
 from shared.tracing import current_traceparent
@@ -25,7 +32,7 @@ async def on_initiative_accepted(
     """Record the acceptance; the formation job proposes for it, together with every other acceptance that
     arrived meanwhile (capacity shared, nobody booked twice), once this transaction has committed."""
     await locked_pool(uow, forming)  # the job takes the lock too: it sees this initiative once committed
-    await uow.initiatives.upsert(initiative_of(event, InitiativeStatus.ACCEPTED), forming.clock())
+    await uow.initiatives.upsert(await _as_kept(uow, event, InitiativeStatus.ACCEPTED), forming.clock())
     if await uow.groups.live_for(event.initiative_id) is not None:
         return  # the same acceptance again: one proposal is enough
     await uow.initiatives.remember_trace(event.initiative_id, current_traceparent())
@@ -51,7 +58,7 @@ async def _initiative_ended(
     if await uow.initiatives.find(event.initiative_id) is None:
         return  # never accepted: matching never knew it
     at = forming.clock()
-    initiative = initiative_of(event, status)
+    initiative = await _as_kept(uow, event, status)
     await uow.initiatives.upsert(initiative, at)
     await uow.initiatives.set_problem(initiative.id, None)  # it waits for nothing any more
     group = await uow.groups.live_for(initiative.id)
@@ -61,6 +68,27 @@ async def _initiative_ended(
     if finished:
         await ended(uow, group, initiative)
         await retry_waiting(uow, forming, at)
+
+
+async def on_originator_erased(
+    event: OriginatorErased, uow: MatchingUnitOfWork, _: Envelope, forming: Forming
+) -> None:
+    """The initiative's contact person was erased: the initiative and its group go on, their name, email and
+    phone go (a later GroupFormed introduces the contact as `(erased)`, without an address), their subject is
+    remembered against later or redelivered initiative events, and matching's outbox forgets them."""
+    await uow.lock_pool()
+    await uow.initiatives.forget_contact(event.initiative_id)
+    await uow.erased.remember(SubjectKind.ORIGINATOR, event.initiative_id, forming.clock())
+    await uow.sent_events.forget(SubjectKind.ORIGINATOR, event.initiative_id)
+
+
+async def _as_kept(uow: MatchingUnitOfWork, event: InitiativeEvent, status: InitiativeStatus) -> Initiative:
+    """The initiative as the event tells it, without its contact person once they were erased (an event
+    published before the erasure can arrive after it: a redelivery, a replay from the topic)."""
+    initiative = initiative_of(event, status)
+    if await uow.erased.contains(SubjectKind.ORIGINATOR, event.initiative_id):
+        return dataclasses.replace(initiative, contact=ERASED_CONTACT)
+    return initiative
 
 
 async def on_resource_registered(

@@ -21,7 +21,7 @@ from services.notifications.domain import (
 )
 from services.notifications.domain.erased import initiative_named, resources_named, without_erased
 from shared.contracts import Envelope, Event
-from shared.contracts.initiatives import InitiativeWithdrawn
+from shared.contracts.initiatives import InitiativeWithdrawn, OriginatorErased
 from shared.contracts.resources import (
     ResourceErased,
     ResourceEvent,
@@ -113,6 +113,22 @@ async def forget_resource(
         await uow.deliveries.save(delivery)
     for delivery in about_them:
         delivery.forget_content_when_done(now)
+        await uow.deliveries.save(delivery)
+
+
+async def forget_originator(
+    event: OriginatorErased, uow: NotificationsUnitOfWork, envelope: Envelope, clock: Clock
+) -> None:
+    """The initiative's contact person was erased: emails to them not yet sent are cancelled and lose their
+    address and text, the texts to others that show them go once sent, and the subject is remembered: a later
+    event about the initiative sends them nothing and shows them nowhere (see queue_emails)."""
+    now = clock()
+    await uow.erased.remember(SubjectKind.ORIGINATOR, event.initiative_id, now)
+    for delivery in await uow.deliveries.about_initiative(event.initiative_id):
+        if delivery.recipient_role is RecipientRole.ORIGINATOR:
+            delivery.forget_recipient(now)
+        else:
+            delivery.forget_content_when_done(now)
         await uow.deliveries.save(delivery)
 
 

@@ -15,11 +15,12 @@ from types import TracebackType
 from typing import Self
 
 from services.intake.db import ConcurrentUpdate, Filters, InitiativeRepository, IntakeUnitOfWork
-from services.intake.domain import OPEN_STATUSES, DuplicateBrief, DuplicateCandidate, Initiative, Receipt
+from services.intake.domain import ENDED_STATUSES, OPEN_STATUSES, DuplicateBrief, DuplicateCandidate, Initiative, Receipt
 from services.intake.handlers import HANDLERS
 from services.intake.links import StatusLinks
 from services.intake.tests.factories import NOW
 from shared.contracts import Envelope, Event
+from shared.erasure import InMemoryOutboxScrubber
 from shared.errors import NotFound
 from shared.messagebus import MessageBus
 
@@ -92,12 +93,28 @@ class InMemoryInitiatives(InitiativeRepository):
     async def remember_receipt(self, key: str, fingerprint: str, receipt: Receipt, at: datetime) -> None:
         self.written.receipts[key] = (fingerprint, receipt)
 
+    async def blank_stored_texts(self, initiative_id: uuid.UUID, erased: Sequence[str]) -> None:
+        # The aggregate, saved before, holds its texts already blanked; the receipts keep no fingerprint.
+        for key, (_, receipt) in list(self.written.receipts.items()):
+            if receipt.id == initiative_id:
+                self.written.receipts[key] = ("", receipt)
+
+    async def ended_with_contact_before(self, moment: datetime, limit: int) -> list[uuid.UUID]:
+        found = [
+            i
+            for i in self.written.initiatives.values()
+            if i.status in ENDED_STATUSES and (i.updated_at or i.submitted_at) < moment
+            and not i.originator.contact_erased
+        ]
+        return [i.id for i in sorted(found, key=lambda i: i.updated_at or i.submitted_at)][:limit]
+
 
 class FakeUnitOfWork(IntakeUnitOfWork):
     def __init__(self) -> None:  # no session factory, no outbox
         self.stored = Stored()
         self.conflicts = 0  # how many of the next saves lose a race
         self.commits = 0
+        self.sent_events = InMemoryOutboxScrubber()
 
     async def __aenter__(self) -> Self:
         self.initiatives = InMemoryInitiatives(self.stored)

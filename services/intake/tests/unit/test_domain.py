@@ -115,6 +115,11 @@ def test_no_sequence_of_actions_breaks_the_state_machine(actions: list[Action]) 
             assert initiative.assign_lead(f"coordinator-{history_length}@malmo.se", "eva", at)
             assert initiative.status is before and initiative.history[-1].to_status is before
             continue
+        if action is Action.ERASE_ORIGINATOR:  # in any status, once: the status stays, the contact goes
+            erased_before = initiative.originator.contact_erased
+            assert bool(initiative.erase_originator("eva", at)) is not erased_before
+            assert initiative.status is before and initiative.originator.contact_erased
+            continue
         allowed_from, target = TRANSITIONS[action]
         try:
             apply(initiative, action, at)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from services.intake.handlers import (
     AddNote,
     AnswerInformationRequest,
     AssignLead,
+    EraseExpiredOriginators,
+    EraseOriginator,
     GetInitiative,
     GetInitiativeDetails,
     IdempotencyKeyReused,
@@ -29,6 +32,7 @@ from services.intake.tests.factories import valid_initiative
 from services.intake.tests.unit.fakes import FakeUnitOfWork, InMemoryInitiatives
 from shared.contracts import Envelope
 from shared.contracts.groups import GroupFormed, GroupMember, GroupProposed
+from shared.erasure import SubjectKind
 from shared.errors import InvalidTransition, NotFound
 from shared.messagebus import MessageBus
 
@@ -271,3 +275,52 @@ def test_an_initiative_submitted_before_channels_existed_still_parses_as_from_th
         }
     )  # fmt: skip
     assert event.channel == "portal" and event.registered_by is None
+
+
+async def test_erasing_the_originator_blanks_the_contact_everywhere_in_the_initiative_and_emits_once(
+    bus: MessageBus[FakeUnitOfWork], uow: FakeUnitOfWork
+) -> None:
+    receipt, _ = await bus.handle(submission("portal-erase"))
+    contact = uow.stored.initiatives[receipt.id].originator
+    await bus.handle(RequestInformation(receipt.id, "eva@malmo.se", f"Ring {contact.contact_name} om budgeten"))
+    await bus.handle(AddNote(receipt.id, "eva@malmo.se", f"Mejlade {contact.contact_email}"))
+
+    erased = await bus.handle(EraseOriginator(receipt.id, "eva@malmo.se"))
+    again = await bus.handle(EraseOriginator(receipt.id, "bo@malmo.se"))
+
+    stored = uow.stored.initiatives[receipt.id]
+    assert erased.originator.contact_erased and again.originator.contact_erased
+    assert (stored.originator.contact_name, stored.originator.contact_email, stored.originator.contact_phone) == (
+        "(erased)", "", None
+    )
+    assert stored.originator.organisation_name == contact.organisation_name and stored.status is Status.INFO_REQUESTED
+    texts = [h.note or "" for h in stored.history] + [n.text for n in stored.notes]
+    assert not [t for t in texts if contact.contact_name in t or contact.contact_email in t]
+    assert [(h.action.value, h.actor) for h in stored.history][-1] == ("erase_originator", "eva@malmo.se")
+    assert event_types(uow).count("OriginatorErased") == 1  # the second erasure changed nothing
+    assert uow.sent_events.forgotten == [(SubjectKind.ORIGINATOR, receipt.id)]
+    assert uow.stored.receipts["portal-erase"][0] == ""  # the fingerprint of a body with the contact goes
+    with pytest.raises(IdempotencyKeyReused):  # a retry is refused, never a second initiative
+        await bus.handle(submission("portal-erase"))
+    view = OriginatorView.from_domain(stored)
+    assert "erase_originator" not in [step.action for step in view.history]
+
+
+async def test_erasing_the_originator_of_an_unknown_initiative_is_not_found(bus: MessageBus[FakeUnitOfWork]) -> None:
+    with pytest.raises(NotFound):
+        await bus.handle(EraseOriginator(uuid.uuid4(), "eva@malmo.se"))
+
+
+async def test_the_retention_erases_only_initiatives_ended_before_it(
+    bus: MessageBus[FakeUnitOfWork], uow: FakeUnitOfWork
+) -> None:
+    rejected, _ = await bus.handle(submission(title="Gammalt och avslaget"))
+    await bus.handle(RejectInitiative(rejected.id, "eva@malmo.se", "Inte för oss"))
+    still_open, _ = await bus.handle(submission(title="Fortfarande öppet"))
+    erased = await bus.handle(EraseExpiredOriginators(keep=timedelta(0)))  # the fake clock ticks on: "ended before now"
+    assert erased == 1
+    assert uow.stored.initiatives[rejected.id].originator.contact_erased
+    assert uow.stored.initiatives[rejected.id].history[-1].actor == "retention"
+    assert not uow.stored.initiatives[still_open.id].originator.contact_erased
+    assert await bus.handle(EraseExpiredOriginators(keep=timedelta(days=365))) == 0
+    assert event_types(uow).count("OriginatorErased") == 1

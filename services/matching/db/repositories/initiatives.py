@@ -15,7 +15,7 @@ from services.matching.db.repositories.rows import contact_of, contact_row, orga
 from services.matching.db.tables import groups, initiatives
 from services.matching.domain.blockage import Blockage
 from services.matching.domain.group import LIVE_GROUPS
-from services.matching.domain.profiles import Initiative, InitiativeStatus
+from services.matching.domain.profiles import ERASED_CONTACT, Initiative, InitiativeStatus
 from shared.db import from_row, to_row, upsert
 from shared.errors import NotFound
 
@@ -44,6 +44,12 @@ class InitiativeRepository:
         values = _to_row(initiative) | {"updated_at": at}
         changes = {name: value for name, value in values.items() if name not in ("id", *_OWN)}
         await self._session.execute(upsert(self._session, initiatives, values, key=["id"], update=changes))
+
+    async def forget_contact(self, initiative_id: uuid.UUID) -> None:
+        """The originator's contact person was erased: the initiative stays, their name, email and phone go."""
+        await self._session.execute(
+            update(initiatives).where(initiatives.c.id == initiative_id).values(**contact_row(ERASED_CONTACT, "contact_"))
+        )
 
     async def set_problem(self, initiative_id: uuid.UUID, blockage: Blockage | None) -> None:
         """Why no group can be proposed yet (None: a group was)."""
