@@ -297,7 +297,10 @@ class InitiativeRepository:
         (a digest of the request with the contact) goes, so a retry with such a key is refused, not a second
         initiative."""
         for value in sorted(erased, key=len, reverse=True):
-            for table, column in ((initiative_history, initiative_history.c.note), (initiative_notes, initiative_notes.c.text)):
+            for table, column in (
+                (initiative_history, initiative_history.c.note),
+                (initiative_notes, initiative_notes.c.text),
+            ):
                 await self._session.execute(
                     update(table)
                     .where(table.c.initiative_id == initiative_id, column.contains(value, autoescape=True))

@@ -4,7 +4,14 @@ resources' events, and the GroupMember each group event carries."""
 from __future__ import annotations
 
 from services.matching.domain.group import Role, Seat
-from services.matching.domain.profiles import Contact, Initiative, InitiativeStatus, Organisation, Resource
+from services.matching.domain.profiles import (
+    ERASED_CONTACT,
+    Contact,
+    Initiative,
+    InitiativeStatus,
+    Organisation,
+    Resource,
+)
 from shared.contracts.groups import GroupMember
 from shared.contracts.initiatives import InitiativeEvent
 from shared.contracts.resources import ResourceRegistered, ResourceUpdated
@@ -70,12 +77,18 @@ def member_of(seat: Seat, person: Resource | None) -> GroupMember:
     )
 
 
-def originator_contact(initiative: Initiative) -> GroupMember:
-    return GroupMember(
-        role=Role.ORIGINATOR_CONTACT.value,
-        name=initiative.contact.name,
-        email=initiative.contact.email,
-        phone=initiative.contact.phone,
-        organisation_name=initiative.originator.name,
-        language=Language(initiative.language),
+def originator_contact(initiative: Initiative) -> tuple[GroupMember, ...]:
+    """The originator's contact person as GroupFormed introduces them; nobody once they were erased (rather
+    than an `(erased)` line without an address in every member's email)."""
+    if initiative.contact == ERASED_CONTACT:
+        return ()
+    return (
+        GroupMember(
+            role=Role.ORIGINATOR_CONTACT.value,
+            name=initiative.contact.name,
+            email=initiative.contact.email,
+            phone=initiative.contact.phone,
+            organisation_name=initiative.originator.name,
+            language=Language(initiative.language),
+        ),
     )

@@ -70,9 +70,7 @@ async def _initiative_ended(
         await retry_waiting(uow, forming, at)
 
 
-async def on_originator_erased(
-    event: OriginatorErased, uow: MatchingUnitOfWork, _: Envelope, forming: Forming
-) -> None:
+async def on_originator_erased(event: OriginatorErased, uow: MatchingUnitOfWork, _: Envelope, forming: Forming) -> None:
     """The initiative's contact person was erased: the initiative and its group go on, their name, email and
     phone go (a later GroupFormed introduces the contact as `(erased)`, without an address), their subject is
     remembered against later or redelivered initiative events, and matching's outbox forgets them."""

@@ -208,7 +208,7 @@ async def form_if_ready(uow: MatchingUnitOfWork, group: Group, initiative: Initi
         return
     group.form(at)
     await uow.groups.save(group)
-    formed = (originator_contact(initiative), *await members(uow, group.members))
+    formed = (*originator_contact(initiative), *await members(uow, group.members))
     await uow.emit(GroupFormed(**facts(group, initiative), members=formed))
     log.info("group.formed", group_id=str(group.id), members=len(group.members))
 

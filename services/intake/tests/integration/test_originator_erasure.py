@@ -81,11 +81,15 @@ async def test_only_coordinators_erase_and_an_unknown_initiative_is_404(intake: 
     url = f"/api/v1/initiatives/{created['id']}/erase-originator"
     assert (await intake.client.post(url, headers=intake.token("operator", email="ops@malmo.se"))).status_code == 403
     assert (await intake.client.post(url)).status_code == 401
-    unknown = await intake.client.post(f"/api/v1/initiatives/{uuid.uuid4()}/erase-originator", headers=intake.coordinator)
+    unknown = await intake.client.post(
+        f"/api/v1/initiatives/{uuid.uuid4()}/erase-originator", headers=intake.coordinator
+    )
     assert unknown.status_code == 404
     assert await intake.scalar("SELECT count(*) FROM outbox WHERE event_type = 'OriginatorErased'") == 0
     detail = await intake.client.get(f"/api/v1/initiatives/{created['id']}", headers=intake.coordinator)
-    assert detail.json()["originator"]["contact_name"] == CONTACT[0] and not detail.json()["originator"]["contact_erased"]
+    assert (
+        detail.json()["originator"]["contact_name"] == CONTACT[0] and not detail.json()["originator"]["contact_erased"]
+    )
 
 
 class Clock:

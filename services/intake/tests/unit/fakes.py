@@ -15,7 +15,14 @@ from types import TracebackType
 from typing import Self
 
 from services.intake.db import ConcurrentUpdate, Filters, InitiativeRepository, IntakeUnitOfWork
-from services.intake.domain import ENDED_STATUSES, OPEN_STATUSES, DuplicateBrief, DuplicateCandidate, Initiative, Receipt
+from services.intake.domain import (
+    ENDED_STATUSES,
+    OPEN_STATUSES,
+    DuplicateBrief,
+    DuplicateCandidate,
+    Initiative,
+    Receipt,
+)
 from services.intake.handlers import HANDLERS
 from services.intake.links import StatusLinks
 from services.intake.tests.factories import NOW
@@ -103,7 +110,8 @@ class InMemoryInitiatives(InitiativeRepository):
         found = [
             i
             for i in self.written.initiatives.values()
-            if i.status in ENDED_STATUSES and (i.updated_at or i.submitted_at) < moment
+            if i.status in ENDED_STATUSES
+            and (i.updated_at or i.submitted_at) < moment
             and not i.originator.contact_erased
         ]
         return [i.id for i in sorted(found, key=lambda i: i.updated_at or i.submitted_at)][:limit]

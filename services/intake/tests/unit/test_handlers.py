@@ -291,7 +291,9 @@ async def test_erasing_the_originator_blanks_the_contact_everywhere_in_the_initi
     stored = uow.stored.initiatives[receipt.id]
     assert erased.originator.contact_erased and again.originator.contact_erased
     assert (stored.originator.contact_name, stored.originator.contact_email, stored.originator.contact_phone) == (
-        "(erased)", "", None
+        "(erased)",
+        "",
+        None,
     )
     assert stored.originator.organisation_name == contact.organisation_name and stored.status is Status.INFO_REQUESTED
     texts = [h.note or "" for h in stored.history] + [n.text for n in stored.notes]

@@ -48,7 +48,9 @@ class InitiativeRepository:
     async def forget_contact(self, initiative_id: uuid.UUID) -> None:
         """The originator's contact person was erased: the initiative stays, their name, email and phone go."""
         await self._session.execute(
-            update(initiatives).where(initiatives.c.id == initiative_id).values(**contact_row(ERASED_CONTACT, "contact_"))
+            update(initiatives)
+            .where(initiatives.c.id == initiative_id)
+            .values(**contact_row(ERASED_CONTACT, "contact_"))
         )
 
     async def set_problem(self, initiative_id: uuid.UUID, blockage: Blockage | None) -> None:
