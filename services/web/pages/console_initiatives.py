@@ -53,6 +53,7 @@ STEPS = {
     "mark_group_formed": N_("The working group was formed"),
     "close": N_("Closed"),
     "assign_lead": N_("Lead coordinator changed"),
+    "erase_originator": N_("The contact person's details were erased"),
 }
 SORTS = {
     "-submitted_at": N_("Newest first"),
@@ -70,6 +71,9 @@ DONE = {
     "lead": N_("The lead coordinator is changed."),
     "note": N_("Your note is kept. Only staff can read it."),
     "registered": N_("Registered. The originator gets the receipt with their private link by email."),
+    "originator_erased": N_(
+        "The contact person's name, email and phone are erased here and in every service. The initiative goes on."
+    ),
 }
 NO_LONGER = N_("This could not be done: the initiative is now “%(status)s”. The page shows it as it is now.")
 MISSING = {
@@ -400,6 +404,19 @@ async def lead(
     body = {"lead": staff.email if chosen == "me" else (chosen or None)}
     answer = await services.intake.post(f"/api/v1/initiatives/{initiative_id}/lead", token=staff.token, json=body)
     return await acted(request, pages, services, staff, initiative_id, answer, "lead", typed(form))
+
+
+@router.post("/staff/initiatives/{initiative_id}/erase-originator", response_model=None)
+async def erase_originator(
+    initiative_id: uuid.UUID, request: Request, pages: PagesDep, services: ServicesDep, staff: CoordinatorDep
+) -> Response:
+    """Erasure cannot be undone: it needs the box ticked (the confirmation step), else the page asks for it."""
+    form = await request.form()
+    if form.get("confirm") != "true":
+        errors = {"confirm": {"field": "confirm", "type": "bool_parsing", "reason": "confirm the erasure"}}
+        return await initiative_page(request, pages, services, staff, initiative_id, errors=errors, status_code=422)
+    answer = await services.intake.post(f"/api/v1/initiatives/{initiative_id}/erase-originator", token=staff.token)
+    return await acted(request, pages, services, staff, initiative_id, answer, "originator_erased", typed(form))
 
 
 # The steps that only post to the service's /{action}: (the route's name, what the page then says, the fields sent).

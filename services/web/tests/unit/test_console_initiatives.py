@@ -357,3 +357,54 @@ async def test_operators_see_the_inbox_without_the_registration_link_and_matchin
     assert "/staff/initiatives/new" not in page.text
     assert "Matchningen visar bara för samordnare" in page.text
     assert {c.url.path for c in fake.calls} == {"/api/v1/initiatives"}
+
+
+async def test_erasing_the_originator_needs_the_confirmation_then_posts_to_intake_and_the_page_shows_it_erased(
+    browser_client: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    page = await stepping(browser_client, fake, "erase-originator", httpx.Response(200, json=detail()))
+    assert "Radera initiativtagarens kontaktuppgifter" in page.text and "anna@acme.example" in page.text
+
+    unconfirmed = await browser_client.post(
+        f"/staff/initiatives/{ID}/erase-originator", data={"csrf_token": csrf_of(page)}
+    )
+    assert (
+        unconfirmed.status_code == 422
+        and 'id="confirm-error">Kryssa i rutan för att gå vidare.</p>' in unconfirmed.text
+    )
+    assert not [c for c in fake.calls if c.method == "POST"]  # nothing erased without the box ticked
+
+    confirmed = await browser_client.post(
+        f"/staff/initiatives/{ID}/erase-originator", data={"csrf_token": csrf_of(page), "confirm": "true"}
+    )
+    assert confirmed.status_code == 303 and confirmed.headers["location"].endswith("?done=originator_erased")
+    posted = fake.calls[-1]
+    assert posted.url.path == f"/api/v1/initiatives/{ID}/erase-originator" and bearer_of(posted)
+
+    erased = {
+        **detail()["originator"],
+        **{"contact_name": "(erased)", "contact_email": "", "contact_phone": None, "contact_erased": True},
+    }
+    step = {"at": "2026-11-28T09:00:00+00:00", "actor": "eva@malmo.se", "action": "erase_originator",
+            "from_status": "submitted", "to_status": "submitted", "note": None}  # fmt: skip
+    shown = detail(originator=erased, history=[*detail()["history"], step])
+    fake.on("GET", f"/api/v1/initiatives/{ID}", httpx.Response(200, json=shown))
+    after = await browser_client.get(confirmed.headers["location"])
+    assert "Kontaktpersonens namn, e-post och telefon är raderade" in after.text
+    assert "Raderad: kontaktpersonens namn, e-post och telefon sparas inte längre." in after.text
+    assert "Kontaktpersonens uppgifter raderades" in after.text  # the history's step
+    assert "erase-originator" not in after.text and "(erased)" not in after.text  # no button twice, no placeholder
+
+
+async def test_operators_see_no_erase_button_and_the_console_refuses_them(
+    browser_client: httpx.AsyncClient, fake: FakeServices
+) -> None:
+    fake.on("GET", f"/api/v1/initiatives/{ID}", httpx.Response(200, json=detail()))
+    await sign_in(browser_client, role="operator", email="ops@malmo.se")
+    page = await browser_client.get(f"/staff/initiatives/{ID}")
+    assert "erase-originator" not in page.text and "Radera initiativtagarens" not in page.text
+    refused = await browser_client.post(
+        f"/staff/initiatives/{ID}/erase-originator", data={"csrf_token": csrf_of(page), "confirm": "true"}
+    )
+    assert refused.status_code == 403
+    assert not [c for c in fake.calls if c.method == "POST"]
