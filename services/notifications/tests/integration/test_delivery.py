@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from shared.contracts.initiatives import OriginatorErased
 from shared.contracts.notifications import NotificationFailed, NotificationSent
 from shared.taxonomy import Language
 from shared.testing import eventually
@@ -202,3 +203,34 @@ async def test_an_address_that_cannot_be_mailed_fails_at_once_and_the_others_go_
     assert (failed["status"], failed["attempts"]) == ("failed", 1)
     assert failed["last_error"] == "the message cannot be built: ValueError"
     assert sorted(m["To"] for m in smtp.messages) == sorted(COORDINATORS)
+
+
+async def test_an_erased_originator_gets_nothing_more_and_no_delivery_keeps_their_address_or_a_text_about_them(
+    notifications: ServiceFactory, smtp_down: SmtpServer
+) -> None:
+    service = await notifications(smtp_down.port)
+    submitted = factories.submitted()
+    await service.deliver(submitted)  # the receipt waits: the server is away
+    await service.deliver(OriginatorErased(initiative_id=submitted.initiative_id))
+    await service.deliver(factories.accepted(initiative_id=submitted.initiative_id))  # after the erasure
+    await service.deliver(factories.confirmation_requested(), producer="resources")
+
+    async def tried_since_the_erasure() -> bool:  # then no attempt at the receipt begun before it is in flight
+        rows = await service.rows("SELECT attempts FROM deliveries WHERE template = 'resource_confirmation'")
+        return any(row["attempts"] > 0 for row in rows)
+
+    await eventually(tried_since_the_erasure)
+    smtp_down.start()
+
+    rows = await service.settled(2 + len(COORDINATORS))  # receipt, alerts, confirmation: none for the acceptance
+    [receipt] = [r for r in rows if r["template"] == "originator_receipt"]
+    assert (receipt["status"], receipt["recipient"], receipt["body_text"]) == ("cancelled", None, None)
+    assert smtp_down.handler.to(ORIGINATOR) == []
+    remembered = await service.rows("SELECT kind, subject_id FROM erased_subjects")
+    assert [(r["kind"], str(r["subject_id"])) for r in remembered] == [("originator", str(submitted.initiative_id))]
+
+    async def no_text_about_them() -> bool:
+        found = await service.rows("SELECT * FROM deliveries")
+        return "Karin" not in json.dumps([list(r.values()) for r in found], default=str)
+
+    await eventually(no_text_about_them)  # the coordinators' alerts, once sent, keep no text
