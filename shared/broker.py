@@ -21,7 +21,7 @@ from faststream.kafka.subscriber.usecase import LogicSubscriber
 from faststream.middlewares import AckPolicy
 
 from shared.contracts import ALL_TOPICS, DLQ_SUFFIX
-from shared.inbox import IdempotentConsumer, Redeliver
+from shared.inbox import IdempotentConsumer, Record, Redeliver
 from shared.jobs import Backoff, retry_until_done
 from shared.outbox import Publish
 from shared.settings import PlatformSettings
@@ -57,15 +57,22 @@ def subscribe(
     namespace: str = "",
     *,
     max_poll_interval_seconds: float = 300.0,
+    batch_size: int = 500,
+    batch_wait_ms: int = 50,
 ) -> LogicSubscriber[Any]:
-    """Feed every record of `topics` to the consumer; commit the offset after it is done.
+    """Feed the records of `topics` to the consumer in batches (what the partitions have ready, up to
+    `batch_size`; a poll that finds nothing waits `batch_wait_ms`); commit the batch's offsets once,
+    after the consumer is done with it.
 
-    While the consumer waits for its database it hands the record back (`Redeliver`): the subscriber
-    seeks to it and polls again, so the member keeps polling within `max.poll.interval.ms` and keeps
-    its partitions; the same record comes again and nothing after it is committed before it."""
+    While the consumer waits for its database it hands the records back (`Redeliver`): the subscriber
+    commits what came before them, seeks to them and polls again, so the member keeps polling within
+    `max.poll.interval.ms` and keeps its partitions; nothing after a record is committed before it."""
     topics = list(topics)
     subscriber = broker.subscriber(
         *[namespace + topic for topic in topics],
+        batch=True,
+        max_records=batch_size,
+        batch_timeout_ms=batch_wait_ms,
         # Namespaced like the topics: test runs (and a `make run` beside them) never share a group's rebalances.
         group_id=namespace + consumer.name,
         ack_policy=AckPolicy.MANUAL,
@@ -76,25 +83,53 @@ def subscribe(
         title=f"{consumer.name}:{','.join(topics)}",
     )
 
-    async def on_record(message: KafkaMessage) -> None:
-        record = message.raw_message
-        assert not isinstance(record, tuple)  # not a batch subscriber
-        try:
-            await consumer.handle_record(
-                record.topic.removeprefix(namespace),
-                record.key,
-                message.body,
-                message.headers,
-                partition=record.partition,
-                offset=record.offset,
-            )
-        except Redeliver:
-            await message.nack()  # seek back to this record: the next poll delivers it again
-            return
-        await message.ack()
+    async def on_batch(message: KafkaMessage) -> None:
+        await consume_batch(consumer, message, namespace)
 
-    subscriber(on_record)
+    subscriber(on_batch)
     return subscriber
+
+
+async def consume_batch(consumer: IdempotentConsumer[Any], message: Any, namespace: str = "") -> None:
+    """One polled batch (`message.raw_message`, a tuple of records): the consumer applies it, then ONE
+    offset commit; on `Redeliver`, commit up to the records it names and seek each partition to them."""
+    records = message.raw_message
+    assert isinstance(records, tuple)  # a batch subscriber
+    batch = [
+        Record(record.topic.removeprefix(namespace), record.key, record.value or b"", headers,
+               partition=record.partition, offset=record.offset)
+        for record, headers in zip(records, message.batch_headers, strict=True)
+    ]  # fmt: skip
+    try:
+        await consumer.handle_batch(batch)
+    except Redeliver as redeliver:
+        await _rewind(message.consumer, records, redeliver.remaining, namespace)
+        return
+    await message.ack()
+
+
+async def _rewind(kafka: Any, records: tuple[Any, ...], remaining: tuple[Record, ...], namespace: str) -> None:
+    """Commit each partition up to its first record still to do (all of it where none is left), and seek
+    the partitions that have one back to it: the next poll delivers it again."""
+    first_left: dict[TopicPartition, int] = {}
+    for record in remaining:
+        if record.partition is None or record.offset is None:
+            continue
+        tp = TopicPartition(namespace + record.topic, record.partition)
+        first_left[tp] = min(record.offset, first_left.get(tp, record.offset))
+    first: dict[TopicPartition, int] = {}
+    last: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        first[tp] = min(record.offset, first.get(tp, record.offset))
+        last[tp] = max(record.offset, last.get(tp, record.offset))
+    # Up to the first record left to do, or past the batch where none is left; never before where it began.
+    progress = {tp: first_left.get(tp, last[tp] + 1) for tp in first}
+    progress = {tp: offset for tp, offset in progress.items() if offset > first[tp]}
+    if progress:
+        await kafka.commit(progress)
+    for tp, offset in first_left.items():
+        kafka.seek(tp, offset)
 
 
 def subscriber_is_consuming(subscriber: LogicSubscriber[Any]) -> bool:

@@ -1,22 +1,28 @@
 """Idempotent consumer: each event's effects and its processed mark commit in one transaction.
 
-A redelivered event finds its mark and changes nothing. A handler that fails because something it
-needs is away (the database, the network: `shared.outages.is_infrastructure_error`) is retried
-without limit with capped backoff; that never counts against the event. A handler that fails for
-any other reason (validation, a domain rule) is retried `max_attempts` times; then the original
-message goes to `<topic>.dlq` with the error, and the consumer goes on with the next message.
+Records come in batches (what the partitions had ready); a batch's events share one transaction, each
+under a savepoint, and their marks are inserted in one statement (`handle_batch`); the subscriber
+commits the batch's offsets once, after that. A redelivered event finds its mark and changes nothing.
+A handler that fails because something it needs is away (the database, the network:
+`shared.outages.is_infrastructure_error`) is retried without limit with capped backoff; that never
+counts against the event. A handler that fails for any other reason (validation, a domain rule) is
+retried `max_attempts` times; then the original message goes to `<topic>.dlq` with the error, and the
+consumer goes on with the next message.
 
 So that a long outage never costs the consumer its group membership (Kafka drops a member that
-does not poll within `max.poll.interval.ms`), one delivery waits at most `hold_seconds`, then
-`handle_record` raises `Redeliver`: the subscriber seeks back to the record and polls again,
-which delivers the same record again. The caller acks only after `handle_record` returns.
+does not poll within `max.poll.interval.ms`), one batch waits at most `hold_seconds`, then
+`handle_batch` raises `Redeliver` naming the records still to do: the subscriber commits what came
+before them, seeks back to them and polls again. The caller commits only after `handle_batch` returns.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
@@ -57,8 +63,46 @@ def define_processed_events_table(metadata: MetaData) -> Table:
     return table
 
 
+@dataclass(frozen=True)
+class Record:
+    """A record as the consumer needs it (topic without the namespace)."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: Mapping[str, str]
+    partition: int | None = None
+    offset: int | None = None
+
+
+@dataclass
+class _Delivery:
+    record: Record
+    envelope: Envelope | None
+    event: Event | None
+    handler: Any  # EventHandler[U]
+    invalid: Exception | None = None  # not an event this consumer can read: the DLQ, in its turn
+    marked: bool = False  # applied in this transaction: its processed mark goes with it
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        assert self.envelope is not None
+        return self.envelope.event_id
+
+    @property
+    def record_type(self) -> str:
+        assert self.envelope is not None
+        return self.envelope.event_type
+
+
 class Redeliver(Exception):  # an instruction to the subscriber, not a failure of the event
-    """The event could not be applied yet because something it needs is away: seek back and poll again."""
+    """The events could not be applied yet because something they need is away (or the batch took
+    `hold_seconds`): seek back to `remaining` (the first of them on each partition) and poll again;
+    what came before them is done and may be committed."""
+
+    def __init__(self, remaining: tuple[Record, ...] = ()) -> None:
+        super().__init__(f"{len(remaining)} records to deliver again")
+        self.remaining = remaining
 
 
 async def purge_processed_events(session_factory: Callable[[], Any], table: Table, keep: timedelta) -> int:
@@ -117,23 +161,63 @@ class IdempotentConsumer(Generic[U]):
         partition: int | None = None,
         offset: int | None = None,
     ) -> None:
-        if partition is not None and offset is not None:
-            # Where it came from, for `meetmalmo dlq redrive` to tell which later events of its key were applied.
-            headers = {**headers, "dlq-original-partition": str(partition), "dlq-original-offset": str(offset)}
+        """One record: a batch of one (see `handle_batch`)."""
+        await self.handle_batch([Record(topic, key, value, headers, partition, offset)])
+
+    async def handle_batch(self, records: Sequence[Record]) -> None:
+        """Apply `records` in order, in as few transactions as is safe; returns when every one took effect,
+        was a duplicate or went to the DLQ (then the caller commits the batch's offsets, once).
+
+        The events are applied in one transaction, each under its own savepoint, with their processed marks
+        inserted in one statement. An event that fails for a reason of its own ends that transaction: what
+        came before it commits, it is retried alone (then dead-lettered), and the rest follow in a new
+        transaction, so per-key order holds. An outage rolls the transaction back and retries it; after
+        `hold_seconds` in all, `Redeliver` (the subscriber seeks back to the batch; its marks skip what did commit)."""
+        held_until = time.monotonic() + self._hold_seconds
+        pending = [delivery for record in records if (delivery := self._parse(record)) is not None]
         try:
-            envelope = Envelope.model_validate_json(value)
+            while pending:
+                if pending[0].invalid is not None:
+                    await self._send_to_dead_letter(pending[0].record, pending[0].invalid)
+                    pending = pending[1:]
+                    continue
+                applied, failure = await self._apply_while_outage(pending, held_until)
+                pending = pending[applied:]
+                if failure is not None:
+                    await self._process_with_retries(pending[0], failed_once=failure)
+                    pending = pending[1:]
+                if pending and time.monotonic() >= held_until:
+                    raise Redeliver  # poll again within max.poll.interval.ms
+        except Redeliver as exc:
+            raise Redeliver(tuple(delivery.record for delivery in pending)) from exc
+
+    def _parse(self, record: Record) -> _Delivery | None:
+        """The record's event and handler (or why it is invalid: it goes to the DLQ in its turn); None
+        when it is not this consumer's business."""
+        headers = record.headers
+        if record.partition is not None and record.offset is not None:
+            # Where it came from, for `meetmalmo dlq redrive` to tell which later events of its key were applied.
+            headers = {**headers, "dlq-original-partition": str(record.partition),
+                       "dlq-original-offset": str(record.offset)}  # fmt: skip
+        record = Record(record.topic, record.key, record.value, headers, record.partition, record.offset)
+        try:
+            envelope = Envelope.model_validate_json(record.value)
         except ValidationError as exc:
-            await self._send_to_dead_letter(topic, key, value, headers, exc)
-            return
+            return _Delivery(record, None, None, None, invalid=exc)
         handler = self._handlers.get(envelope.event_type)
         if handler is None:
-            return  # another consumer's business
+            return None  # another consumer's business
         try:
             event = parse_event(envelope)
         except (ValidationError, UnknownEvent) as exc:
-            await self._send_to_dead_letter(topic, key, value, headers, exc)
-            return
+            return _Delivery(record, envelope, None, None, invalid=exc)
+        return _Delivery(record, envelope, event, handler)
 
+    @contextlib.contextmanager
+    def _in_context(self, delivery: _Delivery) -> Iterator[None]:
+        """The event's correlation, log fields and trace span around its handler."""
+        envelope, record = delivery.envelope, delivery.record
+        assert envelope is not None
         correlation = context.correlation_id.set(envelope.correlation_id)
         causation = context.causation_id.set(str(envelope.event_id))
         try:
@@ -142,32 +226,135 @@ class IdempotentConsumer(Generic[U]):
                     event_id=str(envelope.event_id), event_type=envelope.event_type
                 ),
                 tracer.start_as_current_span(
-                    f"{topic} process",
-                    context=extract_trace_context(headers),
+                    f"{record.topic} process",
+                    context=extract_trace_context(record.headers),
                     kind=trace.SpanKind.CONSUMER,
-                    attributes={"messaging.destination.name": topic, "messaging.consumer.group.name": self.name},
+                    attributes={"messaging.destination.name": record.topic,
+                                "messaging.consumer.group.name": self.name},
                 ),
-            ):
-                await self._process_with_retries(topic, key, value, headers, handler, event, envelope)
+            ):  # fmt: skip
+                yield
         finally:
             context.correlation_id.reset(correlation)
             context.causation_id.reset(causation)
 
-    async def _process_with_retries(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes,
-        headers: Mapping[str, str],
-        handler: EventHandler[U],
-        event: Event,
-        envelope: Envelope,
-    ) -> None:
-        failures = 0
-        held_until = time.monotonic() + self._hold_seconds
+    async def _apply_while_outage(
+        self, deliveries: Sequence[_Delivery], held_until: float
+    ) -> tuple[int, Exception | None]:
+        """`_apply_prefix`, retried without limit while what it needs is away (until `held_until`)."""
         while True:
             try:
-                await self._process_once(handler, event, envelope)
+                outcome = await self._apply_prefix(deliveries)
+            except Exception as exc:
+                if not is_infrastructure_error(exc):
+                    raise
+                self.outage.failed(exc)
+                if time.monotonic() >= held_until:
+                    raise Redeliver from exc  # poll again (keeps the group membership), then retry
+                await asyncio.sleep(next(self._outage_delays))
+                continue
+            self._outage_over()
+            return outcome
+
+    async def _apply_prefix(self, deliveries: Sequence[_Delivery]) -> tuple[int, Exception | None]:
+        """Apply `deliveries` in order in one transaction until one fails for a reason of its own; commit
+        those before it with their marks. Returns (how many were dealt with, the error of the next one).
+
+        Each handler runs under a savepoint, so a failing one leaves its predecessors' effects whole.
+        SQLite's driver turns a savepoint outside a transaction into a commit: there one event is one
+        transaction."""
+        processed = self._processed
+        async with self._uow_factory() as uow:
+            session = uow.session
+            batched = session.get_bind().dialect.name == "postgresql"
+            window: list[_Delivery] = []
+            for delivery in deliveries if batched else deliveries[:1]:
+                if delivery.invalid is not None:
+                    break  # it goes to the DLQ in its turn, after those before it
+                window.append(delivery)
+            seen = set(
+                await session.scalars(
+                    select(processed.c.event_id).where(
+                        processed.c.consumer == self.name, processed.c.event_id.in_([d.event_id for d in window])
+                    )
+                )
+            )
+            applied: list[_Delivery] = []
+            failure: Exception | None = None
+            for delivery in window:
+                if delivery.event_id in seen:
+                    log.info("consumer.duplicate_ignored", consumer=self.name)
+                    applied.append(delivery)
+                    continue
+                try:
+                    with self._in_context(delivery):
+                        if batched:
+                            async with session.begin_nested():
+                                await delivery.handler(delivery.event, uow, delivery.envelope)
+                        else:
+                            await delivery.handler(delivery.event, uow, delivery.envelope)
+                except Exception as exc:
+                    if is_infrastructure_error(exc):
+                        raise
+                    if not batched:
+                        return 0, exc  # no savepoint: its transaction is rolled back whole
+                    failure = exc
+                    break
+                seen.add(delivery.event_id)
+                delivery.marked = True
+                applied.append(delivery)
+            marks = [
+                {"consumer": self.name, "event_id": d.event_id, "event_type": d.record_type, "processed_at": utcnow()}
+                for d in applied
+                if d.marked
+            ]
+            try:
+                if marks:
+                    await session.execute(insert(processed), marks)
+                await uow.commit()
+            except IntegrityError:
+                # A concurrent delivery (a rebalance) committed some of them first: one at a time, each
+                # finds its mark or applies.
+                log.info("consumer.duplicate_ignored", consumer=self.name)
+                await session.rollback()
+                return await self._one_by_one(applied), failure
+        return len(applied), failure
+
+    async def _one_by_one(self, deliveries: Sequence[_Delivery]) -> int:
+        for delivery in deliveries:
+            await self._process_with_retries(delivery)
+        return len(deliveries)
+
+    def _outage_over(self) -> None:
+        if self.outage.ongoing:
+            self.outage.succeeded()
+            self._outage_delays = self._outage_backoff.delays()
+
+    async def _process_with_retries(self, delivery: _Delivery, failed_once: Exception | None = None) -> None:
+        """One event in its own transaction: an outage retried without limit, its own failure
+        `max_attempts` times (counting `failed_once`, a failure in its batch), then the DLQ."""
+        with self._in_context(delivery):
+            await self._retry_alone(delivery, failed_once)
+
+    async def _retry_alone(self, delivery: _Delivery, failed_once: Exception | None) -> None:
+        failures = 0
+        held_until = time.monotonic() + self._hold_seconds
+        error = failed_once
+        while True:
+            if error is not None:
+                failures += 1
+                if failures >= self._max_attempts:
+                    await self._send_to_dead_letter(delivery.record, error)
+                    return
+                delay = self._backoff_seconds * 2 ** (failures - 1)
+                log.warning(
+                    "consumer.retry", consumer=self.name, attempt=failures, error_type=type(error).__name__,
+                    error=describe_error(error, 200), retry_in=delay,
+                )  # fmt: skip
+                await asyncio.sleep(delay)
+                error = None
+            try:
+                await self._process_once(delivery)
             except Exception as exc:
                 if is_infrastructure_error(exc):
                     self.outage.failed(exc)
@@ -175,24 +362,14 @@ class IdempotentConsumer(Generic[U]):
                         raise Redeliver from exc  # poll again (keeps the group membership), then retry
                     await asyncio.sleep(next(self._outage_delays))
                     continue
-                failures += 1
-                if failures >= self._max_attempts:
-                    await self._send_to_dead_letter(topic, key, value, headers, exc)
-                    return
-                delay = self._backoff_seconds * 2 ** (failures - 1)
-                log.warning(
-                    "consumer.retry", consumer=self.name, attempt=failures, error_type=type(exc).__name__,
-                    error=describe_error(exc, 200), retry_in=delay,
-                )  # fmt: skip
-                await asyncio.sleep(delay)
+                error = exc
             else:
-                if self.outage.ongoing:
-                    self.outage.succeeded()
-                    self._outage_delays = self._outage_backoff.delays()
+                self._outage_over()
                 return
 
-    async def _process_once(self, handler: EventHandler[U], event: Event, envelope: Envelope) -> None:
-        processed = self._processed
+    async def _process_once(self, delivery: _Delivery) -> None:
+        processed, envelope = self._processed, delivery.envelope
+        assert envelope is not None
         async with self._uow_factory() as uow:
             already = await uow.session.scalar(
                 select(exists().where(processed.c.consumer == self.name, processed.c.event_id == envelope.event_id))
@@ -200,26 +377,25 @@ class IdempotentConsumer(Generic[U]):
             if already:
                 log.info("consumer.duplicate_ignored", consumer=self.name)
                 return
-            await handler(event, uow, envelope)
-            await uow.session.execute(
-                insert(processed).values(
-                    consumer=self.name,
-                    event_id=envelope.event_id,
-                    event_type=envelope.event_type,
-                    processed_at=utcnow(),
-                )
-            )
+            await delivery.handler(delivery.event, uow, envelope)
             try:
+                await uow.session.execute(
+                    insert(processed).values(
+                        consumer=self.name,
+                        event_id=envelope.event_id,
+                        event_type=envelope.event_type,
+                        processed_at=utcnow(),
+                    )
+                )
                 await uow.commit()
             except IntegrityError:
                 # A concurrent delivery of the same event committed first; its effects stand.
                 log.info("consumer.duplicate_ignored", consumer=self.name)
 
-    async def _send_to_dead_letter(
-        self, topic: str, key: bytes | None, value: bytes, headers: Mapping[str, str], error: BaseException
-    ) -> None:
+    async def _send_to_dead_letter(self, record: Record, error: BaseException) -> None:
+        topic, key, value = record.topic, record.key, record.value
         dlq_headers = {
-            **headers,
+            **record.headers,
             "dlq-original-topic": topic,
             "dlq-consumer": self.name,
             "dlq-error-type": type(error).__name__,
