@@ -1,6 +1,6 @@
 """`make bench`: every benchmark beside its baselines in one run; writes bench/results/latest.md and plots.
 
-    .venv/bin/python -m bench                 # B1 intake, B3 matching, B4 replay (about 9 minutes on 2 cores)
+    .venv/bin/python -m bench                 # B1 intake, B3 matching, B4 replay (under 10 minutes on 2 cores)
     .venv/bin/python -m bench --quick         # shorter runs, smaller tables (a smoke run, ~3 minutes)
     .venv/bin/python -m bench --only b1       # one benchmark
 
@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import b1_intake, b3_matching, b3_service, infra, report
+from bench import b1_intake, b3_matching, b3_service, b4_replay, infra, report
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -24,13 +24,13 @@ RESULTS = Path(__file__).parent / "results"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short runs and small tables (smoke run)")
-    parser.add_argument("--only", choices=["b1", "b3", "b3s"], action="append",
-                        help="run only these benchmarks (b3s: matching as a service, with the B4 replay)")  # fmt: skip
+    parser.add_argument("--only", choices=["b1", "b3", "b3s", "b4"], action="append",
+                        help="run only these benchmarks (b3s: matching as a service; b4: the replay)")  # fmt: skip
     parser.add_argument("--seconds", type=float, help="length of each wrk run (default 8, quick 4)")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.md")
     args = parser.parse_args()
-    only = set(args.only or ["b1", "b3", "b3s"])
+    only = set(args.only or ["b1", "b3", "b3s", "b4"])
     seconds = args.seconds or (4.0 if args.quick else 8.0)
     started = time.monotonic()
     meta = {
@@ -51,6 +51,8 @@ def main() -> None:
         results["b3"] = b3_matching.run(quick=args.quick)
     if "b3s" in only:
         results["b3s"] = b3_service.run(pool=300 if args.quick else 1_000, together=50)
+    if "b4" in only:
+        results["b4"] = b4_replay.run(events=10_000 if args.quick else 100_000)
     meta["total_seconds"] = round(time.monotonic() - started)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str))

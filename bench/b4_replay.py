@@ -1,0 +1,78 @@
+"""B4 replay: rebuild matching's projections from `events` resource events with a fresh consumer group.
+
+The bench writes ResourceRegistered (60 %), ResourceUpdated (30 %) and ResourceWithdrawn (10 %) for people
+of a pool onto a fresh topic namespace first; then matching starts on an empty database and a new group,
+and the clock runs until every event has its processed mark: events/s is what rebuilding costs.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from bench import infra
+from bench.b3_service import _people, _until
+from shared.broker import TopicSettings, ensure_topics
+from shared.contracts import ALL_TOPICS, Envelope, Event
+from shared.contracts.resources import ResourceRegistered, ResourceUpdated, ResourceWithdrawn
+from shared.migrations import upgrade
+from shared.settings import PlatformSettings
+
+
+def _history(count: int, rng: random.Random) -> list[Event]:
+    """`count` resource events: registrations, then updates and withdrawals of people already registered."""
+    registered = [event for event in _people(count * 6 // 10, rng) if isinstance(event, ResourceRegistered)]
+    events: list[Event] = list(registered)
+    while len(events) < count:
+        someone = rng.choice(registered)
+        if rng.random() < 0.75:
+            profile = someone.profile.model_copy(update={"capacity": rng.randint(1, 3)})
+            events.append(ResourceUpdated(resource_id=someone.resource_id, profile=profile, active=rng.random() < 0.9))
+        else:
+            events.append(ResourceWithdrawn(resource_id=someone.resource_id, reason="bench"))
+    return events
+
+
+async def _write(namespace: str, events: list[Event]) -> float:
+    platform = PlatformSettings()
+    await ensure_topics(platform.kafka_bootstrap, [namespace + t for t in ALL_TOPICS], TopicSettings())
+    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap, linger_ms=20, max_batch_size=256 * 1024)
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        for event in events:
+            envelope = Envelope.wrap(event, producer="bench")
+            await producer.send(namespace + event.topic.value, envelope.model_dump_json().encode(),
+                                key=event.key().encode(), headers=[("content-type", b"application/json")])  # fmt: skip
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return time.perf_counter() - started
+
+
+def run(events: int) -> dict[str, Any]:
+    url = infra.create_database("matching")
+    namespace = f"bench.{uuid.uuid4().hex[:8]}."
+    try:
+        upgrade("matching", url)
+        history = _history(events, random.Random(11))
+        written = infra.run(_write(namespace, history))
+        env = {"MATCHING_DATABASE_URL": url, "MEETMALMO_TOPIC_NAMESPACE": namespace, "MEETMALMO_ENVIRONMENT": "local",
+               "MATCHING_CONSUMER_GROUP": f"matching-replay-{uuid.uuid4().hex[:6]}"}  # fmt: skip
+        started = time.perf_counter()
+        with infra.uvicorn("matching", "services.matching.bootstrap:create_app", env, factory=True,
+                           probe="/healthz") as _server:  # fmt: skip
+            seconds = infra.run(_until(url, "SELECT count(*) FROM processed_events", events, timeout=900))
+            total = time.perf_counter() - started  # start-up and joining the group included
+    finally:
+        infra.drop_database(url)
+        infra.delete_topics(namespace)
+    result = {"events": events, "write_seconds": written, "replay_seconds": seconds, "with_startup_seconds": total,
+              "events_per_second": events / seconds}  # fmt: skip
+    print(f"  B4 replay of {events:,} resource events: {result['events_per_second']:.0f} events/s "
+          f"({seconds:.1f} s; {total:.1f} s with start-up)", flush=True)  # fmt: skip
+    return result
