@@ -5,6 +5,11 @@ purpose, so a status link cannot be used as a confirmation link. Each service's 
 which links it hands out, each one a `PrivateLink`. A link older than its `max_age` is refused with
 ExpiredLink (the services answer 410, the web's page says the link has expired), so a link found in an
 old mailbox or a forwarded email stops working.
+
+A link can also name a version of its subject (`VersionedLink`): the owner keeps the current version
+beside the subject, and bumping it (a re-issued link, a re-subscription) revokes every link sent before;
+such a link is refused with ReplacedLink (410, `state` "replaced"). Version 0 is the token of the id alone,
+so the links sent before versions existed keep working until the first bump.
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ class InvalidLink(ValueError):
 
 class ExpiredLink(Exception):
     """A genuine link, older than its links may be: the services answer 410 (see shared.service)."""
+
+
+class ReplacedLink(ExpiredLink):
+    """A genuine link naming an older version of its subject: a newer link was sent, so this one is gone (410)."""
 
 
 class _ClockedSerializer(URLSafeTimedSerializer):
@@ -101,3 +110,26 @@ def link_id(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise InvalidLink("this link is not valid") from None
+
+
+class VersionedLink(PrivateLink):
+    """A private link naming one id and the version it was issued at (see the module's docstring)."""
+
+    def versioned_token(self, subject_id: uuid.UUID, version: int) -> str:
+        return self.token(subject_id, version) if version else self.token(subject_id)
+
+    def versioned_url(self, subject_id: uuid.UUID, version: int) -> str:
+        return self.url_for(self.versioned_token(subject_id, version))
+
+    def read_versioned(self, token: str) -> tuple[uuid.UUID, int]:
+        """(id, version); a token of the id alone names version 0. InvalidLink, ExpiredLink as `read`."""
+        subject_id, _, version = self.read(token)[0].partition(":")
+        if version and not version.isdigit():
+            raise InvalidLink("this link is not valid")
+        return link_id(subject_id), int(version or 0)
+
+
+def check_version(named: int, current: int) -> None:
+    """ReplacedLink when a link names another version than its subject's current one."""
+    if named != current:
+        raise ReplacedLink("a newer link was sent")

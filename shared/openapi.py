@@ -38,6 +38,13 @@ class Problem(BaseModel):
     detail: str
 
 
+class GoneLinkProblem(BaseModel):
+    """410: a genuine private link that no longer works; `state` says whether it expired or a newer one replaced it."""
+
+    detail: str
+    state: str = Field(description="expired | replaced", examples=["replaced"])
+
+
 Responses = dict[int | str, dict[str, Any]]
 """What FastAPI's `responses=` takes: merge them, `responses={**NOT_FOUND, **CONFLICT}`."""
 
@@ -55,6 +62,7 @@ UNAUTHORIZED: Responses = _error(401, Problem, "No valid bearer token (missing, 
 FORBIDDEN: Responses = _error(403, Problem, "The token's roles do not allow this")
 NOT_FOUND: Responses = _error(404, Problem, "Nothing with that id, or the private link is not valid")
 CONFLICT: Responses = _error(409, ConflictProblem, "Not allowed in the current state; the body names it")
+GONE_LINK: Responses = _error(410, GoneLinkProblem, "The private link has expired or a newer one replaced it")
 TOO_LARGE: Responses = _error(413, Problem, "The request body is larger than the service accepts")
 RATE_LIMITED: Responses = _error(429, Problem, "Too many requests from this client; see Retry-After")
 INVALID: Responses = _error(422, ValidationProblem, "Refused: each bad field is named with the reason")

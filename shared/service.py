@@ -28,7 +28,7 @@ from shared.db import create_engine, database_is_reachable
 from shared.errors import InvalidTransition, NotFound
 from shared.inbox import IdempotentConsumer, purge_processed_events
 from shared.jobs import Backoff, PeriodicJob, Supervisor
-from shared.links import ExpiredLink
+from shared.links import ExpiredLink, ReplacedLink
 from shared.logs import BROKER_OUTAGE, configure_logging
 from shared.messagebus import Handler, MessageBus
 from shared.metrics import (
@@ -374,9 +374,10 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ExpiredLink)
     async def expired_link(_: Request, exc: ExpiredLink) -> JSONResponse:
-        # A genuine but old private link: 410, so the web's page can say so (a forged one stays 404).
+        # A genuine but old (or superseded) private link: 410, so the web's page can say so (a forged one stays 404).
+        replaced = isinstance(exc, ReplacedLink)
         return JSONResponse(
-            {"detail": "this link has expired", "state": "expired"},
+            {"detail": str(exc), "state": "replaced" if replaced else "expired"},
             status_code=410,
             headers={"Cache-Control": "private, no-store"},
         )

@@ -156,6 +156,7 @@ PUBLIC_ROUTES: dict[str, set[tuple[str, str]]] = {
         ("GET", "/api/v1/my/initiatives/{token}"),  # behind the originator's signed link
         ("POST", "/api/v1/my/initiatives/{token}/answer"),
         ("POST", "/api/v1/my/initiatives/{token}/withdraw"),
+        ("POST", "/api/v1/my/initiatives/link-requests"),  # a new status link: the same answer for every pair
     },
     "resources": OPERATIONS | API_DOCS | {
         ("GET", "/api/v1/taxonomy"),
@@ -374,6 +375,25 @@ def test_a_link_older_than_its_lifetime_is_expired_while_a_forged_one_stays_inva
         link.read_id(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1])
 
 
+def test_a_versioned_link_names_its_version_and_a_link_of_the_id_alone_is_version_0() -> None:
+    from shared.links import ExpiredLink, InvalidLink, PrivateLink, ReplacedLink, VersionedLink, check_version
+
+    link = VersionedLink("https://meetmalmo.se", STRONG, purpose="p", path="my")
+    subject = uuid.UUID(int=7)
+    assert link.read_versioned(link.versioned_token(subject, 3)) == (subject, 3)
+    assert link.versioned_token(subject, 0) == link.token(subject), "version 0 is the link sent before versions"
+    assert link.read_versioned(link.token(subject)) == (subject, 0)
+    assert link.versioned_url(subject, 2).startswith("https://meetmalmo.se/my/")
+    with pytest.raises(InvalidLink):
+        link.read_versioned(link.token(subject, "two"))
+    with pytest.raises(InvalidLink):  # another purpose's link, same subject and secret
+        link.read_versioned(PrivateLink("https://meetmalmo.se", STRONG, purpose="q", path="my").token(subject, 1))
+    check_version(3, 3)
+    with pytest.raises(ReplacedLink):
+        check_version(2, 3)
+    assert issubclass(ReplacedLink, ExpiredLink), "a replaced link is gone (410) like an expired one"
+
+
 def aged(link_class: Any, *parts: Any, days: int) -> str:
     """A token of `link_class` (a service's links) signed `days` ago with the tests' secret."""
     from datetime import timedelta
@@ -552,3 +572,43 @@ async def test_the_web_renews_a_profile_link_and_then_needs_no_token(tmp_path: A
         done = await client.get(renewed.headers["location"])
     assert asked == ["/api/v1/my/profile/the-token/renew-link"]
     assert "the old links no longer work" in done.text
+
+
+async def test_a_replaced_status_link_leads_to_a_page_that_sends_a_new_one_and_never_says_whether_it_matched(
+    tmp_path: Any,
+) -> None:
+    from services.web.bootstrap import create_app, services_of
+
+    asked: list[Any] = []
+
+    def intake(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/my/initiatives/link-requests":
+            asked.append(json.loads(request.content))
+            if not asked[-1]["reference"].startswith("MM-"):
+                error = {"field": "reference", "reason": "String should match pattern"}
+                return httpx.Response(422, json={"detail": "invalid request", "errors": [error]})
+            return httpx.Response(202, json={"detail": "if that matches an initiative, it is on its way"})
+        return httpx.Response(410, json={"detail": "a newer link was sent", "state": "replaced"})
+
+    settings = WebSettings(session_secret=STRONG, platform=PlatformSettings(environment="local", var_dir=tmp_path))
+    application = create_app(settings, services_of(settings, httpx.MockTransport(intake)))
+    transport = httpx.ASGITransport(app=application)
+    english = {"Accept-Language": "en"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://web.test", headers=english) as client:
+        replaced = await client.get("/my/initiatives/an-old-token")
+        assert replaced.status_code == 410 and "A newer link replaced this one" in replaced.text
+        assert 'href="/my/new-status-link"' in replaced.text
+        swedish = await client.get("/my/initiatives/an-old-token", headers={"Accept-Language": "sv"})
+        assert "Länken har ersatts" in swedish.text
+        form = await client.get("/my/new-status-link")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert form.status_code == 200 and csrf
+        bad = {"csrf_token": csrf.group(1), "reference": "42", "email": "anna@acme.example"}
+        refused = await client.post("/my/new-status-link", data=bad)
+        assert refused.status_code == 422 and 'id="reference"' in refused.text and 'value="42"' in refused.text
+        good = {"csrf_token": csrf.group(1), "reference": " MM-2026-0042 ", "email": "anna@acme.example"}
+        sent = await client.post("/my/new-status-link", data=good)
+        assert sent.status_code == 303
+        done = await client.get(sent.headers["location"])
+    assert asked[-1] == {"reference": "MM-2026-0042", "email": "anna@acme.example"}
+    assert "If that matches an initiative, we have sent a new status link" in done.text

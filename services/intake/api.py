@@ -33,11 +33,13 @@ from services.intake.schemas import (
     OriginatorView,
     Rejection,
     SortOrder,
+    StatusLinkRequest,
+    StatusLinkRequested,
     Withdrawal,
 )
 from shared.auth import CoordinatorDep, StaffReaderDep
-from shared.links import InvalidLink
-from shared.openapi import CONFLICT, NOT_FOUND, RATE_LIMITED, TOO_LARGE, Problem, Responses, errors
+from shared.links import InvalidLink, check_version
+from shared.openapi import CONFLICT, GONE_LINK, NOT_FOUND, RATE_LIMITED, TOO_LARGE, Problem, Responses, errors
 from shared.service import BusDep, from_state
 from shared.web import Page, RateLimit, csv_response
 
@@ -50,16 +52,24 @@ KEY_REUSED: Responses = {
     409: {"model": Problem, "description": "The Idempotency-Key was used before for a different initiative"}
 }
 
-# A step on one initiative: unknown (or a changed link) is 404, not allowed in its status 409.
-originator_step = functools.partial(router.post, tags=["originator"], responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE))
+# A step on one initiative: unknown (or a changed link) is 404, an expired or replaced link 410, not allowed in
+# its status 409.
+originator_step = functools.partial(
+    router.post, tags=["originator"], responses=errors(NOT_FOUND, GONE_LINK, CONFLICT, TOO_LARGE)
+)
 decision = functools.partial(router.post, tags=["staff"], responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE))
 
 
-def initiative_from_link(links: StatusLinks, token: str) -> uuid.UUID:
+async def initiative_from_link(bus: BusDep, links: StatusLinks, token: str) -> uuid.UUID:
+    """The initiative a status link names; 404 for a link that is not valid, 410 for an expired one or one a
+    newer link replaced (it names an older status-link version)."""
     try:
-        return links.read_id(token)
+        initiative_id, version = links.read_versioned(token)
     except InvalidLink:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this link is not valid") from None
+    initiative = await bus.handle(GetInitiative(initiative_id))
+    check_version(version, initiative.status_link_version)
+    return initiative_id
 
 
 # Public: the portal -------------------------------------------------------------------------------
@@ -112,12 +122,13 @@ async def _submitted(bus: BusDep, command: SubmitInitiative, response: Response)
     "/api/v1/my/initiatives/{token}",
     tags=["originator"],
     summary="Status seen through the private link",
-    responses=errors(NOT_FOUND),
+    responses=errors(NOT_FOUND, GONE_LINK),
 )
 async def my_initiative(token: str, bus: BusDep, links: LinksDep) -> OriginatorView:
     """The originator's view behind the token of the private link in their emails (no login): the status,
-    the coordinator's open question and whether they can answer or withdraw. A changed token is 404."""
-    return OriginatorView.from_domain(await bus.handle(GetInitiative(initiative_from_link(links, token))))
+    the coordinator's open question and whether they can answer or withdraw. A changed token is 404; an
+    expired link, or one a newer link replaced, 410 (`state` says which)."""
+    return OriginatorView.from_domain(await bus.handle(GetInitiative(await initiative_from_link(bus, links, token))))
 
 
 @originator_step("/api/v1/my/initiatives/{token}/answer", summary="Answer an information request")
@@ -125,15 +136,31 @@ async def my_answer(token: str, body: Answer, bus: BusDep, links: LinksDep) -> O
     """The originator answers the coordinator's question through the private link, optionally improving the
     summary and the description. The initiative is `submitted` again and the coordinators get the answer by
     email. 409 when no question is open."""
-    return OriginatorView.from_domain(await bus.handle(body.to_command(initiative_from_link(links, token))))
+    return OriginatorView.from_domain(await bus.handle(body.to_command(await initiative_from_link(bus, links, token))))
 
 
 @originator_step("/api/v1/my/initiatives/{token}/withdraw", summary="Withdraw the initiative")
 async def my_withdraw(token: str, body: Withdrawal, bus: BusDep, links: LinksDep) -> OriginatorView:
     """The originator withdraws through the private link, any time until the working group is formed;
     matching dissolves a group being formed. 409 when it is too late or the initiative has already ended."""
-    command = body.to_command(initiative_from_link(links, token), "originator")
+    command = body.to_command(await initiative_from_link(bus, links, token), "originator")
     return OriginatorView.from_domain(await bus.handle(command))
+
+
+@router.post(
+    "/api/v1/my/initiatives/link-requests",
+    tags=["originator"],
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send me a new status link (by email, to the initiative's contact address)",
+    dependencies=[Depends(RateLimit("intake:link-requests"))],
+    responses=errors(RATE_LIMITED, TOO_LARGE),
+)
+async def request_status_link(body: StatusLinkRequest, bus: BusDep) -> StatusLinkRequested:
+    """For an originator whose status link expired or went astray: when the reference and the contact email
+    belong to one initiative, every status link sent before stops working (410) and a new one goes to that
+    email. Always the same 202, whether or not they matched: it never tells which initiatives exist."""
+    await bus.handle(body.to_command())
+    return StatusLinkRequested()
 
 
 # Staff --------------------------------------------------------------------------------------------

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.links import DEFAULT_MAX_AGE, PrivateLink
+from shared.links import DEFAULT_MAX_AGE, VersionedLink
 
 
-class StatusLinks(PrivateLink):
-    """`<web>/my/initiatives/<token>`, the token naming the initiative (`url(id)`, `read_id(token)`).
+class StatusLinks(VersionedLink):
+    """`<web>/my/initiatives/<token>`, the token naming the initiative and its status-link version
+    (`versioned_url(id, version)`, `read_versioned(token)`): a re-issued link revokes every one sent before.
 
     The link opens the web's status page (MEETMALMO_WEB_PUBLIC_URL), which reads and acts through
     `/api/v1/my/initiatives/<token>` here."""

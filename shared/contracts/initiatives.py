@@ -107,6 +107,14 @@ class InitiativeLeadAssigned(InitiativeEvent):
     assigned_by: str
 
 
+class InitiativeStatusLinkRequested(InitiativeEvent):
+    """The originator asked for a new status link (they gave the reference and their contact email): the
+    `status_url` is the new link, every one sent before no longer works. Notifications emails it to the
+    originator's contact."""
+
+    requested_at: datetime
+
+
 class InitiativeNoteAdded(InitiativeEvent):
     """A coordinator added a private note. The note itself stays in intake (staff-private): the event says
     only that one was added, by whom and when."""

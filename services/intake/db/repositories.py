@@ -240,6 +240,11 @@ class InitiativeRepository:
             .values(possible_duplicates=[str(i) for i in duplicates])
         )
 
+    async def id_of_reference(self, reference: str) -> uuid.UUID | None:
+        """The initiative numbered `reference` (MM-YYYY-NNNN), if any."""
+        found = await self._session.execute(select(initiatives.c.id).where(initiatives.c.reference == reference))
+        return found.scalar_one_or_none()
+
     async def briefs(self, ids: Sequence[uuid.UUID]) -> list[DuplicateBrief]:
         if not ids:
             return []

@@ -36,6 +36,7 @@ initiatives = Table(
     Column("lead", String(320), nullable=True, index=True),
     Column("channel", String(10), nullable=False, server_default="portal"),
     Column("registered_by", String(320), nullable=True),
+    Column("status_link_version", Integer, nullable=False, server_default="0"),
     Column("submitted_at", Timestamp(), nullable=False, index=True),
     Column("updated_at", Timestamp(), nullable=False),
     Column("version", Integer, nullable=False),

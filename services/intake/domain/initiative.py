@@ -151,6 +151,8 @@ class Initiative(Proposal):
     channel: Channel = Channel.PORTAL
     registered_by: str | None = None
     notes: list[Note] = field(default_factory=list)
+    # The originator's status link names this version: re-issuing it makes every link sent before stop working.
+    status_link_version: int = 0
 
     @classmethod
     def submit(
@@ -237,6 +239,16 @@ class Initiative(Proposal):
         """Ended (rejected, withdrawn, closed) with its last step before `moment`."""
         moves = self.status_changes
         return self.status in ENDED_STATUSES and (moves[-1].at if moves else self.submitted_at) < moment
+
+    def reissue_status_link(self) -> None:
+        """A new status link for the originator, who lost theirs: every link sent before is revoked."""
+        self.status_link_version += 1
+
+    def sent_by(self, email: str) -> bool:
+        """Whether `email` is the contact address the originator gave (any case, surrounding spaces ignored)."""
+        if self.originator.contact_erased:
+            return False
+        return email.strip().casefold() == self.originator.contact_email.strip().casefold()
 
     def add_note(self, author: str, text: str, at: datetime) -> Note:
         """A private staff note; not a step of the initiative, so neither its history nor its status changes."""

@@ -13,6 +13,7 @@ from services.intake.handlers.commands import (
     IdempotencyKeyReused,
     RejectInitiative,
     RequestInformation,
+    RequestStatusLink,
     SubmitInitiative,
     WithdrawInitiative,
     accept_initiative,
@@ -23,6 +24,7 @@ from services.intake.handlers.commands import (
     erase_originator,
     reject_initiative,
     request_information,
+    request_status_link,
     submit_initiative,
     withdraw_initiative,
 )
@@ -56,6 +58,7 @@ HANDLERS: dict[type[Any], Handler] = {
     AssignLead: assign_lead,
     AddNote: add_note,
     EraseOriginator: erase_originator,
+    RequestStatusLink: request_status_link,
     GetInitiative: get_initiative,
     FindInitiatives: find_initiatives,
     ExportInitiatives: export_initiatives,
@@ -82,6 +85,7 @@ __all__ = [
     "PurgeIdempotencyKeys",
     "RejectInitiative",
     "RequestInformation",
+    "RequestStatusLink",
     "SubmitInitiative",
     "WithdrawInitiative",
 ]

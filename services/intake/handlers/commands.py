@@ -24,6 +24,7 @@ from shared.contracts.initiatives import (
     InitiativeLeadAssigned,
     InitiativeNoteAdded,
     InitiativeRejected,
+    InitiativeStatusLinkRequested,
     InitiativeSubmitted,
     InitiativeUpdated,
     InitiativeWithdrawn,
@@ -115,6 +116,15 @@ class EraseOriginator(Decision):
     retention of an ended initiative: `by` is then the retention job)."""
 
 
+@dataclass(frozen=True)
+class RequestStatusLink:
+    """Someone who lost their status link asks for a new one: the initiative's reference and the contact email
+    the originator gave. Only a matching pair does anything; the asker is told the same either way."""
+
+    reference: str
+    email: str
+
+
 def _snapshot(initiative: Initiative, links: StatusLinks) -> dict[str, Any]:
     """What every initiative event carries: the initiative after the change and the originator's status link."""
     return {
@@ -130,7 +140,7 @@ def _snapshot(initiative: Initiative, links: StatusLinks) -> dict[str, Any]:
         "group_size_max": initiative.group_size_max,
         "language": initiative.language,
         "originator": OriginatorContract.model_validate(initiative.originator, from_attributes=True),
-        "status_url": links.url(initiative.id),
+        "status_url": links.versioned_url(initiative.id, initiative.status_link_version),
     }
 
 
@@ -302,3 +312,23 @@ async def erase_originator(command: EraseOriginator, uow: IntakeUnitOfWork, cloc
         await uow.commit()
     log.info("originator.erased", initiative_id=str(initiative.id), reference=initiative.reference)
     return initiative
+
+
+async def request_status_link(
+    command: RequestStatusLink, uow: IntakeUnitOfWork, clock: Clock, links: StatusLinks
+) -> None:
+    """A matching (reference, contact email) re-issues the status link: every link sent before is revoked and
+    InitiativeStatusLinkRequested carries the new one to the originator's address (never to the asker's)."""
+    async with uow:
+        initiative_id = await uow.initiatives.id_of_reference(command.reference.strip().upper())
+        if initiative_id is None:
+            return
+        initiative = await uow.initiatives.get(initiative_id, for_update=True)
+        if not initiative.sent_by(command.email):
+            return
+        initiative.reissue_status_link()
+        await uow.emit(InitiativeStatusLinkRequested(**_snapshot(initiative, links), requested_at=clock()))
+        await uow.initiatives.save(initiative)
+        await uow.commit()
+    version = initiative.status_link_version
+    log.info("initiative.status_link_reissued", initiative_id=str(initiative.id), link_version=version)

@@ -10,6 +10,7 @@ from services.intake.schemas.decisions import (
     Withdrawal,
 )
 from services.intake.schemas.filters import FiltersDep, SortOrder
+from services.intake.schemas.status_links import StatusLinkRequest, StatusLinkRequested
 from services.intake.schemas.submission import GroupSize, InitiativeCreate, OriginatorIn
 from services.intake.schemas.views import (
     DuplicateHint,
@@ -41,5 +42,7 @@ __all__ = [
     "OriginatorView",
     "Rejection",
     "SortOrder",
+    "StatusLinkRequest",
+    "StatusLinkRequested",
     "Withdrawal",
 ]

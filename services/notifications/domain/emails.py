@@ -30,6 +30,7 @@ from shared.contracts.initiatives import (
     InitiativeEvent,
     InitiativeInfoRequested,
     InitiativeRejected,
+    InitiativeStatusLinkRequested,
     InitiativeSubmitted,
     InitiativeUpdated,
 )
@@ -52,6 +53,7 @@ class Template(StrEnum):
     ORIGINATOR_ACCEPTED = "originator_accepted"
     ORIGINATOR_REJECTED = "originator_rejected"
     ORIGINATOR_INFO_REQUESTED = "originator_info_requested"
+    ORIGINATOR_STATUS_LINK = "originator_status_link"  # a new status link, asked for with reference and email
     RESOURCE_CONFIRMATION = "resource_confirmation"
     RESOURCE_WELCOME = "resource_welcome"
     RESOURCE_PROFILE_LINK = "resource_profile_link"  # registered again with a known address
@@ -123,6 +125,8 @@ def plan_emails(
             planned += _to_originator(event, Template.ORIGINATOR_REJECTED)
         case InitiativeInfoRequested():
             planned += _to_originator(event, Template.ORIGINATOR_INFO_REQUESTED)
+        case InitiativeStatusLinkRequested():
+            planned += _to_originator(event, Template.ORIGINATOR_STATUS_LINK)
         case ResourceConfirmationRequested():
             context = {"name": event.name, "confirm_url": absolute(event.confirm_url), "expires_at": event.expires_at}
             planned.append(

@@ -66,6 +66,12 @@ def info_requested(language: Language = Language.SV, **changes: Any) -> initiati
     )
 
 
+def status_link_requested(
+    language: Language = Language.SV, **changes: Any
+) -> initiatives.InitiativeStatusLinkRequested:
+    return initiatives.InitiativeStatusLinkRequested(**initiative_fields(language, **changes), requested_at=NOW)
+
+
 def updated(language: Language = Language.SV) -> initiatives.InitiativeUpdated:
     return initiatives.InitiativeUpdated(**initiative_fields(language), answer="Ungefär 40 ungdomar.")
 

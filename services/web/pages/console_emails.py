@@ -33,6 +33,7 @@ DELIVERY_STATUSES = {
 }
 TEMPLATES = {
     "originator_receipt": N_("Receipt for a submitted initiative"),
+    "originator_status_link": N_("A new status link, asked for by the originator"),
     "originator_info_requested": N_("More information requested"),
     "originator_accepted": N_("Initiative accepted"),
     "originator_rejected": N_("Initiative rejected"),

@@ -55,6 +55,10 @@ DONE = {
     "unsubscribed": N_("Done: from now on you get each alert straight away."),
     "link_renewed": N_("A fresh link to your profile is on its way to your email; the old links no longer work."),
     "link_requested": N_("If this address is registered with us, a new link to your profile is on its way there."),
+    "status_link_requested": N_(
+        "If that matches an initiative, we have sent a new status link to its contact email; the old links no "
+        "longer work."
+    ),
 }
 PROFILE_LISTS = ("competences", "themes", "languages")
 ONE_CLICK = [("List-Unsubscribe", "One-Click")]  # RFC 8058's body, the only one accepted without a session
@@ -79,10 +83,19 @@ def _checked(answer: httpx.Response, *, gone_is_expired: bool = True) -> httpx.R
     if answer.status_code == 404:
         raise HTTPException(404, "this link is not valid")
     if answer.status_code == 410 and gone_is_expired:
-        raise HTTPException(410, "this link has expired")
+        replaced = _json(answer).get("state") == "replaced"
+        raise HTTPException(410, "replaced" if replaced else "expired")
     if answer.status_code == 429:
         raise HTTPException(429, "too many requests", headers={"Retry-After": answer.headers.get("Retry-After", "60")})
     return answer
+
+
+def _json(answer: httpx.Response) -> dict[str, Any]:
+    try:
+        found = answer.json()
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _again(path: str) -> RedirectResponse:
@@ -106,6 +119,29 @@ def _status_page(
     words = STATUS_WORDS.get(initiative["status"], initiative["status"])
     more = {"token": token, "initiative": initiative, "status_words": words, "done": _done(request)}
     return form_page(request, pages, "links/initiative.html", values, errors, status_code=status_code, **more)
+
+
+@router.get("/my/new-status-link", response_class=HTMLResponse)
+async def new_status_link_page(request: Request, pages: PagesDep) -> HTMLResponse:
+    """Where an expired or replaced status link leads: the reference and the contact email; a new link goes
+    to that email."""
+    context: dict[str, Any] = {"values": {}, "errors": {}, "done": _done(request)}
+    return pages.render(request, "links/new_status_link.html", context)
+
+
+@router.post("/my/new-status-link", response_model=None)
+async def request_new_status_link(request: Request, pages: PagesDep, services: ServicesDep) -> Response:
+    """The same answer whether or not the pair matched (intake never says which initiatives exist); 422 names
+    the field."""
+    form = await request.form()
+    body = {name: str(form.get(name) or "").strip() for name in ("reference", "email")}
+    answer = _checked(await services.intake.post("/api/v1/my/initiatives/link-requests", json=body))
+    if answer.status_code == 422:
+        context = {"values": typed(form), "errors": field_errors(answer), "done": None}
+        return pages.render(request, "links/new_status_link.html", context, status_code=422)
+    answer.raise_for_status()
+    _flash(request, "status_link_requested")
+    return _again("/my/new-status-link")
 
 
 @router.post("/my/initiatives/{token}/answer", response_model=None)

@@ -85,6 +85,9 @@ class InMemoryInitiatives(InitiativeRepository):
     async def note_possible_duplicates(self, initiative_id: uuid.UUID, duplicates: Sequence[uuid.UUID]) -> None:
         self.written.initiatives[initiative_id].possible_duplicates = tuple(duplicates)
 
+    async def id_of_reference(self, reference: str) -> uuid.UUID | None:
+        return next((i.id for i in self.written.initiatives.values() if i.reference == reference), None)
+
     async def briefs(self, ids: Sequence[uuid.UUID]) -> list[DuplicateBrief]:
         found = (self.written.initiatives[i] for i in ids)
         return [DuplicateBrief(i.id, i.reference, i.title, i.status) for i in found]

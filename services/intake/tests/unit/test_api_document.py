@@ -87,7 +87,8 @@ def test_every_request_body_has_an_example_that_its_model_accepts(app: FastAPI) 
         if "requestBody" in document["paths"][path][method]
     }
     assert bodies == {
-        "InitiativeCreate", "Rejection", "InformationRequest", "Answer", "Withdrawal", "LeadAssignment", "NoteIn"
+        "InitiativeCreate", "Rejection", "InformationRequest", "Answer", "Withdrawal", "LeadAssignment", "NoteIn",
+        "StatusLinkRequest",
     }  # fmt: skip
     for name in sorted(bodies):
         examples = document["components"]["schemas"][name]["examples"]

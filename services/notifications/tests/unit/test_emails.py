@@ -39,6 +39,7 @@ EVENTS: dict[str, Callable[[Language], Event]] = {
     "InitiativeAccepted": factories.accepted,
     "InitiativeRejected": factories.rejected,
     "InitiativeInfoRequested": factories.info_requested,
+    "InitiativeStatusLinkRequested": factories.status_link_requested,
     "ResourceConfirmationRequested": factories.confirmation_requested,
     "ResourceRegistered": lambda language: factories.registered(language),
     "ResourceProfileLinkRequested": factories.profile_link_requested,
