@@ -612,3 +612,24 @@ async def test_a_replaced_status_link_leads_to_a_page_that_sends_a_new_one_and_n
         done = await client.get(sent.headers["location"])
     assert asked[-1] == {"reference": "MM-2026-0042", "email": "anna@acme.example"}
     assert "If that matches an initiative, we have sent a new status link" in done.text
+
+
+async def test_a_replaced_or_expired_unsubscribe_link_says_to_use_the_latest_digest_or_the_console(
+    tmp_path: Any,
+) -> None:
+    from services.web.bootstrap import create_app, services_of
+
+    def notifications(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(410, json={"detail": "a newer link was sent", "state": "replaced"})
+
+    settings = WebSettings(session_secret=STRONG, platform=PlatformSettings(environment="local", var_dir=tmp_path))
+    application = create_app(settings, services_of(settings, httpx.MockTransport(notifications)))
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://web.test") as client:
+        page = await client.get("/unsubscribe/an-old-token", headers={"Accept-Language": "en"})
+        one_click = await client.post("/unsubscribe/an-old-token", data={"List-Unsubscribe": "One-Click"})
+        swedish = await client.get("/unsubscribe/an-old-token", headers={"Accept-Language": "sv"})
+    assert page.status_code == one_click.status_code == 410
+    assert "Use the link in your latest daily digest, or sign in to the console" in page.text
+    assert 'href="/staff/sign-in"' in page.text
+    assert "senaste dagliga sammanfattning" in swedish.text

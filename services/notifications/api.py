@@ -22,7 +22,7 @@ from services.notifications.schemas import LARGEST_OFFSET, DeliveryOut, Preferen
 from shared.auth import CoordinatorDep, Staff, StaffReaderDep
 from shared.errors import NotFound
 from shared.links import InvalidLink
-from shared.openapi import CONFLICT, NOT_FOUND, TOO_LARGE, errors
+from shared.openapi import CONFLICT, GONE_LINK, NOT_FOUND, TOO_LARGE, errors
 from shared.service import BusDep
 from shared.web import Page, RateLimit
 
@@ -121,12 +121,13 @@ async def set_my_preference(staff: CoordinatorDep, bus: BusDep, body: Preference
     "/api/v1/unsubscribe/{token}",
     tags=["preferences"],
     summary="What the digest's unsubscribe link would change (changes nothing)",
-    responses=NOT_FOUND,
+    responses=errors(NOT_FOUND, GONE_LINK),
 )
 async def unsubscribe_target(token: str, bus: BusDep) -> PreferenceOut:
     """For whoever holds the unsubscribe link of a daily digest (`token` is its last part; no login): how that
     coordinator gets their alerts now. `daily_digest` means the POST would switch them to immediate alerts;
-    `immediate` means there is nothing to stop. 404 for a link that is not valid."""
+    `immediate` means there is nothing to stop. 404 for a link that is not valid,
+    410 for an expired one or one a later digest replaced."""
     try:
         return PreferenceOut.from_domain(await bus.handle(GetUnsubscribeTarget(token)))
     except (InvalidLink, NotFound):
@@ -137,7 +138,7 @@ async def unsubscribe_target(token: str, bus: BusDep) -> PreferenceOut:
     "/api/v1/unsubscribe/{token}",
     tags=["preferences"],
     summary="Stop the daily digest: each alert comes straight away again",
-    responses=NOT_FOUND,
+    responses=errors(NOT_FOUND, GONE_LINK),
     dependencies=[Depends(RateLimit("notifications-unsubscribe"))],
 )
 async def unsubscribe(token: str, bus: BusDep) -> PreferenceOut:

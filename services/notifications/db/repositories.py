@@ -267,16 +267,15 @@ class Preferences:
         return {row.email: from_row(CoordinatorPreference, row._asdict()) for row in rows}
 
     async def set(self, email: str, mode: AlertMode, language: str | None, now: datetime) -> CoordinatorPreference:
+        """Store the choice. Choosing the digest (again) is the reset of its unsubscribe links: the version goes
+        up, so links in digests sent before stop working and the next digest carries the current one."""
         address = address_key(email)
         values = {"id": uuid.uuid4(), "email": address, "alert_mode": mode.value, "language": language}
+        changed: dict[str, Any] = {"alert_mode": mode.value, "language": language, "updated_at": now}
+        if mode is AlertMode.DAILY_DIGEST:
+            changed["link_version"] = coordinator_preferences.c.link_version + 1
         await self._session.execute(
-            upsert(
-                self._session,
-                coordinator_preferences,
-                values | {"updated_at": now},
-                key=["email"],
-                update={"alert_mode": mode.value, "language": language, "updated_at": now},
-            )
+            upsert(self._session, coordinator_preferences, values | {"updated_at": now}, key=["email"], update=changed)
         )
         found = await self.of(address)
         assert found is not None

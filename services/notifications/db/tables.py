@@ -98,5 +98,6 @@ coordinator_preferences = Table(
     Column("alert_mode", String(20), nullable=False),
     Column("language", String(5), nullable=True),
     Column("updated_at", Timestamp(), nullable=False),
+    Column("link_version", Integer, nullable=False, server_default="0"),  # what the unsubscribe link names
     UniqueConstraint("email", name="uq_coordinator_preferences_email"),
 )

@@ -20,6 +20,8 @@ class CoordinatorPreference:
     email: str  # lower case
     alert_mode: AlertMode
     language: str | None
+    # The unsubscribe link names this version: choosing the digest again revokes every link sent before.
+    link_version: int = 0
 
     @property
     def wants_digest(self) -> bool:

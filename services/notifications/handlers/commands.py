@@ -11,6 +11,7 @@ from services.notifications.domain import AlertMode, CoordinatorPreference, Deli
 from services.notifications.links import UnsubscribeLinks
 from shared.db import Clock
 from shared.errors import NotFound
+from shared.links import check_version
 
 
 @dataclass(frozen=True)
@@ -56,9 +57,14 @@ async def set_coordinator_preference(
 async def unsubscribe(
     command: Unsubscribe, uow: NotificationsUnitOfWork, links: UnsubscribeLinks, clock: Clock
 ) -> None:
-    """The coordinator gets each alert straight away again. Raises InvalidLink or NotFound."""
-    preference_id = links.read_id(command.token)
+    """The coordinator gets each alert straight away again. Raises InvalidLink or NotFound, ReplacedLink for a
+    link the digest was chosen again since."""
+    preference_id, version = links.read_versioned(command.token)
     async with uow:
+        preference = await uow.preferences.by_id(preference_id)
+        if preference is None:
+            raise NotFound("preference", preference_id)
+        check_version(version, preference.link_version)
         if not await uow.preferences.switch_to_immediate(preference_id, clock()):
             raise NotFound("preference", preference_id)
         await uow.commit()

@@ -321,7 +321,7 @@ def _digest(
     message_id_domain: str,
 ) -> Delivery:
     language = preferred_language(preference, COORDINATOR_LANGUAGE.value)
-    unsubscribe_url = links.url(preference.id) if preference else None
+    unsubscribe_url = links.versioned_url(preference.id, preference.link_version) if preference else None
     template = Template.COORDINATOR_DIGEST.value
     return Delivery.queue(
         event_id=digest_key(recipient, day),

@@ -10,6 +10,7 @@ from services.notifications.db.unit_of_work import NotificationsUnitOfWork
 from services.notifications.domain import CoordinatorPreference, Delivery, DeliveryFilter
 from services.notifications.links import UnsubscribeLinks
 from shared.errors import NotFound
+from shared.links import check_version
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,11 @@ async def get_preference(query: GetPreference, uow: NotificationsUnitOfWork) -> 
 async def get_unsubscribe_target(
     query: GetUnsubscribeTarget, uow: NotificationsUnitOfWork, links: UnsubscribeLinks
 ) -> CoordinatorPreference:
-    """Raises InvalidLink or NotFound."""
-    preference_id = links.read_id(query.token)
+    """Raises InvalidLink or NotFound, ReplacedLink for a link the digest was chosen again since."""
+    preference_id, version = links.read_versioned(query.token)
     async with uow:
         preference = await uow.preferences.by_id(preference_id)
     if preference is None:
         raise NotFound("preference", preference_id)
+    check_version(version, preference.link_version)
     return preference

@@ -147,6 +147,33 @@ async def test_reading_the_unsubscribe_link_changes_nothing_and_its_post_switche
     assert [m["Subject"] for m in smtp.handler.to(EVA)][1] == "Initiativtagaren har svarat: MM-2026-0042"
 
 
+async def test_choosing_the_digest_again_revokes_the_unsubscribe_links_sent_before_and_the_next_digest_has_a_new_one(
+    digest_service: Service, smtp: SmtpServer
+) -> None:
+    await digest_service.deliver(factories.submitted())
+    await digest_service.settled(2)
+    await digest_service.bus.handle(QueueDigests(AT_SEVEN))
+    await digest_service.settled(3)
+    old = unsubscribe_path(digest_service, smtp.handler.to(EVA)[0]["List-Unsubscribe"].strip("<>"))
+    assert (await digest_service.client.post(old)).json()["alert_mode"] == "immediate"
+
+    await choose_digest(digest_service)  # re-subscribing (the console's save) resets the links
+    for gone in (await digest_service.client.get(old), await digest_service.client.post(old)):
+        assert gone.status_code == 410 and gone.json()["state"] == "replaced"
+    mine = await digest_service.client.get("/api/v1/preferences/me", headers=digest_service.token("coordinator"))
+    assert mine.json()["alert_mode"] == "daily_digest", "the old link unsubscribed nobody"
+
+    await digest_service.deliver(factories.updated())
+    await digest_service.settled(4)
+    assert await digest_service.bus.handle(QueueDigests(AT_SEVEN + timedelta(days=1))) == 1
+    await digest_service.settled(5)
+    latest = smtp.handler.to(EVA)[-1]
+    new = unsubscribe_path(digest_service, latest["List-Unsubscribe"].strip("<>"))
+    assert new != old
+    assert (await digest_service.client.get(new)).json()["alert_mode"] == "daily_digest"
+    assert (await digest_service.client.post(new)).json()["alert_mode"] == "immediate"  # one-click still works
+
+
 async def test_transactional_emails_carry_no_unsubscribe_headers(service: Service, smtp: SmtpServer) -> None:
     await service.deliver(factories.submitted())
     await service.settled(3)
