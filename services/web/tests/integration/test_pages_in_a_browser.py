@@ -316,6 +316,7 @@ VISITS = [
     Visit("/my/profile/{token}/erase", lambda site: site.links["profile"] + "/erase"),
     Visit("/my/erased", "/my/erased"),
     Visit("/my/new-profile-link", "/my/new-profile-link"),
+    Visit("/my/new-status-link", "/my/new-status-link"),
     Visit("/invitations/{token}", lambda site: site.links["accept"], note="accept"),
     Visit("/invitations/{token}", lambda site: site.links["decline"], note="decline"),
     Visit("/invitations/{token}", "/invitations/not-a-real-token", status=404),
