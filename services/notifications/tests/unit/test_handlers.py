@@ -190,7 +190,7 @@ async def test_the_day_s_digest_takes_every_held_alert_once_and_its_link_switche
 
 def test_every_consumed_event_type_has_one_handler() -> None:
     handled: list[Any] = [t for by_type in SUBSCRIPTIONS.values() for t in by_type]
-    assert len(handled) == len(set(handled)) == 17
+    assert len(handled) == len(set(handled)) == 18
     assert all(t.topic == topic for topic, by_type in SUBSCRIPTIONS.items() for t in by_type)
 
 
