@@ -177,6 +177,7 @@ PUBLIC_ROUTES: dict[str, set[tuple[str, str]]] = {
         ("GET", "/api/v1/taxonomy"),
         ("GET", "/api/v1/invitations/{token}"),
         ("POST", "/api/v1/invitations/{token}"),
+        ("POST", "/api/v1/invitations/{token}/new-link"),  # the invitation again, to the invited member only
     },
     "notifications": OPERATIONS | API_DOCS | {
         ("GET", "/api/v1/unsubscribe/{token}"),
@@ -392,6 +393,23 @@ def test_a_versioned_link_names_its_version_and_a_link_of_the_id_alone_is_versio
     with pytest.raises(ReplacedLink):
         check_version(2, 3)
     assert issubclass(ReplacedLink, ExpiredLink), "a replaced link is gone (410) like an expired one"
+
+
+def test_an_expired_link_can_still_be_read_to_send_a_new_one_but_a_forged_one_cannot() -> None:
+    from datetime import timedelta
+
+    from shared.links import ExpiredLink, InvalidLink, PrivateLink
+
+    now = [1_800_000_000.0]
+    link = PrivateLink("https://meetmalmo.se", STRONG, purpose="p", path="my", max_age=timedelta(days=30),
+                       clock=lambda: now[0])  # fmt: skip
+    token = link.token(uuid.UUID(int=7), "accept")
+    now[0] += 31 * 86400
+    with pytest.raises(ExpiredLink):
+        link.read(token, parts=2)
+    assert link.read_at_any_age(token, parts=2) == [str(uuid.UUID(int=7)), "accept"]
+    with pytest.raises(InvalidLink):
+        link.read_at_any_age(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1], parts=2)
 
 
 def aged(link_class: Any, *parts: Any, days: int) -> str:
@@ -633,3 +651,41 @@ async def test_a_replaced_or_expired_unsubscribe_link_says_to_use_the_latest_dig
     assert "Use the link in your latest daily digest, or sign in to the console" in page.text
     assert 'href="/staff/sign-in"' in page.text
     assert "senaste dagliga sammanfattning" in swedish.text
+
+
+async def test_an_expired_invitation_link_offers_a_new_one_and_a_closed_seat_says_where_it_stands(
+    tmp_path: Any,
+) -> None:
+    from services.web.bootstrap import create_app, services_of
+
+    asked: list[str] = []
+
+    def matching(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/new-link"):
+            asked.append(request.url.path)
+            if "answered" in request.url.path:
+                body = {"detail": "cannot send again", "current_status": "accepted", "action": "send again"}
+                return httpx.Response(409, json=body)
+            return httpx.Response(202, json={"detail": "the invitation is on its way again with fresh links"})
+        return httpx.Response(410, json={"detail": "this link has expired", "state": "expired"})
+
+    settings = WebSettings(session_secret=STRONG, platform=PlatformSettings(environment="local", var_dir=tmp_path))
+    application = create_app(settings, services_of(settings, httpx.MockTransport(matching)))
+    transport = httpx.ASGITransport(app=application)
+    english = {"Accept-Language": "en"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://web.test", headers=english) as client:
+        expired = await client.get("/invitations/an-old-token")
+        assert expired.status_code == 410 and 'action="/invitations/an-old-token/new-link"' in expired.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', expired.text)
+        assert csrf
+        sent = await client.post("/invitations/an-old-token/new-link", data={"csrf_token": csrf.group(1)})
+        closed = await client.post("/invitations/answered-token/new-link", data={"csrf_token": csrf.group(1)})
+        swedish = await client.post("/invitations/an-old-token/new-link", data={"csrf_token": csrf.group(1)},
+                                    headers={"Accept-Language": "sv"})  # fmt: skip
+        forged = await client.post("/invitations/an-old-token/new-link", data={"csrf_token": "not-it"})
+    assert sent.status_code == 200 and "on its way to your email again" in sent.text
+    assert closed.status_code == 409 and "You have already accepted this invitation." in closed.text
+    assert "inbjudan" in swedish.text.lower()
+    assert forged.status_code == 403
+    assert asked == ["/api/v1/invitations/an-old-token/new-link", "/api/v1/invitations/answered-token/new-link",
+                     "/api/v1/invitations/an-old-token/new-link"]  # fmt: skip

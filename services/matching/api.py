@@ -21,6 +21,7 @@ from services.matching.handlers import (
     InvitationDetails,
     ProposeGroup,
     RemoveMember,
+    ResendInvitation,
     SuggestReplacements,
     SwapMember,
 )
@@ -32,6 +33,7 @@ from services.matching.schemas import (
     GroupPage,
     InitiativeOut,
     InvitationOut,
+    InvitationResent,
     SwapIn,
 )
 from shared.auth import CoordinatorDep, StaffReaderDep
@@ -235,6 +237,24 @@ async def answer(token: str, bus: BusDep, clock: ClockDep) -> InvitationOut:
     await read_invitation(bus, token)
     await bus.handle(AnswerInvitation(token))
     return InvitationOut.from_domain(await read_invitation(bus, token), clock())
+
+
+@members.post(
+    "/api/v1/invitations/{token}/new-link",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send the invitation again with fresh links (for an expired link)",
+    responses={**NOT_FOUND, **CONFLICT, **RATE_LIMITED},
+)
+async def resend_invitation(token: str, bus: BusDep) -> InvitationResent:
+    """For an invited member whose link has expired (anyone holding a genuine link, however old): while the seat
+    is open (its group confirmed, not answered, not past the answer-by date) the invitation email goes out again
+    to the member's address, with fresh links. 409 with the seat's current state otherwise, 404 for a link that
+    is not valid."""
+    try:
+        await bus.handle(ResendInvitation(token))
+    except InvalidLink:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "this link is not valid") from None
+    return InvitationResent()
 
 
 router = APIRouter()

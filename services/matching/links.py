@@ -30,8 +30,16 @@ class InvitationLinks:
         return self._link.url_for(self.token(seat_id, answer))
 
     def read(self, token: str) -> tuple[uuid.UUID, Answer]:
-        """The seat and the answer; InvalidLink for anything else."""
-        seat, answer = self._link.read(token, parts=2)
+        """The seat and the answer; InvalidLink for anything else, ExpiredLink for an old link."""
+        return self._parsed(self._link.read(token, parts=2))
+
+    def seat_at_any_age(self, token: str) -> uuid.UUID:
+        """The seat a genuine link names, however old (to send a new invitation); InvalidLink for anything else."""
+        return self._parsed(self._link.read_at_any_age(token, parts=2))[0]
+
+    @staticmethod
+    def _parsed(parts: list[str]) -> tuple[uuid.UUID, Answer]:
+        seat, answer = parts
         if answer not in Answer.__members__.values():
             raise InvalidLink("this link is not valid")
         return link_id(seat), Answer(answer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -291,6 +291,14 @@ class BatchItem(BaseModel):
         description="why none was made: not an accepted initiative, it already has a group, or the reason no "
         "group can be formed",
         examples=["already has a proposed group"],
+    )
+
+
+class InvitationResent(BaseModel):
+    """The invitation is on its way again, to the invited member's address, with fresh links."""
+
+    detail: Literal["the invitation is on its way again with fresh links"] = (
+        "the invitation is on its way again with fresh links"
     )
 
 

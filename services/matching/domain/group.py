@@ -106,6 +106,15 @@ class Group:
             raise NotFound("seat", seat_id)
         return found
 
+    def open_invitation(self, seat_id: uuid.UUID, at: datetime) -> Seat:
+        """The seat, if its invitation can still be answered (the group confirmed, the seat invited and not past
+        its deadline): a new invitation may go out for it. InvalidTransition with the seat's state otherwise."""
+        seat = self.seat(seat_id)
+        expired = seat.expires_at is not None and seat.expires_at <= at
+        if self.status is not GroupStatus.CONFIRMED or seat.status is not SeatStatus.INVITED or expired:
+            raise InvalidTransition("invitation", "expired" if expired else seat.status.value, "send again")
+        return seat
+
     def seat_of(self, resource_id: uuid.UUID) -> Seat:
         found = next((s for s in self.members if s.resource_id == resource_id), None)
         if found is None:

@@ -13,6 +13,7 @@ from services.matching.handlers.commands import (
     ProposeGroup,
     ProposeGroups,
     RemoveMember,
+    ResendInvitation,
     SwapMember,
 )
 from services.matching.handlers.group_life import Forming
@@ -36,6 +37,7 @@ HANDLERS: dict[type[Any], Handler] = {
     RemoveMember: commands.remove_member,
     ConfirmGroup: commands.confirm_group,
     AnswerInvitation: commands.answer_invitation,
+    ResendInvitation: commands.resend_invitation,
     GetGroup: queries.get_group,
     FindGroups: queries.find_groups,
     GetInitiative: queries.get_initiative,
@@ -64,6 +66,7 @@ __all__ = [
     "ProposeGroups",
     "PurgeSentEvents",
     "RemoveMember",
+    "ResendInvitation",
     "SuggestReplacements",
     "SwapMember",
     "SweepGroups",

@@ -73,6 +73,13 @@ class AnswerInvitation:
     token: str
 
 
+@dataclass(frozen=True)
+class ResendInvitation:
+    """The page of an expired invitation link: send the invitation again, with fresh links, while it is open."""
+
+    token: str
+
+
 BatchOutcome = list[tuple[uuid.UUID, Group | str]]
 """Per initiative asked, in the order asked: its new group, or why none was proposed."""
 
@@ -186,3 +193,19 @@ async def answer_invitation(command: AnswerInvitation, uow: MatchingUnitOfWork, 
             await uow.emit(MemberAccepted(**facts(group, initiative), member=member))
             await form_if_ready(uow, group, initiative, at)
         await uow.commit()
+
+
+async def resend_invitation(command: ResendInvitation, uow: MatchingUnitOfWork, forming: Forming) -> None:
+    """The seat's invitation once more (MemberInvited with fresh accept and decline links, to the invited member's
+    address only), while the seat is open; InvalidTransition (409) with its state once it is answered, past its
+    deadline or its group is no longer being formed. The old links stay one-time by the seat: whichever is used
+    first answers it."""
+    seat_id = forming.links.seat_at_any_age(command.token)
+    async with uow:
+        await locked_pool(uow, forming)  # as an answer does: a concurrent answer is seen, not raced
+        at = forming.clock()
+        group = await uow.groups.of_seat(seat_id)
+        seat = group.open_invitation(seat_id, at)
+        await invite(uow, group, await uow.initiatives.get(group.initiative_id), [seat], forming)
+        await uow.commit()
+    log.info("invitation.resent", group_id=str(group.id), seat_id=str(seat_id))

@@ -381,6 +381,26 @@ async def invitation(token: str, request: Request, pages: PagesDep, services: Se
     return pages.render(request, "links/invitation.html", context)
 
 
+SEAT_WORDS = {
+    "accepted": N_("You have already accepted this invitation."),
+    "declined": N_("You have already declined this invitation."),
+    "expired": N_("The date to answer this invitation has passed."),
+}
+
+
+@router.post("/invitations/{token}/new-link", response_class=HTMLResponse)
+async def resend_invitation(token: str, request: Request, pages: PagesDep, services: ServicesDep) -> HTMLResponse:
+    """The expired invitation link's button: matching sends the invitation again while the seat is open, else
+    (409) the page says where it stands."""
+    answer = _checked(await services.matching.post(f"/api/v1/invitations/{token}/new-link"), gone_is_expired=False)
+    if answer.status_code == 409:
+        state = str(_json(answer).get("current_status", ""))
+        words = SEAT_WORDS.get(state, N_("This invitation is no longer open."))
+        return pages.render(request, "links/invitation_resent.html", {"sent": False, "words": words}, status_code=409)
+    answer.raise_for_status()
+    return pages.render(request, "links/invitation_resent.html", {"sent": True, "words": None})
+
+
 @router.post("/invitations/{token}", response_model=None)
 async def answer_invitation(token: str, services: ServicesDep) -> Response:
     _checked(await services.matching.post(f"/api/v1/invitations/{token}"))  # 409: the page says where it stands

@@ -3,6 +3,7 @@ idempotent consumer directly)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -320,3 +321,33 @@ async def test_the_documented_request_examples_are_accepted_as_they_stand(matchi
     assert [item["problem"] for item in answer.json()] == ["not an accepted initiative"] * 2  # ids of nothing here
     for swap in document["SwapIn"]["examples"]:
         SwapIn.model_validate(swap)
+
+
+async def test_an_expired_invitation_link_gets_the_invitation_again_with_fresh_links_while_the_seat_is_open(
+    matching: Matching,
+) -> None:
+    from shared.links import PrivateLink
+
+    group = await proposal(matching, group_size_min=3, group_size_max=3)
+    await matching.client.post(f"/api/v1/groups/{group['id']}/confirm", headers=matching.coordinator)
+    invitations = await matching.outbox("MemberInvited")
+    link = PrivateLink("http://web", SECRET, purpose="group-invitation", path="invitations")
+    seat_id = link.read(link_path(invitations[0]["accept_url"]).rsplit("/", 1)[1], parts=2)[0]
+    signed_at = time.time() - 400 * 86400  # older than the links' 365 days
+    old = PrivateLink("http://web", SECRET, purpose="group-invitation", path="invitations", max_age=None,
+                      clock=lambda: signed_at).token(seat_id, "accept")  # fmt: skip
+    assert (await matching.client.get(f"/api/v1/invitations/{old}")).status_code == 410
+
+    resent = await matching.client.post(f"/api/v1/invitations/{old}/new-link")
+    assert resent.status_code == 202, resent.text
+    again = await matching.outbox("MemberInvited")
+    assert len(again) == len(invitations) + 1, "one invitation more, for that seat only"
+    fresh = again[-1]
+    assert fresh["member"]["resource_id"] == invitations[0]["member"]["resource_id"]
+    accepted_now = await matching.client.post(link_path(fresh["accept_url"]))
+    assert accepted_now.status_code == 200 and accepted_now.json()["status"] == "accepted"
+
+    closed = await matching.client.post(f"/api/v1/invitations/{old}/new-link")
+    assert closed.status_code == 409 and closed.json()["current_status"] == "accepted"
+    assert len(await matching.outbox("MemberInvited")) == len(again), "nothing sent for an answered seat"
+    assert (await matching.client.post(f"/api/v1/invitations/{old}x/new-link")).status_code == 404
