@@ -205,6 +205,12 @@ def write(results: dict[str, Any], output: Path) -> None:
         lines += ["", "## B4 replay: matching's projections rebuilt from the resources topic (new group)", "",
                   "| what | figure | before | goal |", "|---|---:|---:|---|",
                   f"| {r['events']:,} resource events (registered / updated / withdrawn) "
-                  f"| {r['events_per_second']:,.0f} events/s ({r['replay_seconds']:.1f} s) "
+                  f"| {r['events_per_second']:,.0f} events/s ({r['replay_seconds']:.1f} s"
+                  f"{_stopped_early(r)}) "
                   f"| {was.get('events_per_second', 0):,.0f} events/s | ≥ 5,000 events/s |"]  # fmt: skip
     output.write_text("\n".join(lines) + "\n")
+
+
+def _stopped_early(b4: dict[str, Any]) -> str:
+    """A replay stopped at its time cap: how many events it had applied (the rate is over those)."""
+    return f"; stopped at the cap with {b4['applied']:,} applied" if b4.get("capped") else ""
