@@ -2,8 +2,10 @@
 the same bucket, keyed on the visitor's address as the trusted proxies (the web, an ingress) name it.
 
 A limit like "30/minute" is counted per (scope, client) in fixed windows with one atomic upsert per
-request; the previous window's count is weighed in by how much of it still overlaps the last minute
-(a sliding-window estimate), so a burst across a window's edge is not let through twice.
+request, which also returns the previous window's count (one statement, so a hot row, one address
+behind a NAT, is locked only for that statement and its commit); the previous window is weighed in by
+how much of it still overlaps the last minute (a sliding-window estimate), so a burst across a
+window's edge is not let through twice.
 """
 
 from __future__ import annotations
@@ -62,23 +64,25 @@ class RateLimiter:
         now = self._clock()
         start = int(now // self.window * self.window)
         table = self._table
+        scope, client = scope[:100], client[:64]
+        earlier = table.alias("earlier")
+        previous_hits = (
+            select(earlier.c.hits)
+            .where(earlier.c.scope == scope, earlier.c.client == client, earlier.c.window_start == start - self.window)
+            .scalar_subquery()
+        )
         try:
             async with self._session_factory() as session, session.begin():
+                # One statement: count this hit and read the previous window's count with it, so the
+                # (possibly hot: one address behind a NAT) row is locked for one statement, not a read too.
                 statement = upsert(
                     session,
                     table,
-                    {"scope": scope[:100], "client": client[:64], "window_start": start, "hits": 1},
+                    {"scope": scope, "client": client, "window_start": start, "hits": 1},
                     key=("scope", "client", "window_start"),
                     update={"hits": table.c.hits + 1},
-                ).returning(table.c.hits)
-                hits = (await session.execute(statement)).scalar_one()
-                previous = await session.scalar(
-                    select(table.c.hits).where(
-                        table.c.scope == scope[:100],
-                        table.c.client == client[:64],
-                        table.c.window_start == start - self.window,
-                    )
-                )
+                ).returning(table.c.hits, previous_hits)
+                hits, previous = (await session.execute(statement)).one()
                 if self._purged_window != start:  # once per window and process: old windows go
                     await session.execute(delete(table).where(table.c.window_start < start - self.window))
                     self._purged_window = start

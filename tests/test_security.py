@@ -321,6 +321,54 @@ async def test_x_forwarded_for_counts_only_when_a_trusted_proxy_sends_it(service
         await application.state.infra.engine.dispose()
 
 
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+async def test_a_hit_is_counted_in_one_statement_and_concurrent_hits_are_all_counted(
+    service_database: Any, tmp_path: Path, backend: str
+) -> None:
+    """The limiter costs one statement per request (the upsert returns the previous window's count too;
+    the purge of old windows aside), and 40 hits at once from one client are 40, never fewer."""
+    import asyncio
+
+    from fastapi import HTTPException
+    from sqlalchemy import MetaData, event
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from shared.db import create_engine
+    from shared.ratelimit import RateLimiter, define_rate_limit_table
+
+    if backend == "postgresql":
+        engine = create_engine(await service_database("intake"))
+    else:
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'limits.db'}")
+    table = define_rate_limit_table(MetaData())
+    async with engine.begin() as connection:
+        await connection.run_sync(table.metadata.create_all)
+    statements: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    now = [1_000_030.0]
+    limiter = RateLimiter("40/minute", async_sessionmaker(engine, expire_on_commit=False), table, clock=lambda: now[0])
+    try:
+        await limiter.check("intake:submit", "198.51.100.7")  # the first of a window also purges
+        statements.clear()
+        await limiter.check("intake:submit", "198.51.100.7")
+        counted = [sql for sql in statements if not sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "SELECT 1"))]
+        assert len(counted) == 1 and counted[0].lstrip().upper().startswith("INSERT"), counted
+        await asyncio.gather(*(limiter.check("intake:submit", "198.51.100.7") for _ in range(38)))
+        with pytest.raises(HTTPException) as refused:
+            await limiter.check("intake:submit", "198.51.100.7")
+        assert refused.value.status_code == 429, "the 41st hit of the window"
+        # Early in the next window the previous one, read in the same statement, still weighs in
+        # (41 x 0.9 overlap = 36.9): three more hits fit under 40, the fourth does not.
+        now[0] = 1_000_086.0
+        for _ in range(3):
+            await limiter.check("intake:submit", "198.51.100.7")
+        with pytest.raises(HTTPException):
+            await limiter.check("intake:submit", "198.51.100.7")
+        await limiter.check("intake:submit", "198.51.100.8")  # another client has a bucket of its own
+    finally:
+        await engine.dispose()
+
+
 def test_serve_has_uvicorn_believe_forwarded_headers_only_from_the_trusted_proxies(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
