@@ -1,0 +1,45 @@
+"""What one submission costs the database: a fixed, small number of statements, none of them reading
+other initiatives (duplicates are hinted after the commit) or waiting on a shared counter row."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from services.intake.bootstrap import create_app
+from services.intake.tests.conftest import intake_settings
+from services.intake.tests.factories import valid_initiative
+
+
+async def test_a_submission_with_an_idempotency_key_costs_seven_statements(
+    service_database: Any, kafka_bootstrap: str, topic_namespace: str
+) -> None:
+    database_url = await service_database("intake")
+    app = create_app(intake_settings(database_url, kafka_bootstrap, topic_namespace))
+    statements: list[str] = []
+    request_task = asyncio.current_task()  # the ASGI transport runs the request in this task
+
+    def count(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if asyncio.current_task() is request_task:  # not the relay's or the consumers' polling
+            statements.append(" ".join(statement.split())[:60])
+
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake.test") as client,
+    ):
+        await client.post("/api/v1/initiatives", json=valid_initiative())  # the window's purge happens here
+        engine = app.state.infra.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", count)
+        answer = await client.post("/api/v1/initiatives", json=valid_initiative(), headers={"Idempotency-Key": "k-1"})
+        event.remove(engine, "before_cursor_execute", count)
+    assert answer.status_code == 201
+    # Rate limit (one upsert), the key's earlier answer, the reference, the initiative, its history,
+    # the key's answer, the event in the outbox: nothing else, and nothing that grows with the table.
+    assert len(statements) <= 7, statements
+    assert any(s.startswith("INSERT INTO outbox") for s in statements), "the event commits with the state"
+    assert any(s.startswith("INSERT INTO initiatives") for s in statements), statements
+    assert [s.split()[0] for s in statements].count("SELECT") <= 2, statements
+    assert not any("FROM initiatives" in s for s in statements), statements
