@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -39,21 +39,27 @@ class ReplacedLink(ExpiredLink):
 class _ClockedSerializer(URLSafeTimedSerializer):
     """itsdangerous' timed serializer whose signer reads `clock` (tests age links without waiting)."""
 
-    def __init__(self, secret: str, salt: str, clock: Callable[[], float]) -> None:
+    def __init__(self, secrets: list[str], salt: str, clock: Callable[[], float]) -> None:
         clocked = type("ClockedSigner", (self.default_signer,), {"get_timestamp": lambda _self: int(clock())})
-        super().__init__(secret, salt=salt, signer=clocked)
+        # itsdangerous signs with the last key of the list and accepts a token signed with any of them.
+        super().__init__(secrets, salt=salt, signer=clocked)
 
 
 class LinkSigner:
+    """Signs with `secret`; also accepts tokens signed with one of `previous_secrets` (a key being rotated out),
+    so the links mailed before a new key keep working."""
+
     def __init__(
         self,
         secret: str,
         purpose: str,
         max_age: timedelta | None = DEFAULT_MAX_AGE,
         clock: Callable[[], float] = time.time,
+        previous_secrets: Sequence[str] = (),
     ) -> None:
         # Timed: the token carries when it was signed, which is how its age is known.
-        self._serializer = _ClockedSerializer(secret, f"meetmalmo:{purpose}", clock)
+        keys = [old for old in reversed(previous_secrets) if old and old != secret] + [secret]
+        self._serializer = _ClockedSerializer(keys, f"meetmalmo:{purpose}", clock)
         self._max_age = int(max_age.total_seconds()) if max_age is not None else None
 
     def token(self, subject: str) -> str:
@@ -87,9 +93,10 @@ class PrivateLink:
         path: str,
         max_age: timedelta | None = DEFAULT_MAX_AGE,
         clock: Callable[[], float] = time.time,
+        previous_secrets: Sequence[str] = (),
     ) -> None:
         self._prefix = f"{public_url.rstrip('/')}/{path.strip('/')}/"
-        self._signer = LinkSigner(secret, purpose, max_age, clock)
+        self._signer = LinkSigner(secret, purpose, max_age, clock, previous_secrets)
 
     def token(self, *parts: object) -> str:
         return self._signer.token(":".join(map(str, parts)))
