@@ -460,6 +460,40 @@ def test_an_expired_link_can_still_be_read_to_send_a_new_one_but_a_forged_one_ca
         link.read_at_any_age(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1], parts=2)
 
 
+def test_a_link_signed_with_the_previous_key_still_verifies_while_new_links_are_signed_with_the_new_one() -> None:
+    from shared.links import InvalidLink, VersionedLink
+
+    old_key, new_key = STRONG, "b" * 48
+    subject = uuid.UUID(int=7)
+    mailed_before = VersionedLink("https://meetmalmo.se", old_key, purpose="p", path="my").versioned_token(subject, 2)
+    rotated = VersionedLink("https://meetmalmo.se", new_key, purpose="p", path="my", previous_secrets=[old_key])
+    assert rotated.read_versioned(mailed_before) == (subject, 2), "a link mailed before the rotation keeps working"
+    signed_now = rotated.versioned_token(subject, 3)
+    new_only = VersionedLink("https://meetmalmo.se", new_key, purpose="p", path="my")
+    assert new_only.read_versioned(signed_now) == (subject, 3), "new links are signed with the new key"
+    with pytest.raises(InvalidLink):
+        new_only.read_versioned(mailed_before)
+    with pytest.raises(InvalidLink):  # the old key alone no longer reads the new links
+        VersionedLink("https://meetmalmo.se", old_key, purpose="p", path="my").read_versioned(signed_now)
+
+
+def test_the_profile_link_contract_is_the_one_resources_verifies_and_keeps_the_tokens_mailed_until_now() -> None:
+    from services.resources.links import PrivateLinks
+    from shared.contracts.links import profile_url
+    from shared.links import PrivateLink
+
+    resources = PrivateLinks("https://meetmalmo.se", STRONG)
+    subject = uuid.UUID(int=7)
+    for version in (0, 1, 4):
+        url = profile_url("https://meetmalmo.se", STRONG, subject, version)
+        assert url.startswith("https://meetmalmo.se/my/profile/")
+        assert resources.read_profile(url.rsplit("/", 1)[1]) == (subject, version)
+    # A token signed the way resources signed them before the contract (purpose, subject of the id alone).
+    legacy = PrivateLink("https://meetmalmo.se", STRONG, purpose="resource-profile", path="my/profile").token(subject)
+    assert resources.read_profile(legacy) == (subject, 0)
+    assert resources.profile_url(subject, 0) == profile_url("https://meetmalmo.se", STRONG, subject, 0)
+
+
 def aged(link_class: Any, *parts: Any, days: int) -> str:
     """A token of `link_class` (a service's links) signed `days` ago with the tests' secret."""
     from datetime import timedelta

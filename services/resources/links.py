@@ -10,30 +10,33 @@ pages (MEETMALMO_WEB_PUBLIC_URL: `/confirm/<token>`, `/my/profile/<token>`), whi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
-from shared.links import DEFAULT_MAX_AGE, InvalidLink, PrivateLink, link_id
+from shared.contracts.links import profile_link
+from shared.links import DEFAULT_MAX_AGE, PrivateLink, link_id
 
 
 class PrivateLinks:
-    def __init__(self, web_url: str, secret: str, max_age: timedelta = DEFAULT_MAX_AGE) -> None:
+    def __init__(
+        self, web_url: str, secret: str, max_age: timedelta = DEFAULT_MAX_AGE, previous_secrets: Sequence[str] = ()
+    ) -> None:
         # The confirmation link's expiry is the registry's (its 410 says expired or replaced), not the signer's.
         self.confirmation = PrivateLink(web_url, secret, purpose="resource-confirmation", path="confirm", max_age=None)
-        self.profile = PrivateLink(web_url, secret, purpose="resource-profile", path="my/profile", max_age=max_age)
+        # The profile link's format is shared.contracts.links' (notifications is to sign it at send time);
+        # `previous_secrets` keep verifying the links mailed before a key rotation.
+        self.profile = profile_link(web_url, secret, max_age=max_age, previous_secrets=previous_secrets)
 
     def profile_token(self, resource_id: uuid.UUID, link_version: int) -> str:
         """The profile link's token; a never-renewed link (version 0) names the resource alone, as before."""
-        return self.profile.token(resource_id, link_version) if link_version else self.profile.token(resource_id)
+        return self.profile.versioned_token(resource_id, link_version)
 
     def profile_url(self, resource_id: uuid.UUID, link_version: int) -> str:
-        return self.profile.url_for(self.profile_token(resource_id, link_version))
+        return self.profile.versioned_url(resource_id, link_version)
 
     def read_profile(self, token: str) -> tuple[uuid.UUID, int]:
         """(resource id, the link version it names); links sent before versions name version 0."""
-        resource_id, _, version = self.profile.read(token)[0].partition(":")
-        if version and not version.isdigit():
-            raise InvalidLink("this link is not valid")
-        return link_id(resource_id), int(version or 0)
+        return self.profile.read_versioned(token)
 
     def read_confirmation(self, token: str) -> tuple[uuid.UUID, str]:
         """(resource id, one-time secret); raises InvalidLink. Expiry is the registry's to judge."""
