@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -211,10 +212,16 @@ N = 300
 
 
 async def committed(bootstrap: str, group: str) -> int:
+    """The group's committed offsets, summed; 0 while the broker cannot name its coordinator yet (a fresh
+    broker creates its offsets topic on the first group's request), so that `eventually` asks again."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)
+    except KafkaError as error:
+        if not error.retriable:
+            raise
+        return 0
     finally:
         await admin.close()
     return sum(meta.offset for meta in offsets.values() if meta.offset > 0)
