@@ -21,7 +21,15 @@ import httpx
 
 from shared.auth import issue_local_token
 from shared.settings import PlatformSettings
-from shared.testing import drop_database, link_after, links_in, migrated_database, new_namespace, subject_of
+from shared.testing import (
+    drop_database,
+    link_after,
+    links_in,
+    migrated_database,
+    new_namespace,
+    restartable_port,
+    subject_of,
+)
 from tests.faults.infrastructure import (
     ROOT,
     SERVICES,
@@ -192,14 +200,12 @@ class Platform:
         return settings
 
     async def start(self) -> None:
-        from shared.testing import free_port
-
         self.logs.mkdir(parents=True, exist_ok=True)
         for service in SERVICES:
             self.databases[service] = await migrated_database(self.postgres.server_url, service)
         self.smtp.open()
         for service in SERVICES:
-            port = free_port()
+            port = restartable_port()  # each service is killed and started again on the same port
             env = service_environment(os.environ, self._settings(service, port))
             self.services[service] = ServiceProcess(service, port, env, self.logs / f"{service}.log")
         for process in self.services.values():
