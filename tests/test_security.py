@@ -9,6 +9,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,16 @@ from shared.testing import query
 
 SERVICES = ("intake", "resources", "matching", "notifications")
 STRONG = "9f2c1e7a4b3d8f60a1c5e9b2d7f4a3c8e1b6d0f9"
+
+
+def _web_with(service: Callable[[httpx.Request], httpx.Response], tmp_path: Path) -> httpx.ASGITransport:
+    """The web app in process, in local mode, whose calls to the services `service` answers."""
+    from services.web.bootstrap import create_app, services_of
+
+    settings = WebSettings(session_secret=STRONG, platform=PlatformSettings(environment="local", var_dir=tmp_path))
+    return httpx.ASGITransport(app=create_app(settings, services_of(settings, httpx.MockTransport(service))))
+
+
 runner = CliRunner()
 
 
@@ -529,14 +540,10 @@ async def test_every_private_link_older_than_the_services_lifetime_answers_410(
 
 
 async def test_the_web_says_an_expired_link_has_expired(tmp_path: Any) -> None:
-    from services.web.bootstrap import create_app, services_of
-
     def intake(request: httpx.Request) -> httpx.Response:
         return httpx.Response(410, json={"detail": "this link has expired", "state": "expired"})
 
-    settings = WebSettings(session_secret=STRONG, platform=PlatformSettings(environment="local", var_dir=tmp_path))
-    application = create_app(settings, services_of(settings, httpx.MockTransport(intake)))
-    transport = httpx.ASGITransport(app=application)
+    transport = _web_with(intake, tmp_path)
     async with httpx.AsyncClient(transport=transport, base_url="http://web.test") as client:
         page = await client.get("/my/initiatives/some-old-token", headers={"Accept-Language": "en"})
         swedish = await client.get("/my/initiatives/some-old-token", headers={"Accept-Language": "sv"})
@@ -587,8 +594,6 @@ async def test_a_new_profile_link_goes_by_email_to_the_owner_and_the_answer_neve
 async def test_an_expired_profile_link_leads_to_a_page_that_sends_a_new_one_to_the_address_on_file(
     tmp_path: Any,
 ) -> None:
-    from services.web.bootstrap import create_app, services_of
-
     asked: list[Any] = []
 
     def resources(request: httpx.Request) -> httpx.Response:
@@ -597,9 +602,7 @@ async def test_an_expired_profile_link_leads_to_a_page_that_sends_a_new_one_to_t
             return httpx.Response(202, json={"detail": "if this address is registered, its profile link is on its way"})
         return httpx.Response(410, json={"detail": "this link has expired", "state": "expired"})
 
-    settings = WebSettings(session_secret=STRONG, platform=PlatformSettings(environment="local", var_dir=tmp_path))
-    application = create_app(settings, services_of(settings, httpx.MockTransport(resources)))
-    transport = httpx.ASGITransport(app=application)
+    transport = _web_with(resources, tmp_path)
     english = {"Accept-Language": "en"}
     async with httpx.AsyncClient(transport=transport, base_url="http://web.test", headers=english) as client:
         expired = await client.get("/my/profile/an-old-token")
@@ -652,17 +655,13 @@ async def test_renewing_the_profile_link_revokes_every_link_sent_before_and_emai
 
 
 async def test_the_web_renews_a_profile_link_and_then_needs_no_token(tmp_path: Any) -> None:
-    from services.web.bootstrap import create_app, services_of
-
     asked: list[str] = []
 
     def resources(request: httpx.Request) -> httpx.Response:
         asked.append(request.url.path)
         return httpx.Response(202, json={"detail": "if this address is registered, its profile link is on its way"})
 
-    settings = WebSettings(session_secret=STRONG, platform=PlatformSettings(environment="local", var_dir=tmp_path))
-    application = create_app(settings, services_of(settings, httpx.MockTransport(resources)))
-    transport = httpx.ASGITransport(app=application)
+    transport = _web_with(resources, tmp_path)
     english = {"Accept-Language": "en"}
     async with httpx.AsyncClient(transport=transport, base_url="http://web.test", headers=english) as client:
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', (await client.get("/my/new-profile-link")).text)
@@ -677,8 +676,6 @@ async def test_the_web_renews_a_profile_link_and_then_needs_no_token(tmp_path: A
 async def test_a_replaced_status_link_leads_to_a_page_that_sends_a_new_one_and_never_says_whether_it_matched(
     tmp_path: Any,
 ) -> None:
-    from services.web.bootstrap import create_app, services_of
-
     asked: list[Any] = []
 
     def intake(request: httpx.Request) -> httpx.Response:
@@ -690,9 +687,7 @@ async def test_a_replaced_status_link_leads_to_a_page_that_sends_a_new_one_and_n
             return httpx.Response(202, json={"detail": "if that matches an initiative, it is on its way"})
         return httpx.Response(410, json={"detail": "a newer link was sent", "state": "replaced"})
 
-    settings = WebSettings(session_secret=STRONG, platform=PlatformSettings(environment="local", var_dir=tmp_path))
-    application = create_app(settings, services_of(settings, httpx.MockTransport(intake)))
-    transport = httpx.ASGITransport(app=application)
+    transport = _web_with(intake, tmp_path)
     english = {"Accept-Language": "en"}
     async with httpx.AsyncClient(transport=transport, base_url="http://web.test", headers=english) as client:
         replaced = await client.get("/my/initiatives/an-old-token")
@@ -717,14 +712,10 @@ async def test_a_replaced_status_link_leads_to_a_page_that_sends_a_new_one_and_n
 async def test_a_replaced_or_expired_unsubscribe_link_says_to_use_the_latest_digest_or_the_console(
     tmp_path: Any,
 ) -> None:
-    from services.web.bootstrap import create_app, services_of
-
     def notifications(request: httpx.Request) -> httpx.Response:
         return httpx.Response(410, json={"detail": "a newer link was sent", "state": "replaced"})
 
-    settings = WebSettings(session_secret=STRONG, platform=PlatformSettings(environment="local", var_dir=tmp_path))
-    application = create_app(settings, services_of(settings, httpx.MockTransport(notifications)))
-    transport = httpx.ASGITransport(app=application)
+    transport = _web_with(notifications, tmp_path)
     async with httpx.AsyncClient(transport=transport, base_url="http://web.test") as client:
         page = await client.get("/unsubscribe/an-old-token", headers={"Accept-Language": "en"})
         one_click = await client.post("/unsubscribe/an-old-token", data={"List-Unsubscribe": "One-Click"})
@@ -738,8 +729,6 @@ async def test_a_replaced_or_expired_unsubscribe_link_says_to_use_the_latest_dig
 async def test_an_expired_invitation_link_offers_a_new_one_and_a_closed_seat_says_where_it_stands(
     tmp_path: Any,
 ) -> None:
-    from services.web.bootstrap import create_app, services_of
-
     asked: list[str] = []
 
     def matching(request: httpx.Request) -> httpx.Response:
@@ -751,9 +740,7 @@ async def test_an_expired_invitation_link_offers_a_new_one_and_a_closed_seat_say
             return httpx.Response(202, json={"detail": "the invitation is on its way again with fresh links"})
         return httpx.Response(410, json={"detail": "this link has expired", "state": "expired"})
 
-    settings = WebSettings(session_secret=STRONG, platform=PlatformSettings(environment="local", var_dir=tmp_path))
-    application = create_app(settings, services_of(settings, httpx.MockTransport(matching)))
-    transport = httpx.ASGITransport(app=application)
+    transport = _web_with(matching, tmp_path)
     english = {"Accept-Language": "en"}
     async with httpx.AsyncClient(transport=transport, base_url="http://web.test", headers=english) as client:
         expired = await client.get("/invitations/an-old-token")
