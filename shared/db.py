@@ -11,6 +11,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
+import structlog
 from pydantic import TypeAdapter
 from sqlalchemy import BigInteger, DateTime, Integer, Select, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.sql.dml import Insert
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 # Autoincrementing 64-bit keys on PostgreSQL; SQLite only autoincrements INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -63,6 +65,9 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            # What is deleted or overwritten is overwritten with zeros in the file, not left in freed space:
+            # an erased name must not survive in the database file (see `wipe_after_erasure` for the WAL).
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "before_execute")
@@ -74,6 +79,35 @@ def create_engine(url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True)
+
+
+ERASURE_MARK = "meetmalmo.erased_personal_data"
+
+
+def mark_erasure(session: AsyncSession) -> None:
+    """This transaction erases personal data: once it commits, `wipe_after_erasure` runs (UnitOfWork.commit)."""
+    session.info[ERASURE_MARK] = True
+
+
+async def wipe_after_erasure(session: AsyncSession) -> None:
+    """Remove the old page images an erasure leaves behind, where the engine allows it.
+
+    SQLite (WAL mode) keeps the pages as they were before a change in the `-wal` file until a checkpoint,
+    and keeps the file's frames after it: the erased name would still be on disk. A TRUNCATE checkpoint
+    copies every frame into the database (where `secure_delete` has zeroed the erased cells) and empties
+    the `-wal` file. It waits (busy_timeout) for readers of older snapshots; if it still cannot finish, it
+    says so and the next erasure's checkpoint (or SQLite's own) completes it.
+
+    PostgreSQL keeps dead row versions until (auto)vacuum reclaims them, and its WAL until the archive's
+    retention: not reachable through SQL, so nothing is done here (README, "Guarantees").
+    """
+    bind = session.bind
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
+        return
+    async with bind.connect() as connection:
+        checkpoint = (await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()
+    if checkpoint[0]:  # (busy, WAL frames, frames checkpointed): busy means it could not finish
+        log.warning("erasure.wal_not_truncated")
 
 
 async def database_is_reachable(engine: AsyncEngine) -> bool:

@@ -21,7 +21,7 @@ from sqlalchemy import Column, MetaData, String, Table, Uuid, delete, select, up
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.personal_data import SubjectKind, redact_payload
-from shared.db import Timestamp, insert_ignore
+from shared.db import Timestamp, insert_ignore, mark_erasure
 
 __all__ = [
     "ErasedSubjects",
@@ -55,6 +55,7 @@ class ErasedSubjects:
 
     async def remember(self, kind: SubjectKind, subject_id: uuid.UUID, at: datetime) -> None:
         values = {"kind": kind.value, "subject_id": subject_id, "erased_at": at}
+        mark_erasure(self._session)
         await self._session.execute(insert_ignore(self._session, self._table, values))
 
     async def among(self, kind: SubjectKind, ids: Iterable[uuid.UUID | None]) -> set[uuid.UUID]:
@@ -120,6 +121,7 @@ async def scrub_outbox(session: AsyncSession, outbox: Table, kind: SubjectKind, 
     """Delete the published outbox rows that name the subject; redact those still to be published.
 
     Returns how many rows were touched. Only rows whose envelope mentions the id are read."""
+    mark_erasure(session)
     mentioning = outbox.c.envelope.contains(str(subject_id))
     published = await session.execute(delete(outbox).where(mentioning, outbox.c.published_at.is_not(None)))
     waiting = (await session.execute(select(outbox.c.id, outbox.c.envelope).where(mentioning))).all()

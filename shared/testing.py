@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -297,6 +298,17 @@ async def rows_mentioning(database_url: str, *needles: str) -> dict[str, int]:
                     found[table] = count
     finally:
         await engine.dispose()
+    return found
+
+
+def files_mentioning(directory: Path, *needles: str) -> dict[str, list[str]]:
+    """file name -> the needles its bytes hold, over every file in `directory` (SQLite databases with their
+    `-wal` and `-shm`): where erased personal data would still be on disk, below what SQL can see."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(p for p in directory.iterdir() if p.is_file()):
+        content = path.read_bytes()
+        if held := [needle for needle in needles if needle.encode() in content]:
+            found[path.name] = held
     return found
 
 

@@ -9,6 +9,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contracts import Envelope, Event
+from shared.db import ERASURE_MARK, wipe_after_erasure
 from shared.outbox import Outbox
 
 
@@ -55,7 +56,10 @@ class UnitOfWork:
             await self.session.close()
 
     async def commit(self) -> None:
+        erased = self.session.info.pop(ERASURE_MARK, False)
         await self.session.commit()
+        if erased:  # what the erasure removed must not stay on disk in old page images (shared.db)
+            await wipe_after_erasure(self.session)
         if self.events_recorded:
             self.events_recorded = False
             self._on_events_committed()

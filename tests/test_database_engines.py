@@ -77,3 +77,43 @@ async def test_on_sqlite_a_read_for_update_holds_off_another_writer_until_it_com
             await writer_session.execute(update(people).values(email="again"))
             await writer_session.commit()
     await engine.dispose()
+
+
+@pytest.mark.parametrize("marked", [True, False])
+async def test_on_sqlite_a_committed_erasure_leaves_the_erased_value_in_no_file_on_disk(
+    tmp_path: Path, marked: bool
+) -> None:
+    """An erasure's unit of work (`mark_erasure`) checkpoints and empties the WAL, where SQLite keeps the pages
+    as they were, and `secure_delete` zeroes the deleted cells in the database file. Unmarked, the same delete
+    leaves the address in the `-wal` file: what the erasure must not do."""
+    from shared.db import mark_erasure
+    from shared.outbox import Outbox, define_outbox_table
+    from shared.testing import files_mentioning
+    from shared.unit_of_work import UnitOfWork
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
+    engine = create_engine(url)
+    tables = MetaData()
+    people_table = people.to_metadata(tables)
+    outbox = Outbox(define_outbox_table(tables), producer="test")
+    async with engine.begin() as connection:
+        await connection.run_sync(tables.create_all)
+    for n in range(20):  # others stay, so pages are rewritten rather than dropped whole
+        async with engine.begin() as connection:
+            await connection.execute(insert(people_table).values(id=n + 2, email=f"other{n}@example.org"))
+    async with engine.begin() as connection:
+        await connection.execute(insert(people_table).values(id=1, email=SECRET_ADDRESS))
+    assert files_mentioning(tmp_path, SECRET_ADDRESS)  # the scan sees it while it is there
+
+    async with UnitOfWork(async_sessionmaker(engine, expire_on_commit=False), outbox) as uow:
+        await uow.session.execute(people_table.delete().where(people_table.c.id == 1))
+        if marked:
+            mark_erasure(uow.session)
+        await uow.commit()
+
+    found = files_mentioning(tmp_path, SECRET_ADDRESS)
+    await engine.dispose()
+    if marked:
+        assert found == {}
+    else:
+        assert "db.sqlite-wal" in found

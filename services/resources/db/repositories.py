@@ -15,7 +15,7 @@ from sqlalchemy.sql import ColumnElement
 
 from services.resources.db.tables import outbox, resource_attributes, resources
 from services.resources.domain import Profile, Resource, SearchFilters, Status
-from shared.db import as_aware, from_row, to_row
+from shared.db import as_aware, from_row, mark_erasure, to_row
 from shared.errors import NotFound
 
 # The profile's list-valued fields and the `kind` each is stored under in resource_attributes.
@@ -89,6 +89,7 @@ class ResourceRepository:
 
     async def erase(self, resource_id: uuid.UUID) -> None:
         """Delete the person and every outbox row that carried their data, sent or not."""
+        mark_erasure(self._session)
         await self._session.execute(delete(resource_attributes).where(resource_attributes.c.resource_id == resource_id))
         await self._session.execute(delete(resources).where(resources.c.id == resource_id))
         await self._session.execute(delete(outbox).where(outbox.c.key == str(resource_id)))
