@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -316,12 +316,17 @@ def create_app(
         """Answers 200 while the process runs: for a liveness probe (restart when it stops answering)."""
         return {"status": "ok", "service": settings.service_name}
 
-    @app.get("/readyz", tags=["operations"], summary="The database and the broker are reachable")
-    async def readyz() -> JSONResponse:
-        """200 when the database and the broker answer, else 503 naming which does not: for a readiness
-        probe (send no traffic until it is ready)."""
+    @app.get("/readyz", tags=["operations"], summary="Every part works, or (scope=traffic) requests can be served")
+    async def readyz(scope: Literal["all", "traffic"] = "all") -> JSONResponse:
+        """200 when every check passes (the database, the broker, each background task and consumer group, a
+        young outbox), else 503 naming what fails: what an operator, `meetmalmo run` and the console read.
+
+        `scope=traffic` is the load balancer's question (Kubernetes' readiness probe): can this replica answer
+        requests? Only the database decides that. While Kafka is away the services keep taking requests (their
+        events wait in the outbox and leave when it is back), so a broker outage must not take every replica
+        out of service; it stays visible in the full answer, its metric and the ServiceNotReady alert."""
         checks = await infra.readiness()
-        ready = all(checks.values())
+        ready = checks["database"] if scope == "traffic" else all(checks.values())
         answer: dict[str, Any] = {"ready": ready, "checks": checks}
         if problems := infra.task_problems():
             answer["problems"] = problems

@@ -200,7 +200,7 @@ def test_every_pod_is_probed_limited_unprivileged_scraped_and_kept_up_through_a_
         pod, main = deployment["spec"]["template"], container(deployment)
         assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
         assert main["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-        assert main["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        assert main["readinessProbe"]["httpGet"] == {"path": "/readyz?scope=traffic", "port": "http"}
         assert main["resources"]["requests"]["cpu"] and main["resources"]["requests"]["memory"]
         assert main["resources"]["limits"]["memory"]
         assert pod["spec"]["securityContext"]["runAsNonRoot"] is True

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.cli import SERVICES
 from shared.settings import PlatformSettings
+from tests.test_platform_journey import INITIATIVE
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +48,7 @@ async def test_the_service_is_ready_with_its_database_and_the_broker(
         assert ready.json()["ready"] is True and all(checks.values())
 
 
-async def test_readiness_says_503_naming_the_broker_when_kafka_is_unreachable(
+async def test_readiness_says_503_naming_the_broker_when_kafka_is_unreachable_but_still_takes_traffic(
     service_database: Callable[[str], Awaitable[str]],
 ) -> None:
     bootstrap = importlib.import_module("services.intake.bootstrap")
@@ -60,10 +61,15 @@ async def test_readiness_says_503_naming_the_broker_when_kafka_is_unreachable(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client,
     ):
         ready = await client.get("/readyz")
+        for_traffic = await client.get("/readyz", params={"scope": "traffic"})
+        submitted = await client.post("/api/v1/initiatives", json=INITIATIVE)
     assert ready.status_code == 503
     checks = ready.json()["checks"]
     assert checks["database"] is True and checks["broker"] is False
     assert not any(ok for name, ok in checks.items() if name.startswith("consumer:"))
+    # The load balancer's question: the replica answers requests (the event waits in the outbox).
+    assert for_traffic.status_code == 200 and for_traffic.json()["checks"]["broker"] is False
+    assert submitted.status_code == 201, submitted.text
 
 
 @pytest.mark.parametrize("service", SERVICES)
