@@ -26,11 +26,28 @@ PROFILE_NEEDLES = [
     ("HTTP (uvicorn/h11/httptools)", "uvicorn/"),
 ]
 
+B2_PROFILE_NEEDLES = [  # notifications under B2's highest rate
+    ("consuming events (inbox)", "inbox.py"),
+    ("queueing emails (rendering included)", "queue_emails"),
+    ("rendering (Jinja2)", "rendering.py"),
+    ("sender rounds", "send_due_emails"),
+    ("building messages", "build_message"),
+    ("SMTP (aiosmtplib)", "aiosmtplib/"),
+    ("recording outcomes", "_record"),
+    ("SQLAlchemy", "sqlalchemy/"),
+    ("asyncpg", "asyncpg/"),
+    ("outbox relay", "outbox.py"),
+    ("aiokafka", "aiokafka/"),
+    ("structlog", "structlog/"),
+]
 
-def profile_shares(folder: Path | None) -> dict[str, dict[str, float]]:
+
+def profile_shares(
+    folder: Path | None, needles: list[tuple[str, str]] = PROFILE_NEEDLES
+) -> dict[str, dict[str, float]]:
     if folder is None or not folder.exists():
         return {}
-    return {raw.stem: infra.top_frames(raw, PROFILE_NEEDLES) for raw in sorted(folder.glob("*.txt"))}
+    return {raw.stem: infra.top_frames(raw, needles) for raw in sorted(folder.glob("*.txt"))}
 
 
 def _cell(rows: list[dict[str, Any]], target: str, c: int, size: int) -> dict[str, Any] | None:
@@ -96,6 +113,33 @@ def _goals(rows: list[dict[str, Any]]) -> list[str]:
         if two:
             gain = two["requests_per_second"] / one["requests_per_second"]
             lines.append(f"- two processes ≥ 1.6× one (c32): **{gain:.2f}×** — {'met' if gain >= 1.6 else 'missed'}")
+    return lines
+
+
+def _b2_lines(rows: list[dict[str, Any]], before: list[dict[str, Any]]) -> list[str]:
+    def ms(value: float | None) -> str:
+        return "—" if value is None else f"{value:.0f} ms"
+
+    lines = ["| rate | sent | 201 | alerts | 201 → alert p50 | p99 | first 5 s p50 | last 5 s p50 | HTTP p99 "
+             "| held | before (p50, p99, held) |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]  # fmt: skip
+    for r in rows:
+        was = next((b for b in before if b["rate"] == r["rate"]), None)
+        earlier = f"{ms(was['p50_ms'])}, {ms(was['p99_ms'])}, {'yes' if was['held'] else 'no'}" if was else "—"
+        lines.append(f"| {r['rate']}/s × {r['seconds']:g} s | {r['sent']:,} | {r['created']:,} | {r['emails']:,} "
+                     f"| {ms(r['p50_ms'])} | {ms(r['p99_ms'])} | {ms(r['first_p50_ms'])} | {ms(r['last_p50_ms'])} "
+                     f"| {ms(r['http_p99_ms'])} | {'yes' if r['held'] else '**no**'} | {earlier} |")  # fmt: skip
+    held = [r["rate"] for r in rows if r["held"]]
+    at_100 = next((r for r in rows if r["rate"] == 100), None)
+    at_200 = next((r for r in rows if r["rate"] == 200), None)
+    lines += ["", f"Highest rate held: **{max(held) if held else 'none'}{'/s' if held else ''}**.", "",
+              "Goals (issue 12):", ""]  # fmt: skip
+    if at_100 and at_100["p99_ms"] is not None:
+        met = at_100["p99_ms"] <= 250 and at_100["held"]
+        lines.append(f"- p99 ≤ 250 ms at 100/s: **{at_100['p99_ms']:.0f} ms** — {'met' if met else 'missed'}")
+    if at_200:
+        lines.append(f"- 200/s held for {at_200['seconds']:g} s: **{'yes' if at_200['held'] else 'no'}** — "
+                     f"{'met' if at_200['held'] and at_200['seconds'] >= 30 else 'missed'}")  # fmt: skip
     return lines
 
 
@@ -185,6 +229,22 @@ def write(results: dict[str, Any], output: Path) -> None:
         if profile:
             lines += ["", "### Where intake's CPU goes", "", *profile]
         lines += ["", *_plots(results["b1"], output.parent)]
+    if "b2" in results:
+        lines += [
+            "",
+            "## B2 end to end: a submission's 201 → the coordinator's alert at an SMTP sink",
+            "",
+            "Open-loop load (submissions sent on a fixed schedule, not waiting for answers) against intake; "
+            "notifications (one process) consumes, sends over SMTP to an aiosmtpd sink in its own process. "
+            "Held: every submission got its 201 and its alert, and the last 5 s' p50 stayed within 2× + 50 ms of "
+            "the first 5 s' and under 1 s.",
+            "",
+        ]
+        lines += _b2_lines(results["b2"], before.get("b2", []))
+        for name, shares in results.get("b2_profiles", {}).items():
+            lines += ["", f"Where notifications' CPU goes ({name}, py-spy, inclusive shares):", "",
+                      "| part | share |", "|---|---:|"]  # fmt: skip
+            lines += [f"| {label} | {share:.0%} |" for label, share in shares.items()]
     if "b3" in results:
         lines += ["", "## B3 matching: per proposal and a batch (solver only, in memory)", ""]
         lines += _b3_lines(results["b3"])
