@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal, Protocol, TypeVar
+from typing import Annotated, ClassVar, Literal, Protocol, TypeVar
 
 from pydantic import AfterValidator, AnyHttpUrl, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,9 +30,11 @@ WELL_KNOWN_SECRETS = frozenset(
         "meetmalmo-local-web-session-secret-change-me",
         "change-me-to-a-long-random-secret-of-32-chars",
         "change-me-to-another-long-random-secret-of-32-chars",
+        "meetmalmo-local-profile-link-secret-change-me",
     }
 )
 DEVELOPMENT_LINK_SECRET = "meetmalmo-local-link-secret-change-me-in-production"  # noqa: S105 - local default only
+DEVELOPMENT_PROFILE_LINK_SECRET = "meetmalmo-local-profile-link-secret-change-me"  # noqa: S105 - local default only
 
 
 def secret_problem(variable: str, value: str | None) -> str | None:
@@ -79,6 +81,9 @@ class PlatformSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     var_dir: Path = PROJECT_ROOT / "var"
     auth_jwt_secret: str | None = Field(default=None, min_length=32)
+    # Signs and verifies the private profile link: resources verifies it, notifications signs it at send time
+    # (so no event and no stored email carries it). Unset: a development default, in local mode only.
+    profile_link_secret: str | None = Field(default=None, min_length=SECRET_MIN_LENGTH)
     auth_jwks_url: AnyHttpUrl | None = None
     auth_issuer: str | None = None
     auth_audience: str | None = None
@@ -134,6 +139,18 @@ class PlatformSettings(BaseSettings):
         problem = secret_problem("MEETMALMO_AUTH_JWT_SECRET", self.auth_jwt_secret)
         return [problem] if problem else []
 
+    @property
+    def profile_link_key(self) -> str:
+        """The profile link's secret; the development default when unset (refused outside local mode, below)."""
+        return self.profile_link_secret or DEVELOPMENT_PROFILE_LINK_SECRET
+
+    def profile_link_secret_problems(self) -> list[str]:
+        """For the services that sign or verify the profile link (resources, notifications)."""
+        if self.local:
+            return []
+        problem = secret_problem("MEETMALMO_PROFILE_LINK_SECRET", self.profile_link_secret)
+        return [problem] if problem else []
+
     @model_validator(mode="after")
     def _consistent_kafka_settings(self) -> PlatformSettings:
         if self.topic_min_insync_replicas > self.topic_replication_factor:
@@ -167,6 +184,8 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     public_rate_limit: str = "30/minute"
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
+    # True for the services that sign or verify the private profile link: they need MEETMALMO_PROFILE_LINK_SECRET.
+    uses_profile_link: ClassVar[bool] = False
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded SQLite default under var/."""
@@ -183,7 +202,8 @@ class ServiceSettings(BaseSettings):
             return []
         prefix = str(self.model_config.get("env_prefix", "")).upper()
         link = secret_problem(f"{prefix}LINK_SECRET", self.link_secret)
-        return self.platform.secret_problems() + ([link] if link else [])
+        profile = self.platform.profile_link_secret_problems() if self.uses_profile_link else []
+        return self.platform.secret_problems() + ([link] if link else []) + profile
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -95,6 +95,14 @@ def test_the_web_runs_on_its_port_and_asks_each_service_by_its_compose_name_and_
     }
     for variable, values in required.items():
         assert values[variable].startswith(f"${{{variable}:?"), variable
+    # The profile link's key: resources verifies the link, notifications signs it at send time; nobody else has it.
+    profile_link = "MEETMALMO_PROFILE_LINK_SECRET"
+    for name in (*SETTINGS, "web"):
+        value = services[name]["environment"].get(profile_link)
+        if name in {"resources", "notifications"}:
+            assert value is not None and value.startswith(f"${{{profile_link}:?"), name
+        else:
+            assert value is None, name
     assert "MEETMALMO_AUTH_JWT_SECRET" not in str(compose()), "no shared HS256 secret beside the provider"
     assert "node_modules/htmx.org/dist" in (ROOT / "deploy/Dockerfile").read_text()  # the web serves htmx itself
 

@@ -174,6 +174,16 @@ def test_each_service_is_two_replicas_on_its_own_port_with_its_own_database_and_
         assert variables[f"{prefix}_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == f"{name}-database-url"
         assert variables[f"{prefix}_LINK_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == f"{name}-link-secret"
         assert variables["MEETMALMO_WEB_PUBLIC_URL"]["value"] == "https://meetmalmo.malmo.se"  # links in emails
+        # The profile link's key, the same for the service that signs it (at send time) and the one verifying it.
+        profile_link = variables.get("MEETMALMO_PROFILE_LINK_SECRET")
+        if name in {"resources", "notifications"}:
+            assert profile_link is not None and profile_link["valueFrom"]["secretKeyRef"] == {
+                "name": "meetmalmo-secrets",
+                "key": "profile-link-secret",
+            }, name
+        else:
+            assert profile_link is None, name
+    assert "MEETMALMO_PROFILE_LINK_SECRET" not in environment(deployments["web"])
 
 
 def test_the_web_asks_each_service_by_its_kubernetes_service_name_and_port(render: Render) -> None:

@@ -1,5 +1,5 @@
 from email.utils import parseaddr
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import AnyHttpUrl, EmailStr, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -11,6 +11,8 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore", populate_by_name=True)
 
     service_name: str = "notifications"
+    # Signs the profile link at send time with MEETMALMO_PROFILE_LINK_SECRET.
+    uses_profile_link: ClassVar[bool] = True
     port: int = 8004
     public_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8004")
 
