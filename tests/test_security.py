@@ -71,6 +71,38 @@ def test_outside_local_mode_a_service_refuses_to_start_without_its_secrets_namin
         create(service, settings)
     assert "MEETMALMO_AUTH_JWT_SECRET" in str(error.value)
     assert f"{service.upper()}_LINK_SECRET" in str(error.value), "the public default link secret is refused"
+    # The profile link's key: needed by the service that signs it (notifications) and the one verifying it.
+    needs_profile_link = service in {"resources", "notifications"}
+    assert ("MEETMALMO_PROFILE_LINK_SECRET: required outside local mode" in str(error.value)) is needs_profile_link
+
+
+@pytest.mark.parametrize("service", ["resources", "notifications"])
+@pytest.mark.parametrize(
+    ("secret", "why"),
+    [
+        (None, "required outside local mode"),
+        ("meetmalmo-local-profile-link-secret-change-me", "well-known"),
+        ("change-me-to-a-long-random-secret-of-32-chars", "well-known"),
+        ("ab" * 20, "trivial"),
+        ("short", "at least 32"),
+    ],
+)
+def test_outside_local_mode_a_missing_or_weak_profile_link_secret_is_refused(
+    service: str, secret: str | None, why: str
+) -> None:
+    platform = PlatformSettings.model_construct(**(PlatformSettings(environment="production", auth_jwt_secret=STRONG)
+                                                   .model_dump() | {"profile_link_secret": secret}))  # fmt: skip
+    with pytest.raises(ConfigError, match=f"MEETMALMO_PROFILE_LINK_SECRET: .*{why}"):
+        create(service, service_settings(service, link_secret=STRONG[::-1], platform=platform))
+
+
+def test_a_short_profile_link_secret_is_refused_when_the_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.resources.settings import Settings as ResourcesSettings
+    from shared.settings import load_settings
+
+    monkeypatch.setenv("MEETMALMO_PROFILE_LINK_SECRET", "too-short")
+    with pytest.raises(ConfigError, match="MEETMALMO_PROFILE_LINK_SECRET"):
+        load_settings(ResourcesSettings)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +129,7 @@ def test_outside_local_mode_a_short_or_well_known_secret_is_refused(secret: str,
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_outside_local_mode_a_service_starts_with_strong_secrets(service: str) -> None:
-    platform = PlatformSettings(environment="production", auth_jwt_secret=STRONG)
+    platform = PlatformSettings(environment="production", auth_jwt_secret=STRONG, profile_link_secret=STRONG[1:] + "z")
     assert create(service, service_settings(service, link_secret=STRONG[::-1], platform=platform)) is not None
 
 
@@ -491,18 +523,26 @@ def test_a_link_signed_with_the_previous_key_still_verifies_while_new_links_are_
 def test_the_profile_link_contract_is_the_one_resources_verifies_and_keeps_the_tokens_mailed_until_now() -> None:
     from services.resources.links import PrivateLinks
     from shared.contracts.links import profile_url
-    from shared.links import PrivateLink
+    from shared.links import InvalidLink, PrivateLink
 
-    resources = PrivateLinks("https://meetmalmo.se", STRONG)
+    shared_key, old_key = STRONG, STRONG[::-1]  # MEETMALMO_PROFILE_LINK_SECRET, RESOURCES_LINK_SECRET
+    resources = PrivateLinks("https://meetmalmo.se", old_key, previous_secrets=[old_key], profile_secret=shared_key)
     subject = uuid.UUID(int=7)
     for version in (0, 1, 4):
-        url = profile_url("https://meetmalmo.se", STRONG, subject, version)
+        url = profile_url("https://meetmalmo.se", shared_key, subject, version)  # as notifications signs it
         assert url.startswith("https://meetmalmo.se/my/profile/")
         assert resources.read_profile(url.rsplit("/", 1)[1]) == (subject, version)
-    # A token signed the way resources signed them before the contract (purpose, subject of the id alone).
-    legacy = PrivateLink("https://meetmalmo.se", STRONG, purpose="resource-profile", path="my/profile").token(subject)
-    assert resources.read_profile(legacy) == (subject, 0)
-    assert resources.profile_url(subject, 0) == profile_url("https://meetmalmo.se", STRONG, subject, 0)
+    # Tokens signed the way resources signed them before (the id alone; its own key): they keep verifying.
+    for signed_before in (
+        PrivateLink("https://meetmalmo.se", old_key, purpose="resource-profile", path="my/profile").token(subject),
+        profile_url("https://meetmalmo.se", old_key, subject, 3).rsplit("/", 1)[1],
+    ):
+        assert resources.read_profile(signed_before)[0] == subject
+    assert resources.profile_url(subject, 0) == profile_url("https://meetmalmo.se", shared_key, subject, 0)
+    # A key that is neither is refused.
+    forged = profile_url("https://meetmalmo.se", "someone-elses-key-of-more-than-32-chars", subject, 0)
+    with pytest.raises(InvalidLink):
+        resources.read_profile(forged.rsplit("/", 1)[1])
 
 
 def aged(link_class: Any, *parts: Any, days: int) -> str:
@@ -621,16 +661,28 @@ async def test_renewing_the_profile_link_revokes_every_link_sent_before_and_emai
     service_database: Any,
 ) -> None:
     from services.resources.tests.factories import profile
+    from shared.contracts.links import profile_url
     from shared.links import PrivateLink
 
     database_url = await service_database("resources")
-    platform = PlatformSettings(environment="local", auth_jwt_secret=STRONG, kafka_bootstrap="127.0.0.1:1")
+    platform = PlatformSettings(
+        environment="local", auth_jwt_secret=STRONG, kafka_bootstrap="127.0.0.1:1", web_public_url="http://web"
+    )
     application = create("resources", service_settings("resources", link_secret=STRONG, platform=platform)
                          .model_copy(update={"database_url": database_url}))  # fmt: skip
 
     async def profile_links(event_type: str) -> list[str]:
+        """The tokens of the links the events' emails bring, signed as notifications signs them (the events
+        name only the link's version)."""
         rows = await query(database_url, "SELECT envelope FROM outbox WHERE event_type = :t ORDER BY id", t=event_type)
-        return [json.loads(row["envelope"])["payload"]["profile_url"].rsplit("/", 1)[1] for row in rows]
+        payloads = [json.loads(row["envelope"])["payload"] for row in rows]
+        assert all(payload["profile_url"] is None for payload in payloads)
+        return [
+            profile_url(
+                "http://web", platform.profile_link_key, uuid.UUID(p["resource_id"]), p["profile_link_version"]
+            ).rsplit("/", 1)[1]
+            for p in payloads
+        ]
 
     try:
         transport = httpx.ASGITransport(app=application)
@@ -638,7 +690,8 @@ async def test_renewing_the_profile_link_revokes_every_link_sent_before_and_emai
             created = await client.post("/api/v1/resources/direct", json=profile(), headers=bearer("coordinator"))
             resource_id = created.json()["id"]
             (first,) = await profile_links("ResourceRegistered")
-            # Another link sent before (a never-renewed link names the resource alone): still good.
+            # Another link sent before (a never-renewed link names the resource alone, signed by resources with
+            # RESOURCES_LINK_SECRET before the profile link had a key of its own): still good.
             legacy = PrivateLink("http://web", STRONG, purpose="resource-profile", path="my/profile").token(resource_id)
             for token in (first, legacy):
                 assert (await client.get(f"/api/v1/my/profile/{token}")).status_code == 200
@@ -646,9 +699,12 @@ async def test_renewing_the_profile_link_revokes_every_link_sent_before_and_emai
             renewed = await client.post(f"/api/v1/my/profile/{first}/renew-link")
             assert renewed.status_code == 202
             (fresh,) = await profile_links("ResourceProfileLinkRequested")
-            for revoked in (first, legacy):
-                assert (await client.get(f"/api/v1/my/profile/{revoked}")).status_code == 404
-                assert (await client.post(f"/api/v1/my/profile/{revoked}/pause")).status_code == 404
+            for revoked in (first, legacy):  # 410 "replaced": the web's page says to use the newest email's link
+                for answer in (
+                    await client.get(f"/api/v1/my/profile/{revoked}"),
+                    await client.post(f"/api/v1/my/profile/{revoked}/pause"),
+                ):
+                    assert (answer.status_code, answer.json()["state"]) == (410, "replaced")
             assert (await client.get(f"/api/v1/my/profile/{fresh}")).json()["id"] == resource_id
     finally:
         await application.state.infra.engine.dispose()

@@ -19,6 +19,7 @@ from services.notifications.handlers import HANDLERS, PurgeDeliveryBodies, Queue
 from services.notifications.handlers.jobs import Unrecorded
 from services.notifications.links import UnsubscribeLinks
 from services.notifications.settings import Settings
+from shared.contracts.links import profile_link
 from shared.db import Clock, utcnow
 from shared.jobs import Backoff, PeriodicJob
 from shared.messagebus import MessageBus
@@ -106,6 +107,10 @@ def create_app(settings: Settings | None = None, mailer: Mailer | None = None, *
             ),
             "outage": Outage(),
             "unrecorded": Unrecorded(),
+            # The sender signs each resource's profile link into their email at send time (resources verifies it).
+            "sign_profile_link": profile_link(
+                str(settings.platform.web_public_url), settings.platform.profile_link_key
+            ).versioned_url,
             "coordinators": tuple(settings.coordinator_emails),
             "web_url": str(settings.platform.web_public_url),  # coordinators' alerts link to the staff console
             "message_id_domain": sender_domain(settings.sender),

@@ -46,9 +46,9 @@ from services.resources.schemas import (
 )
 from shared.auth import CoordinatorDep, StaffReaderDep
 from shared.errors import NotFound
-from shared.links import InvalidLink
+from shared.links import InvalidLink, check_version
 from shared.messagebus import MessageBus
-from shared.openapi import CONFLICT, NOT_FOUND, RATE_LIMITED, TOO_LARGE, Problem, Responses, errors
+from shared.openapi import CONFLICT, GONE_LINK, NOT_FOUND, RATE_LIMITED, TOO_LARGE, Problem, Responses, errors
 from shared.service import BusDep, from_state
 from shared.web import Page, RateLimit, csv_response
 
@@ -98,15 +98,15 @@ limited = [Depends(RateLimit("resources-public"))]
 
 
 async def profile_id(bus: MessageBus[Any], links: PrivateLinks, token: str) -> uuid.UUID:
-    """The resource a private profile link names; 404 for a link that is not valid, or was revoked by a
-    renewed one (it names an older link version), or whose resource is gone."""
+    """The resource a private profile link names; 404 for a link that is not valid or whose resource is gone,
+    410 (`state` "replaced") for one revoked by a renewed link (it names an older link version), 410 "expired"
+    for one older than its links may be."""
     try:
         resource_id, version = links.read_profile(token)
     except InvalidLink:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this link is not valid") from None
     resource: Resource = await bus.handle(GetResource(resource_id))
-    if resource.link_version != version:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "this link is not valid")
+    check_version(version, resource.link_version)
     return resource_id
 
 
@@ -153,7 +153,7 @@ async def request_profile_link(body: ProfileLinkRequest, bus: BusDep) -> Profile
     tags=["resource"],
     summary="A fresh profile link by email; every link sent before stops working",
     dependencies=limited,
-    responses=errors(NOT_FOUND, RATE_LIMITED),
+    responses=errors(NOT_FOUND, GONE_LINK, RATE_LIMITED),
 )
 async def renew_profile_link(token: str, response: Response, bus: BusDep, links: LinksDep) -> ProfileLinkRequested:
     """For a person who fears their link went astray (a forwarded email, a shared computer): the link they
@@ -228,7 +228,9 @@ async def confirm(token: str, response: Response, bus: BusDep, links: LinksDep) 
 # --- the person, through the private profile link --------------------------------------------------
 
 
-@router.get("/api/v1/my/profile/{token}", tags=["resource"], summary="My profile", responses=errors(NOT_FOUND))
+@router.get(
+    "/api/v1/my/profile/{token}", tags=["resource"], summary="My profile", responses=errors(NOT_FOUND, GONE_LINK)
+)
 async def my_profile(token: str, response: Response, bus: BusDep, links: LinksDep) -> ResourceView:
     """The person's own profile, for whoever holds the private profile link from their emails (`token` is its
     last part; no login). Never cached."""
@@ -241,7 +243,7 @@ async def my_profile(token: str, response: Response, bus: BusDep, links: LinksDe
     tags=["resource"],
     summary="Update my profile",
     response_model=ResourceView,
-    responses=errors(NOT_FOUND, PROFILE_CONFLICT, RATE_LIMITED, TOO_LARGE),
+    responses=errors(NOT_FOUND, GONE_LINK, PROFILE_CONFLICT, RATE_LIMITED, TOO_LARGE),
     dependencies=limited,
 )
 async def update_my_profile(token: str, body: ProfileIn, response: Response, bus: BusDep, links: LinksDep) -> Any:
@@ -258,7 +260,7 @@ async def update_my_profile(token: str, body: ProfileIn, response: Response, bus
     "/api/v1/my/profile/{token}/pause",
     tags=["resource"],
     summary="Pause: no invitations until I resume",
-    responses=errors(NOT_FOUND, CONFLICT),
+    responses=errors(NOT_FOUND, GONE_LINK, CONFLICT),
 )
 async def pause_me(token: str, bus: BusDep, links: LinksDep) -> ResourceView:
     """An active person takes a break: matching invites them to no new working group until they resume (it is
@@ -267,7 +269,10 @@ async def pause_me(token: str, bus: BusDep, links: LinksDep) -> ResourceView:
 
 
 @router.post(
-    "/api/v1/my/profile/{token}/resume", tags=["resource"], summary="Resume", responses=errors(NOT_FOUND, CONFLICT)
+    "/api/v1/my/profile/{token}/resume",
+    tags=["resource"],
+    summary="Resume",
+    responses=errors(NOT_FOUND, GONE_LINK, CONFLICT),
 )
 async def resume_me(token: str, bus: BusDep, links: LinksDep) -> ResourceView:
     """A paused person is back in the pool and can be invited again (ResourceUpdated). Resuming an active profile
@@ -279,7 +284,7 @@ async def resume_me(token: str, bus: BusDep, links: LinksDep) -> ResourceView:
     "/api/v1/my/profile/{token}/withdraw",
     tags=["resource"],
     summary="Leave the pool (the profile stays until erased)",
-    responses=errors(NOT_FOUND, CONFLICT, TOO_LARGE),
+    responses=errors(NOT_FOUND, GONE_LINK, CONFLICT, TOO_LARGE),
 )
 async def withdraw_me(token: str, bus: BusDep, links: LinksDep, body: Withdrawal | None = None) -> ResourceView:
     """The person leaves the pool, with an optional reason: the other services are told (ResourceWithdrawn) and
@@ -293,7 +298,7 @@ async def withdraw_me(token: str, bus: BusDep, links: LinksDep, body: Withdrawal
     "/api/v1/my/profile/{token}/export",
     tags=["resource"],
     summary="Everything this service holds about me",
-    responses=errors(NOT_FOUND),
+    responses=errors(NOT_FOUND, GONE_LINK),
 )
 async def export_me(token: str, response: Response, bus: BusDep, links: LinksDep) -> DataExport:
     """The person's data export (GDPR article 15): the profile and the events about them still held here.
@@ -307,7 +312,7 @@ async def export_me(token: str, response: Response, bus: BusDep, links: LinksDep
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["resource"],
     summary="Erase me: every personal detail is deleted here and in the other services",
-    responses=errors(NOT_FOUND),
+    responses=errors(NOT_FOUND, GONE_LINK),
 )
 async def erase_me(token: str, bus: BusDep, links: LinksDep) -> Response:
     """Deletes the profile and the events about the person held here, and tells the other services to delete

@@ -31,7 +31,15 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     def uow_factory() -> ResourcesUnitOfWork:
         return ResourcesUnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake)
 
-    links = PrivateLinks(str(settings.platform.web_public_url), settings.link_secret, settings.link_max_age)
+    # The profile link is signed with the platform's key (notifications signs it too, at send time); the links
+    # mailed before it had a key of its own were signed with RESOURCES_LINK_SECRET, kept as the previous key.
+    links = PrivateLinks(
+        str(settings.platform.web_public_url),
+        settings.link_secret,
+        settings.link_max_age,
+        previous_secrets=[settings.link_secret],
+        profile_secret=settings.platform.profile_link_key,
+    )
     bus = MessageBus(uow_factory, HANDLERS, {"clock": clock, "links": links})
     purge = PurgeUnconfirmed(retention=timedelta(days=settings.unconfirmed_retention_days))
     infra.run(PeriodicJob("purge-unconfirmed", lambda: bus.handle(purge), interval=settings.purge_interval_seconds))

@@ -2,7 +2,10 @@
 
 Both are signed (shared.links), so a forged or altered link is refused before the database is asked.
 The confirmation link also carries a one-time secret whose hash the registry keeps until it is used;
-the profile link names only the resource and expires after RESOURCES_LINK_MAX_AGE_DAYS. Both open the web's
+the profile link names the resource and its link version, and expires after RESOURCES_LINK_MAX_AGE_DAYS. It is
+signed with MEETMALMO_PROFILE_LINK_SECRET, which notifications shares: notifications signs it when it sends an
+email, so it travels in no event; the links signed here before (with RESOURCES_LINK_SECRET) keep verifying.
+Both open the web's
 pages (MEETMALMO_WEB_PUBLIC_URL: `/confirm/<token>`, `/my/profile/<token>`), which ask this service's
 `/api/v1/confirmations/<token>` and `/api/v1/my/profile/<token>`.
 """
@@ -19,13 +22,23 @@ from shared.links import DEFAULT_MAX_AGE, PrivateLink, link_id
 
 class PrivateLinks:
     def __init__(
-        self, web_url: str, secret: str, max_age: timedelta = DEFAULT_MAX_AGE, previous_secrets: Sequence[str] = ()
+        self,
+        web_url: str,
+        secret: str,
+        max_age: timedelta = DEFAULT_MAX_AGE,
+        previous_secrets: Sequence[str] = (),
+        *,
+        profile_secret: str | None = None,
     ) -> None:
+        """`secret` signs the confirmation link; `profile_secret` (the platform's, shared with notifications; `secret`
+        when not given) the profile link, which also accepts `previous_secrets` (the links mailed before a key
+        rotation, such as those signed with `secret` before the profile link had a secret of its own)."""
         # The confirmation link's expiry is the registry's (its 410 says expired or replaced), not the signer's.
         self.confirmation = PrivateLink(web_url, secret, purpose="resource-confirmation", path="confirm", max_age=None)
-        # The profile link's format is shared.contracts.links' (notifications is to sign it at send time);
-        # `previous_secrets` keep verifying the links mailed before a key rotation.
-        self.profile = profile_link(web_url, secret, max_age=max_age, previous_secrets=previous_secrets)
+        # The profile link's format is shared.contracts.links', as notifications signs it at send time.
+        self.profile = profile_link(
+            web_url, profile_secret or secret, max_age=max_age, previous_secrets=previous_secrets
+        )
 
     def profile_token(self, resource_id: uuid.UUID, link_version: int) -> str:
         """The profile link's token; a never-renewed link (version 0) names the resource alone, as before."""

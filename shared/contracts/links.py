@@ -13,6 +13,9 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from urllib.parse import urlsplit
+
+from itsdangerous import URLSafeTimedSerializer
 
 from shared.links import DEFAULT_MAX_AGE, VersionedLink
 
@@ -43,3 +46,15 @@ def profile_link(
 def profile_url(web_url: str, secret: str, resource_id: uuid.UUID, version: int) -> str:
     """The profile link of `resource_id` at `version`, as resources verifies it."""
     return profile_link(web_url, secret).versioned_url(resource_id, version)
+
+
+def version_in_profile_url(url: str) -> int:
+    """The link version a profile URL names, read from its token without checking the signature (that is
+    resources' job; this only reads what our own events and rows carried before they named the version):
+    version 1 events and notifications' old rows held the whole URL. 0 for a token of the id alone, and for
+    anything that is not a profile token at all (version 0 is what every link was before versions existed)."""
+    token = urlsplit(url).path.rstrip("/").rpartition("/")[2]
+    # Only the payload is read: loads_unsafe answers it whatever key signed the token.
+    _, payload = URLSafeTimedSerializer("any key").loads_unsafe(token)
+    _, _, version = str(payload).partition(":") if isinstance(payload, str) else ("", "", "")
+    return int(version) if version.isdigit() else 0

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from shared.contracts.envelope import Event
+from shared.contracts.links import version_in_profile_url
 from shared.contracts.topics import Topic
 from shared.taxonomy import Competence, Language, OrganisationType, Theme
 
@@ -53,11 +54,32 @@ class ResourceConfirmationRequested(ResourceEvent):
     expires_at: datetime
 
 
-class ResourceRegistered(ResourceEvent):
+class ProfileLinkVersioned(ResourceEvent):
+    """An event that hands the person their private profile link (update, pause, export, erase).
+
+    Version 2 names the link's version (`profile_link_version`), never the link: notifications signs it with the
+    shared MEETMALMO_PROFILE_LINK_SECRET just before the email goes (shared.contracts.links), so no topic and no
+    stored email holds a key to someone's profile. Version 1 events still parse: they carried the link itself
+    (`profile_url`), whose token names the version it was issued at."""
+
+    abstract: ClassVar[bool] = True
+    schema_version: ClassVar[int] = 2
+
+    profile_link_version: int
+    profile_url: str | None = None  # version 1 only; never read for the link (its version is taken from it)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version_of_a_version_1_link(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "profile_link_version" not in data and data.get("profile_url"):
+            return {**data, "profile_link_version": version_in_profile_url(str(data["profile_url"]))}
+        return data
+
+
+class ResourceRegistered(ProfileLinkVersioned):
     """A person is an active resource: confirmed their email, or registered by a coordinator."""
 
     profile: ResourceProfile
-    profile_url: str  # private self-service link: update, pause, export, erase
     registered_by: str  # "self" or the coordinator's subject
 
 
@@ -65,7 +87,7 @@ class ResourceUpdated(ResourceEvent):
     """The profile or availability changed; `active` is false while the person has paused.
 
     Version 2 carries no private profile link (a key to read, change and erase the profile had no business on
-    a topic every consumer reads; an update does not change it, and notifications keeps the one it mailed).
+    a topic every consumer reads; an update does not change it, and notifications keeps the version it mailed).
     Version 1 events still parse, with their link."""
 
     schema_version: ClassVar[int] = 2
@@ -85,7 +107,7 @@ class ResourceErased(ResourceEvent):
     """The person asked to be erased: every service deletes its copy of their personal data."""
 
 
-class ResourceProfileLinkRequested(ResourceEvent):
+class ResourceProfileLinkRequested(ProfileLinkVersioned):
     """Someone registered an email that is already an active (or paused) resource.
 
     The public answer looks exactly like a new registration, so that it never tells whether an email is
@@ -96,4 +118,3 @@ class ResourceProfileLinkRequested(ResourceEvent):
     name: str
     email: str
     language: Language
-    profile_url: str

@@ -211,31 +211,32 @@ class DeliveryRepository:
 
 
 class ProfileLinks:
-    """Each resource's private profile link (update, export, erase), for the footer of their emails."""
+    """The version of each resource's private profile link (update, export, erase), for the footer of their
+    emails: the sender signs the link from it. The link itself is kept nowhere."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def remember(self, resource_id: uuid.UUID, profile_url: str, now: datetime) -> None:
-        values = {"resource_id": resource_id, "profile_url": profile_url, "updated_at": now}
+    async def remember(self, resource_id: uuid.UUID, link_version: int, now: datetime) -> None:
+        values = {"resource_id": resource_id, "link_version": link_version, "updated_at": now}
         await self._session.execute(
             upsert(
                 self._session,
                 resource_profiles,
                 values,
                 key=["resource_id"],
-                update={"profile_url": profile_url, "updated_at": now},
+                update={"link_version": link_version, "updated_at": now},
             )
         )
 
-    async def of(self, resource_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    async def of(self, resource_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
         ids = list(resource_ids)
         if not ids:
             return {}
-        query = select(resource_profiles.c.resource_id, resource_profiles.c.profile_url).where(
+        query = select(resource_profiles.c.resource_id, resource_profiles.c.link_version).where(
             resource_profiles.c.resource_id.in_(ids)
         )
-        return {row.resource_id: row.profile_url for row in await self._session.execute(query)}
+        return {row.resource_id: row.link_version for row in await self._session.execute(query)}
 
     async def forget(self, resource_id: uuid.UUID) -> None:
         await self._session.execute(delete(resource_profiles).where(resource_profiles.c.resource_id == resource_id))

@@ -5,8 +5,9 @@ queues nothing twice, even once the recipient's address is erased (the key names
 initiative by id, never by an address that can become NULL). erased_subjects remembers who was erased
 (ids only) so that a later event about them queues nothing. delivery_mentions names the resources
 whose personal data a delivery's text shows, so that erasing a person also clears other people's copies
-of it. resource_profiles keeps
-each resource's private profile link for the footer of later emails. coordinator_preferences keeps
+of it. resource_profiles keeps the version of each resource's private profile link for the footer of later
+emails (never the link: a delivery's text holds a placeholder, and the sender signs the link in at send time
+from the delivery's resource_id and profile_link_version). coordinator_preferences keeps
 how each coordinator wants their alerts (one by one, or a daily digest) and in which language; a
 digest is a delivery of its own, and each alert it carried points to it (digest_id).
 """
@@ -64,6 +65,7 @@ deliveries = Table(
     Column("trace_context", String(200), nullable=True),  # traceparent of the event that queued it
     Column("lease_token", Uuid, nullable=True),  # the sender attempt holding it, until next_attempt_at
     Column("failures", Integer, nullable=False, server_default="0"),  # attempts that count towards giving up
+    Column("profile_link_version", Integer, nullable=True),  # the text holds the profile link's placeholder
     Column("created_at", Timestamp(), nullable=False),
     Column("updated_at", Timestamp(), nullable=False),
     UniqueConstraint("event_id", "template", "recipient_key", name="uq_deliveries_event_template_recipient_key"),
@@ -86,7 +88,7 @@ resource_profiles = Table(
     "resource_profiles",
     metadata,
     Column("resource_id", Uuid, primary_key=True),
-    Column("profile_url", Text, nullable=False),
+    Column("link_version", Integer, nullable=False),
     Column("updated_at", Timestamp(), nullable=False),
 )
 

@@ -2,11 +2,13 @@
 coordinators' alert preferences and the daily digest, and how sending fails. No I/O, no framework."""
 
 from services.notifications.domain.deliveries import (
+    PROFILE_LINK,
     Delivery,
     DeliveryFilter,
     Outcome,
     RecipientRole,
     Rendered,
+    SignProfileLink,
     Status,
     mask_address,
     notification_event,
@@ -54,6 +56,7 @@ __all__ = [
     "COORDINATOR_LANGUAGE",
     "DIGEST_EVENT_TYPE",
     "MALMO_TIME",
+    "PROFILE_LINK",
     "AlertMode",
     "CoordinatorPreference",
     "Deferred",
@@ -72,6 +75,7 @@ __all__ = [
     "RetryPolicy",
     "SendFailure",
     "ServerUnavailable",
+    "SignProfileLink",
     "Status",
     "Template",
     "TemporaryFailure",

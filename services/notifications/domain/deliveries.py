@@ -6,11 +6,16 @@ one sender holds for one attempt. Whether an email may be retried depends on how
 permanent; while nothing was handed over (server away, a 4xx before DATA) it waits without using up
 attempts; a 4xx to the message uses one up; once the message was handed over and no answer came, the
 outcome is unknown and it is never retried automatically (that is what keeps it from arriving twice).
+
+The text of an email that brings its recipient their private profile link holds PROFILE_LINK in the link's place,
+and the delivery the link's version: the link (a key to read, change and erase the profile) is signed just
+before the email is handed over (`outgoing`), so it is in no row of this service.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -18,6 +23,13 @@ from enum import StrEnum
 from services.notifications.domain.sending import OutgoingEmail, RetryPolicy
 from shared.contracts.notifications import NotificationFailed, NotificationSent
 from shared.errors import InvalidTransition
+
+# Where the recipient's profile link goes in a stored text. Only ever filled with the link of the delivery's own
+# resource, so the same words typed into a form (a title, a name) can give nobody another person's link.
+PROFILE_LINK = "[[meetmalmo:profile-link]]"
+
+SignProfileLink = Callable[[uuid.UUID, int], str]
+"""The profile link of (resource id, link version), as resources verifies it (shared.contracts.links)."""
 
 
 class Status(StrEnum):
@@ -97,6 +109,7 @@ class Delivery:
     trace_context: str | None = None  # W3C traceparent of the event that queued it: the send joins its trace
     lease_token: uuid.UUID | None = None  # the sender attempt that holds it (until next_attempt_at)
     failures: int = 0  # attempts that counted towards the policy's max_attempts (the server refused the message)
+    profile_link_version: int | None = None  # the text holds PROFILE_LINK: the resource's link at this version
 
     @classmethod
     def queue(
@@ -115,6 +128,7 @@ class Delivery:
         initiative_id: uuid.UUID | None = None,
         mentions: frozenset[uuid.UUID] = frozenset(),
         list_unsubscribe: str | None = None,
+        profile_link_version: int | None = None,
     ) -> Delivery:
         delivery_id = uuid.uuid4()
         return cls(
@@ -138,6 +152,7 @@ class Delivery:
             next_attempt_at=now,
             mentions=mentions,
             list_unsubscribe=list_unsubscribe,
+            profile_link_version=profile_link_version if resource_id is not None else None,
         )
 
     def hold_for_digest(self) -> None:
@@ -156,15 +171,20 @@ class Delivery:
     def erased(self) -> bool:
         return self.recipient is None or self.body_text is None
 
-    def outgoing(self) -> OutgoingEmail | None:
-        """What the SMTP server is handed; None once the address or the text was erased."""
+    def outgoing(self, sign_profile_link: SignProfileLink) -> OutgoingEmail | None:
+        """What the SMTP server is handed, the recipient's profile link signed into it now; None once the address
+        or the text was erased."""
         if self.recipient is None or self.body_text is None or self.body_html is None:
             return None
+        text, html = self.body_text, self.body_html
+        if self.profile_link_version is not None and self.resource_id is not None:
+            link = sign_profile_link(self.resource_id, self.profile_link_version)
+            text, html = text.replace(PROFILE_LINK, link), html.replace(PROFILE_LINK, link)
         return OutgoingEmail(
             self.recipient,
             self.subject,
-            self.body_text,
-            self.body_html,
+            text,
+            html,
             self.message_id,
             self.language,
             self.list_unsubscribe,

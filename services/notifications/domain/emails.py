@@ -2,7 +2,9 @@
 
 Coordinators write and read Swedish; originators get the initiative's language; resources and
 members get their own. Links are absolute URLs carried in the event; a coordinator's alert links to
-the staff console in the web (MEETMALMO_WEB_PUBLIC_URL) where they act on it.
+the staff console in the web (MEETMALMO_WEB_PUBLIC_URL) where they act on it. A resource's private
+profile link is no URL here: the event (or the version kept from the last one) names its version, the text
+holds PROFILE_LINK, and the sender signs the link in just before the email goes (see deliveries).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from services.notifications.domain.deliveries import RecipientRole
+from services.notifications.domain.deliveries import PROFILE_LINK, RecipientRole
 from shared.contracts import Event
 from shared.contracts.groups import (
     GroupEvent,
@@ -77,6 +79,8 @@ class PlannedEmail:
     initiative_id: uuid.UUID | None = None
     # Resources whose personal data the text shows (erased with them).
     mentions: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    # The text holds PROFILE_LINK: the link of `resource_id` at this version goes there when it is sent.
+    profile_link_version: int | None = None
 
 
 def absolute(url: str) -> str:
@@ -109,9 +113,10 @@ def console_link(event: InitiativeEvent | GroupEvent | GroupFormationBlocked, we
 
 
 def plan_emails(
-    event: Event, coordinators: Sequence[str], profile_links: Mapping[uuid.UUID, str], web_url: str
+    event: Event, coordinators: Sequence[str], profile_links: Mapping[uuid.UUID, int], web_url: str
 ) -> list[PlannedEmail]:
-    """Every email `event` causes, each recipient once per template; `web_url` is the web's public URL."""
+    """Every email `event` causes, each recipient once per template; `web_url` is the web's public URL,
+    `profile_links` the profile link version of each resource whose footer shows their link."""
     planned: list[PlannedEmail] = []
     match event:
         case InitiativeSubmitted():
@@ -130,18 +135,39 @@ def plan_emails(
         case ResourceConfirmationRequested():
             context = {"name": event.name, "confirm_url": absolute(event.confirm_url), "expires_at": event.expires_at}
             planned.append(
-                _to_resource(event.resource_id, event.email, event.language, Template.RESOURCE_CONFIRMATION, context)
+                PlannedEmail(
+                    Template.RESOURCE_CONFIRMATION,
+                    event.email,
+                    RecipientRole.RESOURCE,
+                    event.language,
+                    context,
+                    resource_id=event.resource_id,
+                )
             )
         case ResourceRegistered():
-            context = {"name": event.profile.name, "profile_url": absolute(event.profile_url)}
+            context = {"name": event.profile.name, "profile_url": PROFILE_LINK}
             profile = event.profile
             planned.append(
-                _to_resource(event.resource_id, profile.email, profile.language, Template.RESOURCE_WELCOME, context)
+                _to_resource(
+                    event.resource_id,
+                    profile.email,
+                    profile.language,
+                    Template.RESOURCE_WELCOME,
+                    context,
+                    event.profile_link_version,
+                )
             )
         case ResourceProfileLinkRequested():
-            context = {"name": event.name, "profile_url": absolute(event.profile_url)}
+            context = {"name": event.name, "profile_url": PROFILE_LINK}
             planned.append(
-                _to_resource(event.resource_id, event.email, event.language, Template.RESOURCE_PROFILE_LINK, context)
+                _to_resource(
+                    event.resource_id,
+                    event.email,
+                    event.language,
+                    Template.RESOURCE_PROFILE_LINK,
+                    context,
+                    event.profile_link_version,
+                )
             )
         case GroupProposed():
             proposed = event.members
@@ -206,23 +232,37 @@ def _to_coordinators(
 
 
 def _to_resource(
-    resource_id: uuid.UUID, email: str, language: Language, template: Template, context: Mapping[str, Any]
+    resource_id: uuid.UUID,
+    email: str,
+    language: Language,
+    template: Template,
+    context: Mapping[str, Any],
+    profile_link_version: int,
 ) -> PlannedEmail:
-    return PlannedEmail(template, email, RecipientRole.RESOURCE, language, context, resource_id=resource_id)
+    return PlannedEmail(
+        template,
+        email,
+        RecipientRole.RESOURCE,
+        language,
+        context,
+        resource_id=resource_id,
+        profile_link_version=profile_link_version,
+    )
 
 
 def _mentioned(members: Iterable[GroupMember]) -> frozenset[uuid.UUID]:
     return frozenset(m.resource_id for m in members if m.resource_id)
 
 
-def _invitation(event: MemberInvited, profile_links: Mapping[uuid.UUID, str]) -> PlannedEmail:
+def _invitation(event: MemberInvited, profile_links: Mapping[uuid.UUID, int]) -> PlannedEmail:
     member = event.member
+    version = _profile_link_version(member, profile_links)
     context = {
         "invitation": event,
         "member": member,
         "accept_url": absolute(event.accept_url),
         "decline_url": absolute(event.decline_url),
-        "profile_url": _profile_link(member, profile_links),
+        "profile_url": PROFILE_LINK if version is not None else None,
     }
     return PlannedEmail(
         Template.MEMBER_INVITATION,
@@ -232,37 +272,40 @@ def _invitation(event: MemberInvited, profile_links: Mapping[uuid.UUID, str]) ->
         context,
         resource_id=member.resource_id,
         initiative_id=event.initiative_id,
+        profile_link_version=version,
     )
 
 
-def _group_formed_to_members(event: GroupFormed, profile_links: Mapping[uuid.UUID, str]) -> list[PlannedEmail]:
+def _group_formed_to_members(event: GroupFormed, profile_links: Mapping[uuid.UUID, int]) -> list[PlannedEmail]:
     mentions = _mentioned(event.members)
-    return [
-        PlannedEmail(
-            Template.GROUP_FORMED,
-            member.email,
-            RecipientRole.ORIGINATOR if member.role == ORIGINATOR_CONTACT else RecipientRole.RESOURCE,
-            member.language,
-            {
-                "group": event,
-                "recipient": member,
-                "others": [other for other in event.members if other is not member],
-                "profile_url": _profile_link(member, profile_links),
-            },
-            resource_id=member.resource_id,
-            initiative_id=event.initiative_id,
-            mentions=mentions,
+    planned = []
+    for member in event.members:
+        version = _profile_link_version(member, profile_links)
+        context = {
+            "group": event,
+            "recipient": member,
+            "others": [other for other in event.members if other is not member],
+            "profile_url": PROFILE_LINK if version is not None else None,
+        }
+        planned.append(
+            PlannedEmail(
+                Template.GROUP_FORMED,
+                member.email,
+                RecipientRole.ORIGINATOR if member.role == ORIGINATOR_CONTACT else RecipientRole.RESOURCE,
+                member.language,
+                context,
+                resource_id=member.resource_id,
+                initiative_id=event.initiative_id,
+                mentions=mentions,
+                profile_link_version=version,
+            )
         )
-        for member in event.members
-    ]
+    return planned
 
 
-def _profile_link(member: GroupMember, profile_links: Mapping[uuid.UUID, str]) -> str | None:
-    link = profile_links.get(member.resource_id) if member.resource_id else None
-    try:
-        return absolute(link) if link else None
-    except NotAnAbsoluteUrl:
-        return None  # a footer link is no reason to hold back the email itself
+def _profile_link_version(member: GroupMember, profile_links: Mapping[uuid.UUID, int]) -> int | None:
+    """The version of the member's profile link for their footer; None (no footer) when none is known."""
+    return profile_links.get(member.resource_id) if member.resource_id else None
 
 
 def _once_each(planned: Iterable[PlannedEmail]) -> list[PlannedEmail]:

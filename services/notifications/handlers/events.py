@@ -1,5 +1,5 @@
-"""What notifications does with the events it consumes: queue the emails they cause, keep profile
-links for footers, and forget people who asked to be forgotten.
+"""What notifications does with the events it consumes: queue the emails they cause, keep each resource's profile
+link version for footers (never the link: the sender signs it), and forget people who asked to be forgotten.
 
 These run inside the idempotent consumer's transaction (it opens and commits the unit of work): they
 only write the delivery log. The sender job sends after the commit.
@@ -22,6 +22,7 @@ from services.notifications.domain import (
 from services.notifications.domain.erased import initiative_named, resources_named, without_erased
 from shared.contracts import Envelope, Event
 from shared.contracts.initiatives import InitiativeWithdrawn, OriginatorErased
+from shared.contracts.links import version_in_profile_url
 from shared.contracts.resources import (
     ResourceErased,
     ResourceEvent,
@@ -78,6 +79,7 @@ async def queue_emails(
             resource_id=email.resource_id,
             initiative_id=email.initiative_id,
             mentions=email.mentions,
+            profile_link_version=email.profile_link_version,
         )
         if held:
             delivery.hold_for_digest()
@@ -91,12 +93,18 @@ async def remember_profile_link(
     envelope: Envelope,
     clock: Clock,
 ) -> None:
-    """Keep the person's newest profile link for the footer of later emails (not once they are erased)."""
-    if event.profile_url is None:  # ResourceUpdated v2 carries no link: the one mailed last stays
-        return
+    """Keep the version of the person's newest profile link for the footer of later emails (not once they are
+    erased); the sender signs the link itself. A version 1 ResourceUpdated carried the link: its version is read
+    from it; a version 2 one carries none and changes nothing."""
+    if isinstance(event, ResourceUpdated):
+        if event.profile_url is None:
+            return
+        version = version_in_profile_url(event.profile_url)
+    else:
+        version = event.profile_link_version
     if await uow.erased.contains(SubjectKind.RESOURCE, event.resource_id):
         return
-    await uow.profile_links.remember(event.resource_id, event.profile_url, clock())
+    await uow.profile_links.remember(event.resource_id, version, clock())
 
 
 async def forget_resource(

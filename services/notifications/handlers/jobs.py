@@ -2,11 +2,13 @@
 
 The sender takes due deliveries from the log, hands each to the SMTP server and records the outcome.
 It runs beside the consumer, never inside its transaction; a commit that queued deliveries wakes
-it, and it also polls. Each attempt claims its delivery with a lease (a token of its own and a time),
-checks it still holds it just before handing the email over, sends, then records the outcome (sent,
-waiting, failed, unknown) in one transaction with its NotificationSent/NotificationFailed event, only
-if it still holds the lease (a "sent" is recorded whatever happened meanwhile: it is a fact). Several
-attempts run at once, one per SMTP connection.
+it, and it also polls. A text that brings its recipient their private profile link holds a placeholder: the
+sender signs the link in (MEETMALMO_PROFILE_LINK_SECRET) just before SMTP, so no row holds it. Each attempt
+claims its delivery with a lease (a token of its own and a time), checks it still holds it just before
+handing the email over, sends, then records the outcome (sent, waiting, failed, unknown) in one
+transaction with its NotificationSent/NotificationFailed event, only if it still holds the lease (a
+"sent" is recorded whatever happened meanwhile: it is a fact). Several attempts run at once, one per
+SMTP connection.
 
 Nothing is sent twice by the sender itself: an email whose "sent" could not be written (the database
 went away) is kept in memory and recorded before anything else is sent; a lease that runs out without
@@ -46,6 +48,7 @@ from services.notifications.domain import (
     RecipientRole,
     RetryPolicy,
     ServerUnavailable,
+    SignProfileLink,
     Template,
     TemporaryFailure,
     address_key,
@@ -116,6 +119,7 @@ async def send_due_emails(
     outage: Outage,
     unrecorded: Unrecorded,
     clock: Clock,
+    sign_profile_link: SignProfileLink,
 ) -> Pause | None:
     """Try one batch of due deliveries: None (wait for a wake or the poll) when it was not full, at
     once again when it was, a pause until the next probe when the server is away."""
@@ -136,7 +140,9 @@ async def send_due_emails(
                 return True
             if away.is_set():  # found away by another attempt of this round: the rest wait for the next probe
                 return False
-            reached = await _attempt(delivery_id, new_uow, mailer, policy, unrecorded, clock, command.lease)
+            reached = await _attempt(
+                delivery_id, new_uow, mailer, policy, unrecorded, clock, command.lease, sign_profile_link
+            )
             if not reached:
                 away.set()
             return reached
@@ -175,8 +181,10 @@ async def _attempt(
     unrecorded: Unrecorded,
     clock: Clock,
     lease: timedelta,
+    sign_profile_link: SignProfileLink,
 ) -> bool:
-    """Claim, send and record one delivery; false when the server could not be used at all."""
+    """Claim, send and record one delivery; false when the server could not be used at all. The recipient's
+    profile link is signed into the text here, just before it is handed over, and kept nowhere."""
     token = uuid.uuid4()
     now = clock()
     async with new_uow() as uow:
@@ -185,7 +193,7 @@ async def _attempt(
         delivery = await uow.deliveries.get(delivery_id)
         await uow.commit()
     assert delivery is not None
-    email = delivery.outgoing()
+    email = delivery.outgoing(sign_profile_link)
     if email is None:
         await _record(
             delivery_id, token, new_uow, lambda d, at: d.record_permanent_failure("content erased", at), clock()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.contracts import groups, initiatives, resources
+from shared.contracts.links import profile_url
 from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
 
 COORDINATORS = ("eva.coordinator@malmo.se", "olle.coordinator@malmo.se")
@@ -118,7 +119,7 @@ def registered(
     return resources.ResourceRegistered(
         resource_id=resource_id,
         profile=profile(language, email),
-        profile_url=f"{RESOURCES}/profile/{resource_id}?token=prof",
+        profile_link_version=0,
         registered_by="self",
     )
 
@@ -127,15 +128,14 @@ def resource_updated(resource_id: uuid.UUID, active: bool = True) -> resources.R
     return resources.ResourceUpdated(
         resource_id=resource_id,
         profile=profile(),
-        profile_url=f"{RESOURCES}/profile/{resource_id}?token=p3",
+        profile_url=profile_url(WEB, "a-key-resources-signed-with-in-version-1", resource_id, 3),  # version 1
         active=active,
     )
 
 
 def profile_link_requested(language: Language = Language.SV) -> resources.ResourceProfileLinkRequested:
     person = ali(language)
-    profile_url = f"{RESOURCES}/profile/{person['resource_id']}?token=prof2"
-    return resources.ResourceProfileLinkRequested(**person, profile_url=profile_url)
+    return resources.ResourceProfileLinkRequested(**person, profile_link_version=1)
 
 
 def erased(resource_id: uuid.UUID) -> resources.ResourceErased:

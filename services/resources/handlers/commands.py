@@ -108,45 +108,41 @@ async def register(command: RegisterResource, uow: ResourcesUnitOfWork, clock: C
         if outcome is RegistrationOutcome.CONFIRMATION_SENT:
             await uow.emit(outgoing_events.confirmation_requested(resource, secret, links))
         else:
-            await uow.emit(outgoing_events.profile_link_requested(resource, links))
+            await uow.emit(outgoing_events.profile_link_requested(resource))
         await uow.commit()
     log.info("resource.registration_received", resource_id=str(resource.id), outcome=outcome.value)
     return uuid.uuid4() if known else resource.id
 
 
-async def request_profile_link(command: RequestProfileLink, uow: ResourcesUnitOfWork, links: PrivateLinks) -> None:
+async def request_profile_link(command: RequestProfileLink, uow: ResourcesUnitOfWork) -> None:
     """An active or paused resource with this email gets its profile link by email (the same email as when
     they register again); for any other address nothing happens, and the caller's answer is the same."""
     async with uow:
         resource = await uow.resources.by_email(command.email)
         if resource is not None and resource.status in {Status.ACTIVE, Status.PAUSED}:
-            await uow.emit(outgoing_events.profile_link_requested(resource, links))
+            await uow.emit(outgoing_events.profile_link_requested(resource))
             await uow.commit()
             log.info("resource.profile_link_requested", resource_id=str(resource.id))
 
 
-async def renew_profile_link(
-    command: RenewProfileLink, uow: ResourcesUnitOfWork, clock: Clock, links: PrivateLinks
-) -> None:
+async def renew_profile_link(command: RenewProfileLink, uow: ResourcesUnitOfWork, clock: Clock) -> None:
     async with uow:
         resource = await uow.resources.get(command.resource_id, for_update=True)
         resource.renew_link(clock())
         await uow.resources.save(resource)
-        await uow.emit(outgoing_events.profile_link_requested(resource, links))  # the new link, to the owner
+        await uow.emit(outgoing_events.profile_link_requested(resource))  # the new link, to the owner
         await uow.commit()
     log.info("resource.profile_link_renewed", resource_id=str(resource.id), link_version=resource.link_version)
 
 
 @retry_once_on(IntegrityError)  # a concurrent writer took the email first: the second run sees it
-async def register_directly(
-    command: RegisterResourceDirectly, uow: ResourcesUnitOfWork, clock: Clock, links: PrivateLinks
-) -> Resource:
+async def register_directly(command: RegisterResourceDirectly, uow: ResourcesUnitOfWork, clock: Clock) -> Resource:
     async with uow:
         if (existing := await uow.resources.by_email(command.profile.email)) is not None:
             raise EmailAlreadyRegistered(existing.id)
         resource = Resource.register_directly(uuid.uuid4(), command.profile, command.by, clock())
         await uow.resources.add(resource)
-        await uow.emit(outgoing_events.registered(resource, links))
+        await uow.emit(outgoing_events.registered(resource))
         await uow.commit()
     log.info("resource.registered", resource_id=str(resource.id), by="coordinator")
     return resource
@@ -162,7 +158,7 @@ async def confirm(
         confirmed = resource.confirm(secret, clock())
         if confirmed:
             await uow.resources.save(resource)
-            await uow.emit(outgoing_events.registered(resource, links))
+            await uow.emit(outgoing_events.registered(resource))
             await uow.commit()
     if confirmed:
         log.info("resource.registered", resource_id=str(resource.id), by="self")

@@ -1,4 +1,6 @@
-"""The events this service publishes about a resource, built from the aggregate (and its private links)."""
+"""The events this service publishes about a resource, built from the aggregate (and its confirmation link).
+
+The profile link travels in no event: they name its version, and notifications signs the link when it sends."""
 
 from __future__ import annotations
 
@@ -30,21 +32,21 @@ def confirmation_requested(resource: Resource, secret: str, links: PrivateLinks)
     )
 
 
-def profile_link_requested(resource: Resource, links: PrivateLinks) -> ResourceProfileLinkRequested:
+def profile_link_requested(resource: Resource) -> ResourceProfileLinkRequested:
     return ResourceProfileLinkRequested(
         resource_id=resource.id,
         name=resource.profile.name,
         email=resource.profile.email,
         language=resource.profile.language,
-        profile_url=links.profile_url(resource.id, resource.link_version),
+        profile_link_version=resource.link_version,
     )
 
 
-def registered(resource: Resource, links: PrivateLinks) -> ResourceRegistered:
+def registered(resource: Resource) -> ResourceRegistered:
     return ResourceRegistered(
         resource_id=resource.id,
         profile=_contract_profile(resource.profile),
-        profile_url=links.profile_url(resource.id, resource.link_version),
+        profile_link_version=resource.link_version,
         registered_by=resource.registered_by,
     )
 

@@ -20,6 +20,7 @@ from services.resources.db import outbox
 from services.resources.domain import Profile
 from services.resources.schemas import SELF_REGISTRATION
 from services.resources.settings import Settings
+from shared.contracts.links import profile_url
 from shared.taxonomy import Competence, OrganisationType, Theme
 from shared.testing import staff_headers
 
@@ -93,9 +94,16 @@ class Service:
         requested = await self.events("ResourceConfirmationRequested", resource_id)
         return str(requested[-1]["payload"]["confirm_url"])
 
-    async def profile_url(self, resource_id: str) -> str:
-        registered = await self.events("ResourceRegistered", resource_id)
-        return str(registered[-1]["payload"]["profile_url"])
+    def sign_profile_link(self, resource_id: str, version: int) -> str:
+        """The profile link as notifications signs it into an email (the events carry only its version)."""
+        key = self.settings.platform.profile_link_key
+        return profile_url(WEB_URL, key, uuid.UUID(resource_id), version)
+
+    async def profile_url(self, resource_id: str, event_type: str = "ResourceRegistered") -> str:
+        """The profile link in the latest email the `event_type` causes, as notifications would sign it."""
+        payload = (await self.events(event_type, resource_id))[-1]["payload"]
+        assert payload.get("profile_url") is None, "the event carries the link's version, never the link"
+        return self.sign_profile_link(resource_id, payload["profile_link_version"])
 
     async def active_resource(self, **overrides: Any) -> tuple[str, dict[str, Any], str]:
         """Register and confirm; (id, what was sent, private profile link)."""

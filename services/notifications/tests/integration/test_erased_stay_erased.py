@@ -103,6 +103,8 @@ async def test_an_update_of_either_version_changes_no_footer_link_and_one_of_ver
     await service.deliver(v1, envelope=envelope_v1, producer="resources")
     await service.deliver(v2, producer="resources")
 
-    [link] = await service.rows("SELECT profile_url FROM resource_profiles")
-    assert link["profile_url"] == v1.profile_url  # a version-1 update still refreshes it; version 2 has none
+    [link] = await service.rows("SELECT * FROM resource_profiles")
+    # A version-1 update still refreshes it, with the version its link named (3); version 2 names none.
+    assert (link["resource_id"], link["link_version"]) == (registered.resource_id, 3)
+    assert "profile_url" not in link
     assert len(await service.rows("SELECT event_id FROM processed_events")) == 3

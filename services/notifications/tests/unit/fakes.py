@@ -29,10 +29,13 @@ from services.notifications.handlers import HANDLERS
 from services.notifications.handlers.jobs import Unrecorded
 from services.notifications.links import UnsubscribeLinks
 from shared.contracts import Envelope, Event
+from shared.contracts.links import profile_link
 from shared.erasure import InMemoryErasedSubjects
 from shared.messagebus import MessageBus
 
 from ..factories import COORDINATORS, WEB
+
+PROFILE_LINK_SECRET = "handler-tests-profile-link-secret-32-characters"
 
 NOW = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)  # 14:00 in Malmö, after the digest hour
 
@@ -109,12 +112,12 @@ class FakeDeliveries(DeliveryRepository):
 
 class FakeProfileLinks(ProfileLinks):
     def __init__(self) -> None:
-        self.links: dict[uuid.UUID, str] = {}
+        self.links: dict[uuid.UUID, int] = {}
 
-    async def remember(self, resource_id: uuid.UUID, profile_url: str, now: datetime) -> None:
-        self.links[resource_id] = profile_url
+    async def remember(self, resource_id: uuid.UUID, link_version: int, now: datetime) -> None:
+        self.links[resource_id] = link_version
 
-    async def of(self, resource_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    async def of(self, resource_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
         return {rid: self.links[rid] for rid in resource_ids if rid in self.links}
 
     async def forget(self, resource_id: uuid.UUID) -> None:
@@ -214,6 +217,7 @@ class Harness:
         self.unrecorded = Unrecorded()
         self.now = NOW
         self.links = UnsubscribeLinks("http://notifications.test", "handler-tests-secret-of-32-characters")
+        self.profile_links = profile_link(WEB, PROFILE_LINK_SECRET)  # as resources verifies it
         self.bus = MessageBus(
             lambda: self.uow,
             HANDLERS,
@@ -224,6 +228,7 @@ class Harness:
                 "mailer": self.mailer,
                 "new_uow": lambda: self.uow,
                 "unrecorded": self.unrecorded,
+                "sign_profile_link": self.profile_links.versioned_url,
                 "policy": RetryPolicy(max_attempts=3, base_seconds=2, max_seconds=10),
                 "outage": Outage(),
                 "coordinators": coordinators,

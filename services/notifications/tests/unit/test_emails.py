@@ -9,7 +9,15 @@ from collections.abc import Callable
 import pytest
 
 from services.notifications.adapters.rendering import Renderer
-from services.notifications.domain import NotAnAbsoluteUrl, PlannedEmail, RecipientRole, Template, plan_emails
+from services.notifications.domain import (
+    PROFILE_LINK,
+    NotAnAbsoluteUrl,
+    PlannedEmail,
+    RecipientRole,
+    Rendered,
+    Template,
+    plan_emails,
+)
 from shared.contracts import Event
 from shared.taxonomy import Language
 
@@ -17,19 +25,27 @@ from .. import factories
 from ..factories import COORDINATORS, WEB
 
 renderer = Renderer()
-PROFILE_LINK = "http://127.0.0.1:8002/profile/ali?token=prof"
+PROFILE_VERSION = 2  # the version notifications keeps for a member's footer
+SIGNED = "http://127.0.0.1:8000/my/profile/signed-at-send-time"  # what the sender puts in PROFILE_LINK's place
 HREF = re.compile(r'href="([^"]+)"')
 
 
+def sent(rendered: Rendered) -> Rendered:
+    """The text as the sender hands it over: the profile link signed into its placeholder."""
+    return Rendered(
+        rendered.subject, rendered.text.replace(PROFILE_LINK, SIGNED), rendered.html.replace(PROFILE_LINK, SIGNED)
+    )
+
+
 def links_of(event: Event, email: PlannedEmail) -> set[str]:
-    """The links this email must carry, taken from the event (and the stored profile link)."""
-    candidates = ("status_url", "review_url", "confirm_url", "profile_url", "accept_url", "decline_url")
+    """The links this email must carry, taken from the event (and the profile link the sender signs in)."""
+    candidates = ("status_url", "review_url", "confirm_url", "accept_url", "decline_url")
     links = {getattr(event, name) for name in candidates if isinstance(getattr(event, name, None), str)}
     if email.role is RecipientRole.COORDINATOR:
         links.discard(getattr(event, "status_url", None))  # the originator's private link stays theirs
         links.add(email.context["review_url"])  # where they act on it, in the staff console
     if email.context.get("profile_url"):
-        links.add(email.context["profile_url"])
+        links.add(SIGNED)
     return {link for link in links if link}
 
 
@@ -56,9 +72,9 @@ def every_email() -> list[tuple[str, Language, PlannedEmail, Event]]:
     for name, make in EVENTS.items():
         for language in Language:
             event = make(language)
-            profile_links = {m.resource_id: PROFILE_LINK for m in getattr(event, "members", ()) if m.resource_id}
+            profile_links = {m.resource_id: PROFILE_VERSION for m in getattr(event, "members", ()) if m.resource_id}
             if hasattr(event, "member") and event.member.resource_id:
-                profile_links[event.member.resource_id] = PROFILE_LINK
+                profile_links[event.member.resource_id] = PROFILE_VERSION
             found += [(name, language, email, event) for email in plan_emails(event, COORDINATORS, profile_links, WEB)]
     return found
 
@@ -77,7 +93,11 @@ def test_every_template_is_planned_for_some_event_in_both_languages() -> None:
 def test_every_email_renders_with_its_links_present_and_absolute(
     name: str, language: Language, email: PlannedEmail, event: Event
 ) -> None:
-    rendered = renderer.render(email.template, email.language, email.context)
+    stored = renderer.render(email.template, email.language, email.context)
+    # The stored text holds the placeholder exactly where the profile link goes, and never a profile link.
+    assert (PROFILE_LINK in stored.text) is (email.profile_link_version is not None), email.template
+    assert "/my/profile/" not in stored.text + stored.html
+    rendered = sent(stored)
 
     assert rendered.subject and "\n" not in rendered.subject
     for link in links_of(event, email):
@@ -194,9 +214,9 @@ def test_the_group_formed_email_shows_the_others_and_how_to_reach_them() -> None
 def test_an_invitation_says_why_the_person_was_chosen_and_carries_the_profile_link_in_the_footer() -> None:
     event = factories.invited(Language.EN)
     assert event.member.resource_id is not None
-    email = plan_emails(event, COORDINATORS, {event.member.resource_id: PROFILE_LINK}, WEB)[0]
+    email = plan_emails(event, COORDINATORS, {event.member.resource_id: PROFILE_VERSION}, WEB)[0]
     rendered = renderer.render(email.template, email.language, email.context)
-    assert email.resource_id == event.member.resource_id
+    assert (email.resource_id, email.profile_link_version) == (event.member.resource_id, PROFILE_VERSION)
     assert "Why we chose you: Ali kan projektledning & <bygg>." in rendered.text
     assert "Ali kan projektledning &amp; &lt;bygg&gt;." in rendered.html
     assert f"Your profile – update, export or erase your data: {PROFILE_LINK}" in rendered.text
@@ -206,6 +226,7 @@ def test_an_invitation_without_a_known_profile_link_goes_out_without_that_footer
     email = plan_emails(factories.invited(), COORDINATORS, {}, WEB)[0]
     rendered = renderer.render(email.template, email.language, email.context)
     assert "Din profil" not in rendered.text and "Din profil" not in rendered.html
+    assert email.profile_link_version is None and PROFILE_LINK not in rendered.text
 
 
 @pytest.mark.parametrize(

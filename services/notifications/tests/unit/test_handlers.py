@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from services.notifications.consumers import SUBSCRIPTIONS
-from services.notifications.domain import AlertMode, Status
+from services.notifications.domain import PROFILE_LINK, AlertMode, Status
 from services.notifications.handlers import (
     QueueDigests,
     RetryDelivery,
@@ -19,12 +19,13 @@ from services.notifications.handlers import (
     Unsubscribe,
 )
 from shared.contracts import Event
+from shared.contracts.links import profile_link
 from shared.errors import InvalidTransition, NotFound
 from shared.jobs import AT_ONCE, Pause
 
 from .. import factories
 from ..factories import COORDINATORS, ORIGINATOR
-from .fakes import NOW, Harness
+from .fakes import NOW, PROFILE_LINK_SECRET, Harness
 
 EVA = COORDINATORS[0]
 
@@ -241,3 +242,38 @@ async def test_an_attempt_whose_lease_ran_out_without_an_outcome_is_unknown_and_
     assert app.mailer.sent == []
     [event] = app.uow.events
     assert (type(event).__name__, event.status) == ("NotificationFailed", "unknown")  # type: ignore[attr-defined]
+
+
+async def test_the_profile_link_is_stored_as_a_placeholder_and_signed_into_the_email_only_when_it_is_sent() -> None:
+    app = Harness()
+    registered = factories.registered()
+    requested = factories.profile_link_requested()  # a renewed link: version 1
+    await app.consume(registered)
+    await app.consume(requested)
+    await app.consume(factories.invited(resource_id=requested.resource_id))
+
+    stored = list(app.deliveries.rows.values())
+    assert all("/my/profile/" not in f"{d.body_text}{d.body_html}" for d in stored)
+    assert {(d.template, d.profile_link_version) for d in stored} == {
+        ("resource_welcome", 0),
+        ("resource_profile_link", 1),
+        ("member_invitation", 1),  # the version kept from the last link event, for the footer
+    }
+    assert all(PROFILE_LINK in f"{d.body_text}{d.body_html}" for d in stored)
+    await app.bus.handle(SendDueEmails())
+
+    verifier = profile_link(factories.WEB, PROFILE_LINK_SECRET)  # as resources reads it
+    for email in app.mailer.sent:
+        assert PROFILE_LINK not in email.text + email.html
+        [token] = {link.rsplit("/", 1)[1] for link in email.text.split() if "/my/profile/" in link}
+        delivery = next(d for d in stored if d.message_id == email.message_id)
+        assert verifier.read_versioned(token) == (delivery.resource_id, delivery.profile_link_version)
+        assert f'href="{factories.WEB}/my/profile/{token}"' in email.html
+
+
+async def test_the_placeholder_typed_into_a_form_is_left_as_it_is_in_an_email_that_brings_no_profile_link() -> None:
+    app = Harness()
+    await app.consume(factories.submitted(title=f"Sommarjobb {PROFILE_LINK}"))
+    await app.bus.handle(SendDueEmails())
+
+    assert app.mailer.sent and all("/my/profile/" not in email.text + email.html for email in app.mailer.sent)

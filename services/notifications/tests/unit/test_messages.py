@@ -16,7 +16,7 @@ from shared.contracts import Event
 from shared.taxonomy import Language
 
 from .fakes import NOW
-from .test_emails import HREF, every_email, links_of
+from .test_emails import HREF, every_email, links_of, sent
 
 renderer = Renderer()
 SENDER = "Meet Malmö <noreply@meetmalmo.se>"
@@ -42,7 +42,7 @@ def plain_and_html(message: EmailMessage) -> tuple[str, str]:
 def test_every_email_arrives_with_its_subject_encoded_its_text_utf_8_and_every_link_whole(
     name: str, language: Language, email: PlannedEmail, event: Event
 ) -> None:
-    rendered = renderer.render(email.template, email.language, email.context)
+    rendered = sent(renderer.render(email.template, email.language, email.context))
     outgoing = OutgoingEmail(
         email.recipient, rendered.subject, rendered.text, rendered.html, "<id@meetmalmo.se>", email.language.value
     )

@@ -128,8 +128,10 @@ async def test_registering_an_active_email_again_answers_the_same_and_mails_the_
     assert again.json()["id"] != resource_id  # the answer names nobody's profile
     assert again.headers.keys() - {"x-correlation-id"} == new.headers.keys() - {"x-correlation-id"}
     [told] = await service.events("ResourceProfileLinkRequested", resource_id)
+    assert (told["schema_version"], told["payload"]["profile_link_version"]) == (2, 0)  # the same link, no token
+    told_url = await service.profile_url(resource_id, "ResourceProfileLinkRequested")
     # Links are signed with the moment they were made, so compare whose profile they open.
-    told_token, first_token = (token_of(url, "my/profile") for url in (told["payload"]["profile_url"], profile_url))
+    told_token, first_token = (token_of(url, "my/profile") for url in (told_url, profile_url))
     opened = [await service.client.get(f"/api/v1/my/profile/{token}") for token in (told_token, first_token)]
     assert opened[0].status_code == 200 and opened[0].json() == opened[1].json()
     assert told["payload"]["email"] == body["email"]
@@ -170,7 +172,8 @@ async def test_confirming_announces_the_resource_and_gives_the_profile_link(serv
     [registered] = await service.events("ResourceRegistered", resource_id)
     payload = registered["payload"]
     assert payload["registered_by"] == "self"
-    assert payload["profile_url"].startswith(f"{WEB_URL}/my/profile/")
+    assert registered["schema_version"] == 2 and payload["profile_link_version"] == 0
+    assert payload["profile_url"] is None  # the link is signed by notifications when it sends the welcome
     assert payload["profile"]["email"] == body["email"]
     assert payload["profile"]["competences"] == ["recruitment", "mentoring"]
     assert payload["profile"]["capacity"] == 2

@@ -55,7 +55,8 @@ async def test_register_confirm_appear_active_update_and_erase_over_the_real_bro
     )
     assert [item["id"] for item in found.json()["items"]] == [resource_id]
 
-    token = token_of(registered.profile_url, "my/profile")
+    assert registered.profile_url is None  # no event on the topic carries the profile link
+    token = token_of(service.sign_profile_link(resource_id, registered.profile_link_version), "my/profile")
     updated = await client.put(f"/api/v1/my/profile/{token}", json=profile(email=registered.profile.email, capacity=1))
     assert updated.status_code == 200
     assert (await client.delete(f"/api/v1/my/profile/{token}")).status_code == 204
@@ -71,5 +72,31 @@ async def test_register_confirm_appear_active_update_and_erase_over_the_real_bro
     assert erased.payload == {"resource_id": resource_id}
     assert ResourceErased.model_validate(erased.payload).resource_id.hex == resource_id.replace("-", "")
     assert len({e.event_id for e in envelopes}) == 4 and all(
-        e.schema_version == (2 if e.event_type == "ResourceUpdated" else 1) for e in envelopes
+        e.schema_version == (2 if e.event_type in {"ResourceUpdated", "ResourceRegistered"} else 1) for e in envelopes
     )
+
+
+async def test_no_event_on_the_resources_topic_carries_a_profile_link_only_its_version(service: Service) -> None:
+    client = service.client
+    resource_id, body, link = await service.active_resource()
+    assert (await client.post("/api/v1/resources", json=body)).status_code == 201  # "you are registered": the link
+    renewed = await client.post(f"/api/v1/my/profile/{token_of(link, 'my/profile')}/renew-link")
+    assert renewed.status_code == 202
+
+    bootstrap, topic = service.settings.platform.kafka_bootstrap, service.namespace + Topic.RESOURCES
+    records = await read_records(bootstrap, topic, until=lambda rs: sum(r.key == resource_id.encode() for r in rs) >= 4)
+    mine = [r for r in records if r.key == resource_id.encode()]
+    # A token's first part is its signed subject ("<id>" or "<id>:<version>"), the same whenever it is signed.
+    subjects = {service.sign_profile_link(resource_id, version).rsplit("/", 1)[1].split(".")[0] for version in (0, 1)}
+    for record in mine:
+        assert b"/my/profile/" not in record.value and not any(s.encode() in record.value for s in subjects)
+    versions = [
+        (e.event_type, e.payload["profile_link_version"])
+        for e in (Envelope.model_validate_json(r.value) for r in mine)
+        if "profile_link_version" in e.payload
+    ]
+    assert versions == [
+        ("ResourceRegistered", 0),
+        ("ResourceProfileLinkRequested", 0),  # registered again: the link they have
+        ("ResourceProfileLinkRequested", 1),  # renewed: a new version, the old link answers 410
+    ]
