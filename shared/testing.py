@@ -430,6 +430,7 @@ def running_services(
         kafka_bootstrap=kafka_bootstrap,
         topic_namespace=namespace,
         auth_jwt_secret=secret,
+        profile_link_secret=secret,  # notifications signs the profile link with it, resources verifies it
         outbox_poll_seconds=0.2,
         consumer_backoff_seconds=0.01,
         web_public_url=web_public_url,

@@ -69,6 +69,11 @@ async def test_an_erased_member_appears_in_no_table_of_any_service(
     dana_id = await query_value(databases["resources"], "SELECT id FROM resources WHERE email = :e", e=DANA.email)
     welcome = await services.mailbox.one(DANA.email, "Välkommen till Meet Malmö")
     (profile_link,) = {link for link in links_in(welcome) if "/my/profile/" in link}
+    token = profile_link.rsplit("/", 1)[1]
+    # The mailed link opens her profile, and notifications, which signed it as the email went, keeps it nowhere.
+    mine = await client.get(f"{api['resources']}/api/v1/my/profile/{token}")
+    assert (mine.status_code, mine.json()["id"]) == (200, str(dana_id))
+    assert await rows_mentioning(databases["notifications"], token, token.split(".")[0], "/my/profile/") == {}
     await eventually(lambda: _count(databases["matching"], "SELECT count(*) FROM resources", 4), timeout=WAIT)
 
     submitted = await client.post(
@@ -83,7 +88,6 @@ async def test_an_erased_member_appears_in_no_table_of_any_service(
     await services.mailbox.one(DANA.email, f"Inbjudan till arbetsgrupp: {INITIATIVE['title']}")
     assert await rows_mentioning(databases["matching"], DANA.name, DANA.email)  # she is there before
 
-    token = profile_link.rsplit("/", 1)[1]
     erased = await client.delete(f"{api['resources']}/api/v1/my/profile/{token}")
     assert erased.status_code == 204, erased.text
 
