@@ -120,7 +120,7 @@ def registered(
             capacity=capacity,
             languages=tuple(languages),
         ),
-        profile_url="http://127.0.0.1:8002/my/profile/x",
+        profile_link_version=0,  # v2: the link itself travels in no event
         registered_by="self",
     )
 
