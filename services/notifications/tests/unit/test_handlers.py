@@ -18,7 +18,7 @@ from services.notifications.handlers import (
     SetCoordinatorPreference,
     Unsubscribe,
 )
-from shared.contracts import Event
+from shared.contracts import Envelope, Event, parse_event
 from shared.contracts.links import profile_link
 from shared.errors import InvalidTransition, NotFound
 from shared.jobs import AT_ONCE, Pause
@@ -277,3 +277,25 @@ async def test_the_placeholder_typed_into_a_form_is_left_as_it_is_in_an_email_th
     await app.bus.handle(SendDueEmails())
 
     assert app.mailer.sent and all("/my/profile/" not in email.text + email.html for email in app.mailer.sent)
+
+
+async def test_a_version_1_registration_with_its_link_queues_the_welcome_with_the_links_version_and_not_its_token() -> (
+    None
+):
+    app = Harness()
+    resource_id = uuid.uuid4()
+    link = profile_link(factories.WEB, "the-key-resources-used-before-version-2").versioned_url(resource_id, 2)
+    payload = factories.registered(resource_id=resource_id).model_dump(mode="json", exclude={"profile_link_version"})
+    envelope = Envelope(
+        event_type="ResourceRegistered",
+        schema_version=1,
+        producer="resources",
+        correlation_id="v1",
+        payload={**payload, "profile_url": link},
+    )
+    await app.consume(parse_event(envelope), envelope)
+
+    [welcome] = app.deliveries.rows.values()
+    assert (welcome.template, welcome.resource_id, welcome.profile_link_version) == ("resource_welcome", resource_id, 2)
+    assert link.rsplit("/", 1)[1] not in f"{welcome.body_text}{welcome.body_html}"
+    assert app.uow.profile_links.links == {resource_id: 2}  # type: ignore[attr-defined]
