@@ -2,10 +2,13 @@
 the same bucket, keyed on the visitor's address as the trusted proxies (the web, an ingress) name it.
 
 A limit like "30/minute" is counted per (scope, client) in fixed windows with one atomic upsert per
-request, which also returns the previous window's count (one statement, so a hot row, one address
-behind a NAT, is locked only for that statement and its commit); the previous window is weighed in by
-how much of it still overlaps the last minute (a sliding-window estimate), so a burst across a
-window's edge is not let through twice.
+request, which also returns the previous window's count; it runs in autocommit, so a hot row (one
+address behind a NAT, a load test from one host) is locked only while PostgreSQL runs that statement,
+never across a round trip to the service (a BEGIN ... COMMIT around it queued every request of the
+address behind the slowest). The previous window is weighed in by how much of it still overlaps the
+last minute (a sliding-window estimate), so a burst across a window's edge is not let through twice.
+A client whose own window is already over the limit is refused by this process until the window ends
+without asking the database again: its count only grows until then, so the answer cannot change.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ class RateLimiter:
         self._table = table
         self._clock = clock
         self._purged_window = -1
+        self._refused_until: dict[tuple[str, str], float] = {}  # (scope, client) over the limit: window end
 
     async def check(self, scope: str, client: str) -> None:
         """Count one hit; over the limit, 429 with Retry-After. A database that cannot count lets the request
@@ -65,6 +69,9 @@ class RateLimiter:
         start = int(now // self.window * self.window)
         table = self._table
         scope, client = scope[:100], client[:64]
+        refused_until = self._refused_until.get((scope, client))
+        if refused_until is not None and now < refused_until:
+            self._refuse(refused_until - now)
         earlier = table.alias("earlier")
         previous_hits = (
             select(earlier.c.hits)
@@ -72,9 +79,10 @@ class RateLimiter:
             .scalar_subquery()
         )
         try:
-            async with self._session_factory() as session, session.begin():
-                # One statement: count this hit and read the previous window's count with it, so the
-                # (possibly hot: one address behind a NAT) row is locked for one statement, not a read too.
+            async with self._session_factory() as session:
+                # Autocommit: the row is locked for this one statement inside the database, not until a
+                # COMMIT the service sends after its event loop comes back to it.
+                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                 statement = upsert(
                     session,
                     table,
@@ -86,13 +94,20 @@ class RateLimiter:
                 if self._purged_window != start:  # once per window and process: old windows go
                     await session.execute(delete(table).where(table.c.window_start < start - self.window))
                     self._purged_window = start
+                    self._refused_until = {k: t for k, t in self._refused_until.items() if t > now}
         except SQLAlchemyError as exc:
             log.warning("ratelimit.unavailable", error=type(exc).__name__)
             return
         overlap = 1 - (now - start) / self.window
+        if hits > self.amount:
+            self._refused_until[(scope, client)] = start + self.window
         if hits + (previous or 0) * overlap > self.amount:
-            retry_after = max(1, math.ceil(start + self.window - now))
-            raise HTTPException(429, "too many requests; try again later", headers={"Retry-After": str(retry_after)})
+            self._refuse(start + self.window - now)
+
+    @staticmethod
+    def _refuse(seconds_left: float) -> None:
+        retry_after = max(1, math.ceil(seconds_left))
+        raise HTTPException(429, "too many requests; try again later", headers={"Retry-After": str(retry_after)})
 
 
 def client_address(request: Request, trusted_proxies: Sequence[str]) -> str:

@@ -342,7 +342,7 @@ def create_app(
 def from_state(name: str) -> Callable[[Request], Any]:
     """A dependency that hands a route what the composition root put on `app.state` under `name`."""
 
-    def dependency(request: Request) -> Any:
+    async def dependency(request: Request) -> Any:  # async: FastAPI runs a plain def in a worker thread
         return getattr(request.app.state, name)
 
     return dependency

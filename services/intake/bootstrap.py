@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from services.intake import api, consumers, metrics
-from services.intake.db import IntakeUnitOfWork, metadata
+from services.intake.db import IntakeUnitOfWork, ReferenceNumbers, metadata
 from services.intake.handlers import HANDLERS, EraseExpiredOriginators, PurgeIdempotencyKeys
 from services.intake.links import StatusLinks
 from services.intake.settings import Settings
@@ -27,9 +27,10 @@ def get_settings() -> Settings:
 def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastAPI:
     settings = settings or get_settings()
     infra = Infrastructure.build(settings, metadata)
+    references = ReferenceNumbers()  # the process's block of reference numbers
 
     def uow_factory() -> IntakeUnitOfWork:
-        return IntakeUnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake)
+        return IntakeUnitOfWork(infra.session_factory, infra.outbox, infra.relay.wake, references)
 
     links = StatusLinks(str(settings.platform.web_public_url), settings.link_secret, settings.link_max_age)
     bus = MessageBus(uow_factory, HANDLERS, {"clock": clock, "links": links})

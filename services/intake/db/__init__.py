@@ -6,6 +6,7 @@ from services.intake.db.repositories import (
     Filters,
     InitiativeRepository,
     NewReferenceYear,
+    ReferenceNumbers,
 )
 from services.intake.db.tables import metadata
 from services.intake.db.unit_of_work import IntakeUnitOfWork
@@ -17,5 +18,6 @@ __all__ = [
     "InitiativeRepository",
     "IntakeUnitOfWork",
     "NewReferenceYear",
+    "ReferenceNumbers",
     "metadata",
 ]

@@ -175,7 +175,7 @@ async def submit_initiative(
         facts = {"channel": initiative.channel.value, "registered_by": initiative.registered_by}
         await uow.emit(InitiativeSubmitted(**_snapshot(initiative, links), submitted_at=now, **facts))
         await uow.commit()
-    log.info(
+    log.debug(  # one per request: DEBUG, so a busy portal does not pay a log line per submission
         "initiative.submitted",
         initiative_id=str(initiative.id),
         reference=initiative.reference,
