@@ -87,6 +87,11 @@ class DeliveryRepository:
         row = (await self._session.execute(query.with_for_update() if for_update else query)).first()
         return _from_row(row) if row else None
 
+    async def get_many(self, delivery_ids: Iterable[uuid.UUID], *, for_update: bool = False) -> list[Delivery]:
+        """Several deliveries (in id order, so that two writers lock them in the same order)."""
+        query = select(deliveries).where(deliveries.c.id.in_(list(delivery_ids))).order_by(deliveries.c.id)
+        return [_from_row(row) for row in await self._session.execute(query.with_for_update() if for_update else query)]
+
     async def save(self, delivery: Delivery) -> None:
         row = to_row(delivery, deliveries)
         values = {name: row[name] for name in _MUTABLE}
@@ -124,6 +129,43 @@ class DeliveryRepository:
             .values(next_attempt_at=lease_until, lease_token=token, attempts=deliveries.c.attempts + 1, updated_at=now)
         )
         return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    async def claim_many(
+        self, delivery_ids: Iterable[uuid.UUID], token: uuid.UUID, now: datetime, lease_until: datetime
+    ) -> list[Delivery]:
+        """`claim` for several deliveries in one statement; returns those this attempt took, as they are now."""
+        wanted = list(delivery_ids)
+        if not wanted:
+            return []
+        result = await self._session.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.id.in_(wanted),
+                deliveries.c.status == Status.QUEUED.value,
+                deliveries.c.next_attempt_at <= now,
+                deliveries.c.lease_token.is_(None),
+            )
+            .values(next_attempt_at=lease_until, lease_token=token, attempts=deliveries.c.attempts + 1, updated_at=now)
+            .returning(*deliveries.c)
+        )
+        return [_from_row(row) for row in result]
+
+    async def release(self, delivery_ids: Iterable[uuid.UUID], token: uuid.UUID, now: datetime) -> int:
+        """Give back deliveries `token` claimed and never tried (the server was found away, or the sender
+        stops): due again at once, the attempt not counted."""
+        wanted = list(delivery_ids)
+        if not wanted:
+            return 0
+        result = await self._session.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.id.in_(wanted),
+                deliveries.c.status == Status.QUEUED.value,
+                deliveries.c.lease_token == token,
+            )
+            .values(next_attempt_at=now, lease_token=None, attempts=deliveries.c.attempts - 1, updated_at=now)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def lapsed_leases(self, now: datetime, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
         """(delivery, lease token) of attempts whose lease ran out without an outcome (their sender died)."""

@@ -8,7 +8,8 @@ claims its delivery with a lease (a token of its own and a time), checks it stil
 handing the email over, sends, then records the outcome (sent, waiting, failed, unknown) in one
 transaction with its NotificationSent/NotificationFailed event, only if it still holds the lease (a
 "sent" is recorded whatever happened meanwhile: it is a fact). Several attempts run at once, one per
-SMTP connection.
+SMTP connection. A round claims its batch in one statement and records the emails the server took
+together, in one transaction, when its attempts are done.
 
 Nothing is sent twice by the sender itself: an email whose "sent" could not be written (the database
 went away) is kept in memory and recorded before anything else is sent; a lease that runs out without
@@ -122,10 +123,14 @@ async def send_due_emails(
     sign_profile_link: SignProfileLink,
 ) -> Pause | None:
     """Try one batch of due deliveries: None (wait for a wake or the poll) when it was not full, at
-    once again when it was, a pause until the next probe when the server is away."""
-    for delivery_id, sent_at in list(unrecorded.sent.items()):  # a database error here ends the round
-        await _record(delivery_id, None, new_uow, lambda d, at: d.record_sent(at), sent_at)
-        del unrecorded.sent[delivery_id]
+    once again when it was, a pause until the next probe when the server is away.
+
+    The batch is claimed in one statement, and the emails the server took are recorded together in one
+    transaction once the round's attempts are done (each failure at once, on its own); deliveries claimed
+    and never tried (the server was found away, the sender stops) are given back."""
+    if unrecorded.sent:  # a database error here ends the round
+        await _record_sent(dict(unrecorded.sent), new_uow)
+        unrecorded.sent.clear()
     async with uow:
         lapsed = await uow.deliveries.lapsed_leases(clock(), command.batch_size)
         due = await uow.deliveries.due(clock(), command.batch_size)
@@ -133,38 +138,51 @@ async def send_due_emails(
         log.warning("delivery.outcome_unknown", delivery_id=str(delivery_id), reason="lease ran out")
         await _record(delivery_id, token, new_uow, lambda d, at: d.record_unknown(LAPSED, at), clock())
     gate, away, stopping = asyncio.Semaphore(max(1, command.parallel)), asyncio.Event(), asyncio.Event()
+    token = uuid.uuid4()  # this round's attempts
+    tried: set[uuid.UUID] = set()
+    sent: dict[uuid.UUID, datetime] = {}
 
-    async def attempt(delivery_id: uuid.UUID) -> bool:
+    async def attempt(delivery: Delivery) -> bool:
         async with gate:
             if stopping.is_set():  # the service stops: begin nothing new
                 return True
             if away.is_set():  # found away by another attempt of this round: the rest wait for the next probe
                 return False
-            reached = await _attempt(
-                delivery_id, new_uow, mailer, policy, unrecorded, clock, command.lease, sign_profile_link
-            )
+            tried.add(delivery.id)
+            reached = await _attempt(delivery, token, new_uow, mailer, policy, sent, clock, sign_profile_link)
             if not reached:
                 away.set()
             return reached
 
     probe = due[:1] if outage.rounds else []  # the server was away at the last round: one before the others
     rest = due[len(probe) :]
-    for batch in (probe, rest):
-        tasks = [asyncio.create_task(attempt(delivery_id)) for delivery_id in batch]
-        if not tasks:
-            continue
-        try:
-            await asyncio.wait(tasks)
-        except asyncio.CancelledError:
-            # Stopping (a deploy, Ctrl-C): an email being handed over must still have its outcome recorded,
-            # or it would end up unknown. The attempts in flight finish (bounded by the SMTP timeout); the
-            # others do not begin.
-            stopping.set()
-            await asyncio.wait(tasks)
-            raise
-        errors = [error for error in (t.exception() for t in tasks) if error is not None]
-        if errors:
-            raise errors[0]  # every attempt has finished: the job backs off (the database is away, say)
+    claimed: list[Delivery] = []
+    try:
+        for batch in (probe, rest):
+            if not batch or away.is_set():
+                continue
+            now = clock()
+            async with new_uow() as claiming:
+                taken = await claiming.deliveries.claim_many(batch, token, now, now + command.lease)
+                await claiming.commit()
+            claimed += taken
+            tasks = [asyncio.create_task(attempt(delivery)) for delivery in taken]
+            if not tasks:
+                continue
+            try:
+                await asyncio.wait(tasks)
+            except asyncio.CancelledError:
+                # Stopping (a deploy, Ctrl-C): an email being handed over must still have its outcome recorded,
+                # or it would end up unknown. The attempts in flight finish (bounded by the SMTP timeout); the
+                # others do not begin.
+                stopping.set()
+                await asyncio.wait(tasks)
+                raise
+            errors = [error for error in (t.exception() for t in tasks) if error is not None]
+            if errors:
+                raise errors[0]  # every attempt has finished: the job backs off (the database is away, say)
+    finally:
+        await _settle(sent, [d.id for d in claimed if d.id not in tried], token, new_uow, unrecorded, clock)
     if away.is_set():
         pause = outage.continues(policy)
         log.warning("sender.smtp_unavailable", retry_in=pause)
@@ -173,26 +191,45 @@ async def send_due_emails(
     return AT_ONCE if len(due) >= command.batch_size else None
 
 
+async def _settle(
+    sent: dict[uuid.UUID, datetime],
+    untried: list[uuid.UUID],
+    token: uuid.UUID,
+    new_uow: UowFactory,
+    unrecorded: Unrecorded,
+    clock: Clock,
+) -> None:
+    """The end of a round: what the server took is recorded (kept in memory if it cannot be: it is never sent
+    again), what was claimed and never tried is given back (if that fails, its lease runs out: unknown)."""
+    if sent:
+        try:
+            await _record_sent(sent, new_uow)
+        except Exception as exc:  # the server took them: never send them again, write them down as soon as possible
+            unrecorded.sent.update(sent)
+            log.error("delivery.sent_not_recorded", count=len(sent), error_type=type(exc).__name__)
+    if untried:
+        try:
+            async with new_uow() as uow:
+                await uow.deliveries.release(untried, token, clock())
+                await uow.commit()
+        except Exception as exc:
+            log.error("delivery.release_failed", count=len(untried), error_type=type(exc).__name__)
+
+
 async def _attempt(
-    delivery_id: uuid.UUID,
+    delivery: Delivery,
+    token: uuid.UUID,
     new_uow: UowFactory,
     mailer: Mailer,
     policy: RetryPolicy,
-    unrecorded: Unrecorded,
+    sent: dict[uuid.UUID, datetime],
     clock: Clock,
-    lease: timedelta,
     sign_profile_link: SignProfileLink,
 ) -> bool:
-    """Claim, send and record one delivery; false when the server could not be used at all. The recipient's
-    profile link is signed into the text here, just before it is handed over, and kept nowhere."""
-    token = uuid.uuid4()
-    now = clock()
-    async with new_uow() as uow:
-        if not await uow.deliveries.claim(delivery_id, token, now, now + lease):
-            return True  # another sender took it, or it is no longer due
-        delivery = await uow.deliveries.get(delivery_id)
-        await uow.commit()
-    assert delivery is not None
+    """Send one delivery claimed by `token` and note when the server took it (in `sent`), or record how it
+    failed; false when the server could not be used at all. The recipient's profile link is signed into the
+    text here, just before it is handed over, and kept nowhere."""
+    delivery_id = delivery.id
     email = delivery.outgoing(sign_profile_link)
     if email is None:
         await _record(
@@ -231,13 +268,29 @@ async def _attempt(
         log.error("delivery.unexpected_error", delivery_id=str(delivery_id), error_type=type(exc).__name__)
         await _record(delivery_id, token, new_uow, lambda d, at: d.record_temporary_failure(error, at, policy), clock())
         return True
-    sent_at = clock()
-    try:
-        await _record(delivery_id, None, new_uow, lambda d, at: d.record_sent(at), sent_at)
-    except Exception as exc:  # the server took it: never send it again, write it down as soon as possible
-        unrecorded.sent[delivery_id] = sent_at
-        log.error("delivery.sent_not_recorded", delivery_id=str(delivery_id), error_type=type(exc).__name__)
+    sent[delivery_id] = clock()  # recorded with the round's others, at its end (see _settle)
     return True
+
+
+async def _record_sent(sent: dict[uuid.UUID, datetime], new_uow: UowFactory) -> None:
+    """The server took these: record each "sent" (a fact, whoever holds the lease now) with its event, all in
+    one transaction."""
+    recorded: list[Delivery] = []
+    async with new_uow() as uow:
+        for delivery in await uow.deliveries.get_many(sent, for_update=True):  # an erasure may be writing them
+            at = sent[delivery.id]
+            try:
+                outcome = delivery.record_sent(at)
+            except InvalidTransition as exc:  # changed meanwhile: theirs stands
+                log.warning("delivery.outcome_not_recorded", delivery_id=str(delivery.id), reason=str(exc))
+                continue
+            await uow.deliveries.save(delivery)
+            await uow.emit(notification_event(delivery, outcome, at))
+            recorded.append(delivery)
+        await uow.commit()
+    for delivery in recorded:
+        log.info("delivery.attempted", delivery_id=str(delivery.id), template=delivery.template,
+                 status=delivery.status.value, attempts=delivery.attempts, error=None)  # fmt: skip
 
 
 async def _record(

@@ -57,6 +57,9 @@ class FakeDeliveries(DeliveryRepository):
         found = self.rows.get(delivery_id)
         return dataclasses.replace(found) if found else None
 
+    async def get_many(self, delivery_ids: Iterable[uuid.UUID], *, for_update: bool = False) -> list[Delivery]:
+        return [dataclasses.replace(self.rows[i]) for i in sorted(set(delivery_ids)) if i in self.rows]
+
     async def save(self, delivery: Delivery) -> None:
         self.rows[delivery.id] = dataclasses.replace(delivery)
 
@@ -84,6 +87,20 @@ class FakeDeliveries(DeliveryRepository):
         found.next_attempt_at, found.attempts, found.updated_at = lease_until, found.attempts + 1, now
         found.lease_token = token
         return True
+
+    async def claim_many(
+        self, delivery_ids: Iterable[uuid.UUID], token: uuid.UUID, now: datetime, lease_until: datetime
+    ) -> list[Delivery]:
+        return [dataclasses.replace(self.rows[i]) for i in delivery_ids if await self.claim(i, token, now, lease_until)]
+
+    async def release(self, delivery_ids: Iterable[uuid.UUID], token: uuid.UUID, now: datetime) -> int:
+        released = 0
+        for i in delivery_ids:
+            found = self.rows[i]
+            if found.status is Status.QUEUED and found.lease_token == token:
+                found.next_attempt_at, found.lease_token, found.attempts = now, None, found.attempts - 1
+                found.updated_at, released = now, released + 1
+        return released
 
     async def to_or_about_resource(self, resource_id: uuid.UUID) -> tuple[list[Delivery], list[Delivery]]:
         to_them = [d for d in self.rows.values() if d.resource_id == resource_id]
