@@ -58,11 +58,12 @@ def subscribe(
     *,
     max_poll_interval_seconds: float = 300.0,
     batch_size: int = 500,
-    batch_wait_ms: int = 50,
+    batch_wait_ms: int = 10,
 ) -> LogicSubscriber[Any]:
     """Feed the records of `topics` to the consumer in batches (what the partitions have ready, up to
-    `batch_size`; a poll that finds nothing waits `batch_wait_ms`); commit the batch's offsets once,
-    after the consumer is done with it.
+    `batch_size`; a poll that finds nothing waits `batch_wait_ms`, then FastStream sleeps as long: so an idle
+    consumer sees a new record up to twice that late); commit the batch's offsets once, after the consumer is
+    done with it (MEETMALMO_CONSUMER_BATCH_SIZE, MEETMALMO_CONSUMER_BATCH_WAIT_MS).
 
     While the consumer waits for its database it hands the records back (`Redeliver`): the subscriber
     commits what came before them, seeks to them and polls again, so the member keeps polling within

@@ -166,6 +166,8 @@ class Infrastructure:
             subscriptions,
             platform.topic_namespace,
             max_poll_interval_seconds=platform.consumer_max_poll_interval_seconds,
+            batch_size=platform.consumer_batch_size,
+            batch_wait_ms=platform.consumer_batch_wait_ms,
         )
         self.groups[platform.topic_namespace + name] = (
             subscriber,

@@ -106,6 +106,10 @@ class PlatformSettings(BaseSettings):
     # member polls well within max.poll.interval and keeps its partitions through an outage of any length.
     consumer_hold_seconds: float = Field(default=60.0, gt=0)
     consumer_max_poll_interval_seconds: float = Field(default=300.0, gt=0)
+    # A consumer takes up to this many records at once (one transaction, one offset commit); a poll that finds
+    # none waits this long, and FastStream sleeps as long again before the next: an idle consumer's added latency.
+    consumer_batch_size: int = Field(default=500, ge=1, le=10_000)
+    consumer_batch_wait_ms: int = Field(default=10, ge=1, le=1_000)
     # processed_events rows (the consumers' de-duplication marks) are kept this long; longer than topic retention.
     processed_events_retention_days: float = Field(default=14.0, gt=0)
     # Topics as the services create them. Locally 1 broker; production (3 brokers): replication 3, min ISR 2.
