@@ -182,7 +182,15 @@ async def send_due_emails(
             if errors:
                 raise errors[0]  # every attempt has finished: the job backs off (the database is away, say)
     finally:
-        await _settle(sent, [d.id for d in claimed if d.id not in tried], token, new_uow, unrecorded, clock)
+        # Shielded: a stop (cancellation) arriving now must not keep what the server took from being written down.
+        settling = asyncio.ensure_future(
+            _settle(sent, [d.id for d in claimed if d.id not in tried], token, new_uow, unrecorded, clock)
+        )
+        try:
+            await asyncio.shield(settling)
+        except asyncio.CancelledError:
+            await settling
+            raise
     if away.is_set():
         pause = outage.continues(policy)
         log.warning("sender.smtp_unavailable", retry_in=pause)
