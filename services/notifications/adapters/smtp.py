@@ -6,8 +6,13 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, parseaddr
 
 import aiosmtplib
 import aiosmtplib.email
@@ -29,20 +34,36 @@ def sender_domain(sender: str) -> str:
     return parseaddr(sender)[1].rpartition("@")[2] or "meetmalmo.local"
 
 
-def build_message(email: OutgoingEmail, sender: str, now: datetime) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
+# Both parts quoted-printable: 7-bit on the wire whatever the server offers, long lines soft-broken (links stay
+# whole once decoded). Built with the compat32 classes, which take header values as given: the structured
+# headers of email.policy.default cost ~3 ms of CPU an email, most of the sender's time at 200 emails/s.
+_UTF8 = Charset("utf-8")
+_UTF8.header_encoding = _UTF8.body_encoding = QP
+# On the wire as built: CRLF, and no folding of our own below SMTP's line limit (a long List-Unsubscribe URL stays
+# one token; the subject comes folded into encoded words already).
+_WIRE = compat32.clone(linesep="\r\n", max_line_length=998)
+
+
+def build_message(email: OutgoingEmail, sender: str, now: datetime) -> Message:
+    """The email as MIME (multipart/alternative: text, then HTML). A header value with a line break (which
+    would start a header of its own) is refused with ValueError."""
+    values = (sender, email.recipient, email.subject, email.message_id, email.language, email.list_unsubscribe or "")
+    if any("\r" in value or "\n" in value for value in values):
+        raise ValueError("a header value holds a line break")
+    message = MIMEMultipart("alternative")
+    name, address = parseaddr(sender)
+    message["From"] = formataddr((name, address), charset="utf-8")
     message["To"] = email.recipient
-    message["Subject"] = email.subject
+    message["Subject"] = Header(email.subject, _UTF8).encode(linesep="\r\n")
     message["Date"] = format_datetime(now)
     message["Message-ID"] = email.message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies, please
     if email.list_unsubscribe:  # RFC 2369 and RFC 8058: the mail client may POST to it, no page needed
         message["List-Unsubscribe"] = f"<{email.list_unsubscribe}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(email.text)
-    message.add_alternative(email.html, subtype="html")
-    message["Content-Language"] = email.language  # after the content, which clears Content-* headers
+    message["Content-Language"] = email.language
+    message.attach(MIMEText(email.text, "plain", _UTF8))  # type: ignore[arg-type]  # a Charset is taken
+    message.attach(MIMEText(email.html, "html", _UTF8))  # type: ignore[arg-type]
     return message
 
 
@@ -128,9 +149,7 @@ class SmtpMailer:
             raise ServerUnavailable(_problem(exc)) from None
         return client
 
-    async def _transaction(
-        self, client: aiosmtplib.SMTP | None, message: EmailMessage, recipient: str
-    ) -> aiosmtplib.SMTP:
+    async def _transaction(self, client: aiosmtplib.SMTP | None, message: Message, recipient: str) -> aiosmtplib.SMTP:
         """One MAIL, RCPT, DATA on the connection (a new one if None); returns the connection, still usable."""
         reused = client is not None and client.is_connected
         if client is None or not client.is_connected:
@@ -162,7 +181,10 @@ class SmtpMailer:
         except (aiosmtplib.SMTPException, OSError) as exc:  # nothing handed over yet
             client.close()
             raise ServerUnavailable(_problem(exc)) from None
-        flat = aiosmtplib.email.flatten_message(message, utf8=utf8, cte_type="8bit" if eight_bit else "7bit")
+        if utf8:  # an address beyond ASCII goes as UTF-8 itself (SMTPUTF8), not as an encoded word
+            flat = aiosmtplib.email.flatten_message(message, utf8=True, cte_type="8bit" if eight_bit else "7bit")
+        else:
+            flat = message.as_bytes(policy=_WIRE)
         try:
             await client.data(flat)
         except aiosmtplib.SMTPResponseException as exc:  # the server's verdict on the message itself
