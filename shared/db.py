@@ -210,3 +210,13 @@ def upsert(
     return statement.on_conflict_do_update(  # type: ignore[no-any-return]
         index_elements=[table.c[name] for name in key], set_=dict(update)
     )
+
+
+def upsert_many(session: AsyncSession, table: Table, *, key: Sequence[str], update: Sequence[str]) -> Insert:
+    """INSERT, or on a conflict on `key` UPDATE the `update` columns from the row offered: executed with a
+    list of rows (no two with the same key) it is one statement compiled once, its rows sent in pages
+    (SQLAlchemy's "insertmanyvalues"), not a VALUES list compiled anew for every count of rows."""
+    statement = _insert(session, table)
+    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=[table.c[name] for name in key], set_={name: statement.excluded[name] for name in update}
+    )

@@ -2,7 +2,10 @@
 
 Records come in batches (what the partitions had ready); a batch's events share one transaction, each
 under a savepoint, and their marks are inserted in one statement (`handle_batch`); the subscriber
-commits the batch's offsets once, after that. A redelivered event finds its mark and changes nothing.
+commits the batch's offsets once, after that. A service may register a run handler for some event types:
+consecutive events of those types in one batch are then applied by one call, as a set (under one savepoint,
+their duplicates found in the batch's one look at the marks); if the run fails, its events are applied one by
+one instead, so a poison event still goes alone to the DLQ. A redelivered event finds its mark and changes nothing.
 A handler that fails because something it needs is away (the database, the network:
 `shared.outages.is_infrastructure_error`) is retried without limit with capped backoff; that never
 counts against the event. A handler that fails for any other reason (validation, a domain rule) is
@@ -48,6 +51,8 @@ tracer = trace.get_tracer(__name__)
 U = TypeVar("U", bound=UnitOfWork)
 EventHandler = Callable[[Any, U, Envelope], Awaitable[None]]
 """(event, unit of work, envelope): apply the event's effects in the consumer's transaction."""
+RunHandler = Callable[[Sequence[Any], U], Awaitable[None]]
+"""(events in their order, unit of work): apply a run of events as a set, with the effect one by one would have."""
 
 
 def define_processed_events_table(metadata: MetaData) -> Table:
@@ -132,11 +137,13 @@ class IdempotentConsumer(Generic[U]):
         backoff_seconds: float = 0.2,
         outage_backoff: Backoff = Backoff(0.5, 30.0),
         hold_seconds: float = 60.0,
+        runs: Mapping[type[Event], RunHandler[U]] | None = None,
     ) -> None:
         self.name = name
         self._uow_factory = uow_factory
         self._processed = processed_events
         self._handlers = {cls.event_type(): handler for cls, handler in handlers.items()}
+        self._runs = {cls.event_type(): handler for cls, handler in (runs or {}).items()}
         self._dead_letter = dead_letter
         self._max_attempts = max_attempts
         self._backoff_seconds = backoff_seconds
@@ -281,11 +288,25 @@ class IdempotentConsumer(Generic[U]):
             )
             applied: list[_Delivery] = []
             failure: Exception | None = None
-            for delivery in window:
+            alone_until = 0  # the deliveries before this index whose run failed: one by one now
+            index = 0
+            while index < len(window):
+                delivery = window[index]
                 if delivery.event_id in seen:
                     log.info("consumer.duplicate_ignored", consumer=self.name)
                     applied.append(delivery)
+                    index += 1
                     continue
+                run = self._run_at(window, index, seen) if batched and index >= alone_until else []
+                if len(run) > 1:
+                    if await self._apply_run(run, uow):
+                        for member in run:
+                            seen.add(member.event_id)
+                            member.marked = True
+                        applied.extend(run)
+                        index += len(run)
+                        continue
+                    alone_until = index + len(run)
                 try:
                     with self._in_context(delivery):
                         if batched:
@@ -303,6 +324,7 @@ class IdempotentConsumer(Generic[U]):
                 seen.add(delivery.event_id)
                 delivery.marked = True
                 applied.append(delivery)
+                index += 1
             marks = [
                 {"consumer": self.name, "event_id": d.event_id, "event_type": d.record_type, "processed_at": utcnow()}
                 for d in applied
@@ -319,6 +341,36 @@ class IdempotentConsumer(Generic[U]):
                 await session.rollback()
                 return await self._one_by_one(applied), failure
         return len(applied), failure
+
+    def _run_at(self, window: Sequence[_Delivery], start: int, seen: set[uuid.UUID]) -> list[_Delivery]:
+        """The deliveries from `start` on that one run handler takes together: consecutive, of the types
+        it is registered for, none processed before nor twice in the run."""
+        handler = self._runs.get(window[start].record_type)
+        run: list[_Delivery] = []
+        ids: set[uuid.UUID] = set()
+        for delivery in window[start:]:
+            repeated = delivery.event_id in seen or delivery.event_id in ids
+            if repeated or self._runs.get(delivery.record_type) is not handler:
+                break
+            run.append(delivery)
+            ids.add(delivery.event_id)
+        return run if handler is not None else []
+
+    async def _apply_run(self, run: Sequence[_Delivery], uow: U) -> bool:
+        """The run applied by its handler under one savepoint; False (its effects taken back) when it failed
+        for a reason of its own: the caller then applies its events one by one."""
+        handler = self._runs[run[0].record_type]
+        try:
+            with self._in_context(run[-1]):  # what the run emits is caused by its last event
+                async with uow.session.begin_nested():
+                    await handler([delivery.event for delivery in run], uow)
+        except Exception as exc:
+            if is_infrastructure_error(exc):
+                raise
+            log.warning("consumer.run_failed", consumer=self.name, events=len(run), error_type=type(exc).__name__,
+                        error=describe_error(exc, 200))  # fmt: skip
+            return False
+        return True
 
     async def _one_by_one(self, deliveries: Sequence[_Delivery]) -> int:
         for delivery in deliveries:

@@ -137,14 +137,22 @@ class Infrastructure:
             tasks.append((f"consumer:{title.split(':')[0]}", alive))
         return tasks
 
-    def consume(self, name: str, subscriptions: Subscriptions, bus: MessageBus[U]) -> IdempotentConsumer[U]:
-        """Subscribe the idempotent consumer group `name` to the topics of `subscriptions`."""
+    def consume(
+        self,
+        name: str,
+        subscriptions: Subscriptions,
+        bus: MessageBus[U],
+        runs: Mapping[type[Event], Handler] | None = None,
+    ) -> IdempotentConsumer[U]:
+        """Subscribe the idempotent consumer group `name` to the topics of `subscriptions`; `runs` names a run
+        handler for event types whose consecutive events in a batch are applied together (see shared.inbox)."""
         platform = self.settings.platform
         handlers = {
             event_type: bus.bind(handler)
             for by_type in subscriptions.values()
             for event_type, handler in by_type.items()
         }
+        bound = {handler: bus.bind(handler) for handler in set((runs or {}).values())}  # one per handler: one run
         consumer = IdempotentConsumer(
             name,
             bus.uow_factory,
@@ -156,6 +164,7 @@ class Infrastructure:
             outage_backoff=Backoff(min(0.5, platform.consumer_outage_backoff_max_seconds),
                                    platform.consumer_outage_backoff_max_seconds),
             hold_seconds=platform.consumer_hold_seconds,
+            runs={event_type: bound[handler] for event_type, handler in (runs or {}).items()},
         )  # fmt: skip
         consumer.metrics = self.messaging
         self.lag.watch_group(platform.topic_namespace + name, (platform.topic_namespace + t for t in subscriptions))
