@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from services.matching.db import MatchingUnitOfWork
 from services.matching.handlers import events
-from shared.contracts import Topic
+from shared.contracts import Event, Topic
 from shared.contracts.initiatives import InitiativeAccepted, InitiativeClosed, InitiativeWithdrawn, OriginatorErased
 from shared.contracts.resources import ResourceErased, ResourceRegistered, ResourceUpdated, ResourceWithdrawn
 from shared.inbox import IdempotentConsumer
-from shared.messagebus import MessageBus
+from shared.messagebus import Handler, MessageBus
 from shared.service import Infrastructure, Subscriptions
 
 SUBSCRIPTIONS: Subscriptions = {
@@ -27,8 +29,16 @@ SUBSCRIPTIONS: Subscriptions = {
 }
 
 
+# Consecutive pool events in one consumed batch are applied as one set (a replay of the topic: thousands a second).
+RUNS: Mapping[type[Event], Handler] = {
+    ResourceRegistered: events.on_pool_events,
+    ResourceUpdated: events.on_pool_events,
+    ResourceWithdrawn: events.on_pool_events,
+}
+
+
 def subscribe(
     infra: Infrastructure, bus: MessageBus[MatchingUnitOfWork], group: str
 ) -> IdempotentConsumer[MatchingUnitOfWork]:
     """`group` is settings.consumer_group: a new name with an empty database rebuilds the projections."""
-    return infra.consume(group, SUBSCRIPTIONS, bus)
+    return infra.consume(group, SUBSCRIPTIONS, bus, RUNS)

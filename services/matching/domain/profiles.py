@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from services.matching.domain.blockage import Blockage
@@ -202,3 +202,27 @@ def more_available(before: Resource | None, after: Resource) -> bool:
         or bool(after.languages - before.languages)
         or after.organisation != before.organisation
     )
+
+
+@dataclass(frozen=True)
+class PoolChanges:
+    """What a run of changes to the pool leaves of each person it names, as if applied one after another."""
+
+    profiles: dict[uuid.UUID, Resource]  # the last profile told, inactive when a withdrawal followed it
+    withdrawn: frozenset[uuid.UUID]  # withdrawn without a profile in the run: their stored profile goes inactive
+
+
+def net_changes(changes: Iterable[tuple[uuid.UUID, Resource | None]]) -> PoolChanges:
+    """Fold (person, new profile or None for a withdrawal) in order: per person the last one wins, a
+    withdrawal keeps the profile it follows but inactive, a profile after a withdrawal replaces it whole."""
+    profiles: dict[uuid.UUID, Resource] = {}
+    withdrawn: set[uuid.UUID] = set()
+    for person, profile in changes:
+        if profile is not None:
+            profiles[person] = profile
+            withdrawn.discard(person)
+        elif person in profiles:
+            profiles[person] = replace(profiles[person], active=False)
+        else:
+            withdrawn.add(person)
+    return PoolChanges(profiles, frozenset(withdrawn))

@@ -7,10 +7,18 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 
 from services.matching.db import MatchingUnitOfWork
 from services.matching.domain.group import GroupStatus, SeatStatus
-from services.matching.domain.profiles import ERASED_CONTACT, Initiative, InitiativeStatus, more_available
+from services.matching.domain.profiles import (
+    ERASED_CONTACT,
+    Initiative,
+    InitiativeStatus,
+    Resource,
+    more_available,
+    net_changes,
+)
 from services.matching.handlers.contracts import initiative_of, resource_of
 from services.matching.handlers.group_life import Forming, depart, ended, locked_pool, retry_waiting
 from shared.contracts import Envelope
@@ -92,6 +100,10 @@ async def _as_kept(uow: MatchingUnitOfWork, event: InitiativeEvent, status: Init
 async def on_resource_registered(
     event: ResourceRegistered, uow: MatchingUnitOfWork, _: Envelope, forming: Forming
 ) -> None:
+    await _registered(event, uow, forming)
+
+
+async def _registered(event: ResourceRegistered, uow: MatchingUnitOfWork, forming: Forming) -> None:
     await uow.lock_pool()
     if await uow.erased.contains(SubjectKind.RESOURCE, event.resource_id):
         return  # erased since (a redelivery, a replay): never stored again
@@ -101,6 +113,10 @@ async def on_resource_registered(
 
 
 async def on_resource_updated(event: ResourceUpdated, uow: MatchingUnitOfWork, _: Envelope, forming: Forming) -> None:
+    await _updated(event, uow, forming)
+
+
+async def _updated(event: ResourceUpdated, uow: MatchingUnitOfWork, forming: Forming) -> None:
     await uow.lock_pool()
     if await uow.erased.contains(SubjectKind.RESOURCE, event.resource_id):
         return  # an update that arrives after the erasure brings nobody back
@@ -115,6 +131,51 @@ async def on_resource_withdrawn(
     event: ResourceWithdrawn, uow: MatchingUnitOfWork, _: Envelope, forming: Forming
 ) -> None:
     await _leave_everywhere(uow, event.resource_id, SeatStatus.WITHDRAWN, forming)
+
+
+PoolEvent = ResourceRegistered | ResourceUpdated | ResourceWithdrawn
+
+
+async def on_pool_events(events: Sequence[PoolEvent], uow: MatchingUnitOfWork, forming: Forming) -> None:
+    """A run of registrations, updates and withdrawals from one consumed batch, applied as a set with the
+    effect they have one after another (the consumer falls back to that if the run fails): the erased stay
+    out, per person the last event wins (domain.profiles.net_changes), and the waiting initiatives are
+    tried once if someone came free. People withdrawn from a group still forming go one event at a time:
+    each departure finds its replacement."""
+    await uow.lock_pool()
+    erased = await uow.erased.among(SubjectKind.RESOURCE, (e.resource_id for e in events))
+    withdrawing = {e.resource_id for e in events if isinstance(e, ResourceWithdrawn)} - erased
+    seated = await uow.groups.holders(withdrawing, [GroupStatus.PROPOSED, GroupStatus.CONFIRMED])
+    for event in events:
+        if event.resource_id in seated:
+            await _one_pool_event(event, uow, forming)
+    rest = [e for e in events if e.resource_id not in erased and e.resource_id not in seated]
+    changes = net_changes((e.resource_id, _profile_of(e)) for e in rest)
+    # Who was more available after the run matters only to initiatives waiting for someone (a replay has none).
+    waiting = bool(await uow.initiatives.waiting())
+    registered = any(isinstance(e, ResourceRegistered) for e in rest)
+    updated = {e.resource_id for e in rest if isinstance(e, ResourceUpdated)} & changes.profiles.keys()
+    before = await uow.resources.many(updated) if waiting and not registered else {}
+    at = forming.clock()
+    await uow.resources.upsert_many(changes.profiles.values(), at)
+    await uow.resources.deactivate_many(changes.withdrawn, at)
+    if waiting and (registered or any(more_available(before.get(p), changes.profiles[p]) for p in updated)):
+        await retry_waiting(uow, forming, at)
+
+
+def _profile_of(event: PoolEvent) -> Resource | None:
+    if isinstance(event, ResourceWithdrawn):
+        return None
+    return resource_of(event, active=event.active if isinstance(event, ResourceUpdated) else True)
+
+
+async def _one_pool_event(event: PoolEvent, uow: MatchingUnitOfWork, forming: Forming) -> None:
+    if isinstance(event, ResourceRegistered):
+        await _registered(event, uow, forming)
+    elif isinstance(event, ResourceUpdated):
+        await _updated(event, uow, forming)
+    else:
+        await _leave_everywhere(uow, event.resource_id, SeatStatus.WITHDRAWN, forming)
 
 
 async def on_resource_erased(event: ResourceErased, uow: MatchingUnitOfWork, _: Envelope, forming: Forming) -> None:

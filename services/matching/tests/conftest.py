@@ -20,6 +20,7 @@ from services.matching.handlers.contracts import resource_of
 from services.matching.settings import Settings
 from shared.contracts import Envelope, Event
 from shared.contracts.resources import ResourceRegistered
+from shared.inbox import Record
 from shared.settings import PlatformSettings
 from shared.testing import query, query_value, staff_headers
 
@@ -62,6 +63,17 @@ class Matching:
             envelope = Envelope.wrap(event, producer="test").model_dump_json().encode()
             await consumer.handle_record(event.topic.value, event.key().encode(), envelope, {})
             await self.app.state.bus.handle(ProposeAccepted())
+
+    async def feed_batch(self, *events: Event | tuple[Event, bytes]) -> list[tuple[Event, bytes]]:
+        """Hand events to matching's consumer as ONE polled batch (as Kafka gives a replay), offsets in order;
+        returns them with their envelopes, which a (event, envelope) pair delivers again."""
+        consumer = self.app.state.infra.consumers[0]
+        sent = [e if isinstance(e, tuple) else (e, Envelope.wrap(e, producer="test").model_dump_json().encode())
+                for e in events]  # fmt: skip
+        records = [Record(e.topic.value, e.key().encode(), value, {}, 0, offset)
+                   for offset, (e, value) in enumerate(sent)]  # fmt: skip
+        await consumer.handle_batch(records)
+        return sent
 
     async def seed(self, *people: ResourceRegistered) -> None:
         """People in the pool without the event path (as a restored database would have them): nothing is retried."""

@@ -58,6 +58,23 @@ class GroupRepository:
         )
         return await self._load([r._mapping for r in rows]), int(total or 0)
 
+    async def holders(self, resource_ids: Iterable[uuid.UUID], statuses: Iterable[GroupStatus]) -> set[uuid.UUID]:
+        """Who of these people holds an active seat in a group in these statuses."""
+        wanted = list(set(resource_ids))
+        if not wanted:
+            return set()
+        found = await self._session.scalars(
+            select(seats.c.resource_id)
+            .join(groups, groups.c.id == seats.c.group_id)
+            .where(
+                seats.c.resource_id.in_(wanted),
+                seats.c.status.in_([s.value for s in ACTIVE_SEATS]),
+                groups.c.status.in_([s.value for s in statuses]),
+            )
+            .distinct()
+        )
+        return set(found)
+
     async def holding(self, resource_id: uuid.UUID, statuses: Iterable[GroupStatus]) -> list[Group]:
         """Groups in these statuses where the person holds an active seat."""
         ids = await self._session.scalars(

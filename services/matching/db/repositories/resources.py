@@ -8,14 +8,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.matching.db.repositories.rows import contact_of, contact_row, organisation_of, organisation_row
 from services.matching.db.tables import groups, resources, seats
 from services.matching.domain.group import ACTIVE_SEATS, LIVE_GROUPS
 from services.matching.domain.profiles import Resource
-from shared.db import from_row, to_row, upsert
+from shared.db import from_row, to_row, upsert, upsert_many
 
 
 class ResourceRepository:
@@ -51,6 +51,25 @@ class ResourceRepository:
         await self._session.execute(upsert(self._session, resources, values | {"load": 0}, key=["id"], update=changes))
         await self.refresh_loads([resource.id])
 
+    async def upsert_many(self, people: Iterable[Resource], at: datetime) -> None:
+        """`upsert` for many people (each once) in one statement, and one recount of their load."""
+        version = await self._version()
+        rows = [_to_row(r) | {"updated_at": at, "version": version, "load": 0} for r in people]
+        if not rows:
+            return
+        changes = [name for name in rows[0] if name not in ("id", "load")]
+        await self._session.execute(upsert_many(self._session, resources, key=["id"], update=changes), rows)
+        await self.refresh_loads((row["id"] for row in rows), seated_only=True)
+
+    async def deactivate_many(self, ids: Iterable[uuid.UUID], at: datetime) -> None:
+        wanted = list(set(ids))
+        if wanted:
+            await self._session.execute(
+                update(resources)
+                .where(resources.c.id.in_(wanted))
+                .values(active=False, updated_at=at, version=await self._version())
+            )
+
     async def deactivate(self, resource_id: uuid.UUID, at: datetime) -> None:
         await self._session.execute(
             update(resources)
@@ -61,8 +80,9 @@ class ResourceRepository:
     async def erase(self, resource_id: uuid.UUID) -> None:
         await self._session.execute(delete(resources).where(resources.c.id == resource_id))
 
-    async def refresh_loads(self, ids: Iterable[uuid.UUID]) -> None:
-        """Recount the live seats of these people (after seats or groups changed)."""
+    async def refresh_loads(self, ids: Iterable[uuid.UUID], *, seated_only: bool = False) -> None:
+        """Recount the live seats of these people (after seats or groups changed). `seated_only`: only of
+        those with a seat at all (whoever never had one has load 0 already: a replay rewrites no row)."""
         wanted = list(set(ids))
         if not wanted:
             return
@@ -76,8 +96,11 @@ class ResourceRepository:
             )
             .scalar_subquery()
         )
+        chosen: ColumnElement[bool] = resources.c.id.in_(wanted)
+        if seated_only:
+            chosen = and_(chosen, exists().where(seats.c.resource_id == resources.c.id))
         await self._session.execute(
-            update(resources).where(resources.c.id.in_(wanted)).values(load=live_seats, version=await self._version())
+            update(resources).where(chosen).values(load=live_seats, version=await self._version())
         )
 
 
