@@ -36,6 +36,11 @@ class ProposeAccepted:
 
 async def propose_accepted(_: ProposeAccepted, uow: MatchingUnitOfWork, forming: Forming) -> int:
     async with uow:
+        if not await uow.initiatives.awaiting_first_proposal():
+            # Nothing to do: neither the pool lock (the consumers take it) nor the pool (a replay changes it
+            # fast). An acceptance committed after this look woke the job during its handler: it comes again.
+            return 0
+    async with uow:
         current = await locked_pool(uow, forming)
         pending = await uow.initiatives.awaiting_first_proposal()
         if not pending:
