@@ -39,7 +39,7 @@ async def on_initiative_accepted(
 ) -> None:
     """Record the acceptance; the formation job proposes for it, together with every other acceptance that
     arrived meanwhile (capacity shared, nobody booked twice), once this transaction has committed."""
-    await locked_pool(uow, forming)  # the job takes the lock too: it sees this initiative once committed
+    await uow.lock_pool()  # the job takes the lock too: it sees this initiative once committed
     await uow.initiatives.upsert(await _as_kept(uow, event, InitiativeStatus.ACCEPTED), forming.clock())
     if await uow.groups.live_for(event.initiative_id) is not None:
         return  # the same acceptance again: one proposal is enough

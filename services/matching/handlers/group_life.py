@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -96,20 +96,38 @@ async def members(uow: MatchingUnitOfWork, seats: Sequence[Seat]) -> tuple[Group
 async def store_proposal(
     uow: MatchingUnitOfWork, initiative: Initiative, proposal: Proposal, at: datetime, forming: Forming
 ) -> Group:
-    group = group_from_proposal(proposal, uuid.uuid4(), at)
-    await uow.groups.add(group)
-    await uow.resources.refresh_loads(m.id for m in proposal.members)
-    await uow.initiatives.set_problem(initiative.id, None)
-    await uow.emit(
-        GroupProposed(
-            **facts(group, initiative),
-            members=await members(uow, group.members),
-            uncovered_competences=tuple(c.value for c in group.uncovered),
-            review_url=f"{forming.web_url}/staff/groups/{group.id}",
-        )
-    )
-    log.info("group.proposed", group_id=str(group.id), initiative_id=str(initiative.id), solver=group.solver)
+    (group,) = await store_proposals(uow, [(initiative, proposal)], at, forming)
     return group
+
+
+async def store_proposals(
+    uow: MatchingUnitOfWork,
+    proposed: Sequence[tuple[Initiative, Proposal]],
+    at: datetime,
+    forming: Forming,
+    traces: Mapping[uuid.UUID, str | None] | None = None,
+) -> list[Group]:
+    """The proposals' groups stored, their members' load recounted and their initiatives' problems cleared
+    together (a handful of statements however many), then one GroupProposed each, in its initiative's trace
+    (`traces`, as stored with each acceptance) where one is known."""
+    made = [(initiative, group_from_proposal(proposal, uuid.uuid4(), at)) for initiative, proposal in proposed]
+    await uow.groups.add_many([group for _, group in made])
+    members_of = [seat.resource_id for _, group in made for seat in group.members]
+    await uow.resources.refresh_loads(members_of)
+    await uow.initiatives.clear_problems(initiative.id for initiative, _ in made)
+    people = await uow.resources.many(members_of)
+    for initiative, group in made:
+        with continued((traces or {}).get(initiative.id)):
+            await uow.emit(
+                GroupProposed(
+                    **facts(group, initiative),
+                    members=tuple(member_of(seat, people.get(seat.resource_id)) for seat in group.members),
+                    uncovered_competences=tuple(c.value for c in group.uncovered),
+                    review_url=f"{forming.web_url}/staff/groups/{group.id}",
+                )
+            )
+        log.info("group.proposed", group_id=str(group.id), initiative_id=str(initiative.id), solver=group.solver)
+    return [group for _, group in made]
 
 
 async def blocked(uow: MatchingUnitOfWork, initiative: Initiative, blockage: Blockage, forming: Forming) -> None:
@@ -157,14 +175,17 @@ async def propose_together(
     # held: nobody commits a change to the pool, so the in-memory pool stays as it is while the thread reads it.
     formed = await asyncio.to_thread(propose_many, [i.need for i in initiatives], pool, settings=forming.solver)
     traces = await uow.initiatives.traces(by_id)
+    proposed: list[tuple[Initiative, Proposal]] = []
     for need, outcome in formed:
         initiative = by_id[need.initiative_id]
-        with continued(traces.get(initiative.id)):  # what is emitted for it stays in its acceptance's trace
-            if isinstance(outcome, Infeasible):
+        if isinstance(outcome, Infeasible):
+            with continued(traces.get(initiative.id)):  # what is emitted for it stays in its acceptance's trace
                 await blocked(uow, initiative, outcome.blockage, forming)
-                outcomes[initiative.id] = outcome
-            else:
-                outcomes[initiative.id] = await store_proposal(uow, initiative, outcome, at, forming)
+            outcomes[initiative.id] = outcome
+        else:
+            proposed.append((initiative, outcome))
+    for group in await store_proposals(uow, proposed, at, forming, traces):
+        outcomes[group.initiative_id] = group
     return outcomes
 
 

@@ -107,16 +107,29 @@ class GroupRepository:
         return sorted(ids)
 
     async def add(self, group: Group) -> None:
-        await self._session.execute(insert(groups).values(**to_row(group, groups)))
-        self._stored_seats[group.id] = set()
-        await self.save(group)
+        await self.add_many([group])
+
+    async def add_many(self, new: Sequence[Group]) -> None:
+        """New groups and their seats: two statements however many."""
+        if not new:
+            return
+        await self._session.execute(insert(groups), [to_row(group, groups) for group in new])
+        rows = [
+            {"group_id": group.id, "position": position, **_seat_row(seat)}
+            for group in new
+            for position, seat in enumerate(group.seats)
+        ]
+        if rows:
+            await self._session.execute(insert(seats), rows)
+        for group in new:
+            self._stored_seats[group.id] = {seat.id for seat in group.seats}
 
     async def save(self, group: Group) -> None:
         await self._session.execute(update(groups).where(groups.c.id == group.id).values(**to_row(group, groups)))
         stored = self._stored_seats.setdefault(group.id, set())
         for position, seat in enumerate(group.seats):
             # group_id and position are set once, when the seat is first stored
-            row = to_row(seat, seats, explanation=_explanations.dump_python(seat.explanation, mode="json"))
+            row = _seat_row(seat)
             if seat.id in stored:
                 await self._session.execute(update(seats).where(seats.c.id == seat.id).values(**row))
             else:
@@ -150,3 +163,7 @@ def _where(initiative_id: uuid.UUID | None, status: GroupStatus | None) -> list[
     if status is not None:
         where.append(groups.c.status == status.value)
     return where
+
+
+def _seat_row(seat: Seat) -> dict[str, Any]:
+    return to_row(seat, seats, explanation=_explanations.dump_python(seat.explanation, mode="json"))

@@ -64,6 +64,16 @@ class InitiativeRepository:
             )
         )
 
+    async def clear_problems(self, initiative_ids: Iterable[uuid.UUID]) -> None:
+        """A group was proposed for each of them: nothing stands in their way any more."""
+        wanted = list(set(initiative_ids))
+        if wanted:
+            await self._session.execute(
+                update(initiatives)
+                .where(initiatives.c.id.in_(wanted))
+                .values(formation_problem=None, blocked_reason=None)
+            )
+
     async def remember_trace(self, initiative_id: uuid.UUID, traceparent: str | None) -> None:
         """The trace of the acceptance, which the formation job's proposal continues (see shared.tracing)."""
         await self._session.execute(
