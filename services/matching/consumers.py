@@ -29,8 +29,10 @@ SUBSCRIPTIONS: Subscriptions = {
 }
 
 
-# Consecutive pool events in one consumed batch are applied as one set (a replay of the topic: thousands a second).
+# Consecutive pool events (a replay of the topic: thousands a second) or acceptances in one consumed batch are
+# applied as one set.
 RUNS: Mapping[type[Event], Handler] = {
+    InitiativeAccepted: events.on_acceptances,
     ResourceRegistered: events.on_pool_events,
     ResourceUpdated: events.on_pool_events,
     ResourceWithdrawn: events.on_pool_events,

@@ -47,6 +47,22 @@ async def on_initiative_accepted(
     forming.wake_formation()
 
 
+async def on_acceptances(events: Sequence[InitiativeAccepted], uow: MatchingUnitOfWork, forming: Forming) -> None:
+    """A run of acceptances from one consumed batch, recorded as a set (one erased lookup, one upsert, one look
+    at live groups: the last event per initiative wins); the formation job then proposes for them together.
+    Their proposals continue the trace of the run (its last acceptance's), not each their own."""
+    await uow.lock_pool()  # as on_initiative_accepted
+    latest = {event.initiative_id: event for event in events}
+    erased = await uow.erased.among(SubjectKind.ORIGINATOR, latest)
+    kept = [initiative_of(event, InitiativeStatus.ACCEPTED) for event in latest.values()]
+    kept = [dataclasses.replace(i, contact=ERASED_CONTACT) if i.id in erased else i for i in kept]
+    await uow.initiatives.upsert_many(kept, forming.clock())
+    fresh = latest.keys() - await uow.groups.with_live_group(latest)  # the same acceptance again: one proposal
+    if fresh:
+        await uow.initiatives.remember_traces(fresh, current_traceparent())
+        forming.wake_formation()
+
+
 async def on_initiative_withdrawn(
     event: InitiativeWithdrawn, uow: MatchingUnitOfWork, _: Envelope, forming: Forming
 ) -> None:

@@ -37,6 +37,18 @@ class GroupRepository:
             raise NotFound("invitation", seat_id)
         return await self.get(group_id)
 
+    async def with_live_group(self, initiative_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these initiatives have a live group."""
+        wanted = list(set(initiative_ids))
+        if not wanted:
+            return set()
+        found = await self._session.scalars(
+            select(groups.c.initiative_id).where(
+                groups.c.initiative_id.in_(wanted), groups.c.status.in_([s.value for s in LIVE_GROUPS])
+            )
+        )
+        return set(found)
+
     async def live_for(self, initiative_id: uuid.UUID) -> Group | None:
         row = (
             await self._session.execute(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from services.matching.db.tables import groups, initiatives
 from services.matching.domain.blockage import Blockage
 from services.matching.domain.group import LIVE_GROUPS
 from services.matching.domain.profiles import ERASED_CONTACT, Initiative, InitiativeStatus
-from shared.db import from_row, to_row, upsert
+from shared.db import from_row, to_row, upsert, upsert_many
 from shared.errors import NotFound
 
 _blockages = TypeAdapter(Blockage)  # stored as JSON
@@ -44,6 +44,13 @@ class InitiativeRepository:
         values = _to_row(initiative) | {"updated_at": at}
         changes = {name: value for name, value in values.items() if name not in ("id", *_OWN)}
         await self._session.execute(upsert(self._session, initiatives, values, key=["id"], update=changes))
+
+    async def upsert_many(self, many: Sequence[Initiative], at: datetime) -> None:
+        """`upsert` for several initiatives (each once) in one statement."""
+        rows = [_to_row(initiative) | {"updated_at": at} for initiative in many]
+        if rows:
+            changes = [name for name in rows[0] if name not in ("id", *_OWN)]
+            await self._session.execute(upsert_many(self._session, initiatives, key=["id"], update=changes), rows)
 
     async def forget_contact(self, initiative_id: uuid.UUID) -> None:
         """The originator's contact person was erased: the initiative stays, their name, email and phone go."""
@@ -79,6 +86,13 @@ class InitiativeRepository:
         await self._session.execute(
             update(initiatives).where(initiatives.c.id == initiative_id).values(trace_context=traceparent)
         )
+
+    async def remember_traces(self, initiative_ids: Iterable[uuid.UUID], traceparent: str | None) -> None:
+        wanted = list(set(initiative_ids))
+        if wanted:
+            await self._session.execute(
+                update(initiatives).where(initiatives.c.id.in_(wanted)).values(trace_context=traceparent)
+            )
 
     async def traces(self, initiative_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str | None]:
         rows = await self._session.execute(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -68,6 +68,10 @@ class FakeInitiatives(InitiativeRepository):
         self._store.initiatives[initiative_id] = dataclasses.replace(
             found, formation_problem=problem, blockage=blockage
         )
+
+    async def clear_problems(self, initiative_ids: Iterable[uuid.UUID]) -> None:
+        for initiative_id in initiative_ids:
+            await self.set_problem(initiative_id, None)
 
     async def remember_trace(self, initiative_id: uuid.UUID, traceparent: str | None) -> None:
         self._store.traces[initiative_id] = traceparent
@@ -193,6 +197,10 @@ class FakeGroups(GroupRepository):
 
     async def add(self, group: Group) -> None:
         await self.save(group)
+
+    async def add_many(self, new: Sequence[Group]) -> None:
+        for group in new:
+            await self.save(group)
 
     async def save(self, group: Group) -> None:
         self._store.groups[group.id] = copy.deepcopy(group)

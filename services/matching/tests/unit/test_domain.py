@@ -3,6 +3,7 @@ replacements and coordinators' changes."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from services.matching.domain.formation import (
 )
 from services.matching.domain.group import Group, GroupStatus, Role, SeatStatus
 from services.matching.domain.pool import Pool
+from services.matching.domain.profiles import Contact, Resource, net_changes
 from services.matching.domain.rules import explain
 from services.matching.domain.solver import Infeasible, Proposal, propose
 from services.matching.tests.factories import ORIGINATOR, municipal, need, person, pool_of
@@ -278,3 +280,19 @@ def test_a_second_municipality_person_is_taken_only_when_they_bring_more_than_so
     assert members(propose(need(competences=[], size=(3, 3)), equal.view())) in ({1, 3, 4}, {2, 3, 4})
     mentor = pool_of([municipal(1, themes=[E]), municipal(2, competences=[M], themes=[E]), person(3, themes=[E])])
     assert members(propose(need(competences=[M], size=(3, 3)), mentor.view())) == {1, 2, 3}
+
+
+def test_a_run_of_pool_changes_leaves_per_person_the_last_profile_and_a_withdrawal_keeps_it_inactive() -> None:
+    def profile(n: int, capacity: int) -> Resource:
+        return Resource(uuid.UUID(int=n), Contact(f"P{n}", f"p{n}@example.se", None), "sv", ORIGINATOR, "Role",
+                        frozenset(), frozenset(), frozenset({"sv"}), capacity, active=True)  # fmt: skip
+
+    a, b, c, d = (uuid.UUID(int=n) for n in (1, 2, 3, 4))
+    changes = net_changes([
+        (a, profile(1, 1)), (a, profile(1, 3)),  # the last profile wins
+        (b, profile(2, 1)), (b, None),  # withdrawn after it: that profile, inactive
+        (c, None), (c, profile(3, 2)),  # a profile after a withdrawal replaces it whole
+        (d, None),  # only a withdrawal: the stored profile goes inactive
+    ])  # fmt: skip
+    assert changes.profiles == {a: profile(1, 3), b: dataclasses.replace(profile(2, 1), active=False), c: profile(3, 2)}
+    assert changes.withdrawn == frozenset({d})
