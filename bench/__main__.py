@@ -57,7 +57,7 @@ def main() -> None:
     if "b3s" in only:
         results["b3s"] = b3_service.run(pool=300 if args.quick else 1_000, together=50)
     if "b4" in only:
-        results["b4"] = b4_replay.run(events=10_000 if args.quick else 100_000, cap=60 if args.quick else 180)
+        results["b4"] = b4_replay.run(events=10_000 if args.quick else 100_000, cap=60 if args.quick else 90)
     meta["total_seconds"] = round(time.monotonic() - started)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.with_suffix(".json").write_text(json.dumps(results, indent=1, default=str))
