@@ -1,4 +1,4 @@
-"""What intake consumes: its own submissions (the duplicate hint, after commit) and matching's group events."""
+"""What intake consumes: matching's group events (the duplicate hint is found at review time, see queries)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ from services.intake.db import IntakeUnitOfWork
 from services.intake.handlers import events
 from shared.contracts import Topic
 from shared.contracts.groups import GroupFormed, GroupProposed
-from shared.contracts.initiatives import InitiativeSubmitted
 from shared.inbox import IdempotentConsumer
 from shared.messagebus import MessageBus
 from shared.service import Infrastructure, Subscriptions
 
 SUBSCRIPTIONS: Subscriptions = {
-    Topic.INITIATIVES: {InitiativeSubmitted: events.note_possible_duplicates},
     Topic.GROUPS: {GroupProposed: events.on_group_proposed, GroupFormed: events.on_group_formed},
 }
 

@@ -274,14 +274,6 @@ class InitiativeRepository:
         itself = DuplicateCandidate(row.id, row.title, row.summary, row.organisation_number)
         return itself, list(found.values())
 
-    async def note_possible_duplicates(self, initiative_id: uuid.UUID, duplicates: Sequence[uuid.UUID]) -> None:
-        """Set the hint alone: no version step, so it never races a coordinator's decision."""
-        await self._session.execute(
-            update(initiatives)
-            .where(initiatives.c.id == initiative_id)
-            .values(possible_duplicates=[str(i) for i in duplicates])
-        )
-
     async def id_of_reference(self, reference: str) -> uuid.UUID | None:
         """The initiative numbered `reference` (MM-YYYY-NNNN), if any."""
         found = await self._session.execute(select(initiatives.c.id).where(initiatives.c.reference == reference))
@@ -401,7 +393,7 @@ def _to_row(initiative: Initiative) -> dict[str, Any]:
         initiative,
         initiatives,
         **to_row(initiative.originator, initiatives),
-        possible_duplicates=[str(i) for i in initiative.possible_duplicates],
+        possible_duplicates=[],  # no longer read: the hint is found at review time (queries.get_initiative_details)
         updated_at=initiative.updated_at or initiative.submitted_at,
     )
 

@@ -145,7 +145,6 @@ class Initiative(Proposal):
     submitted_at: datetime
     status: Status = Status.SUBMITTED
     updated_at: datetime | None = None
-    possible_duplicates: tuple[uuid.UUID, ...] = ()
     history: list[StatusChange] = field(default_factory=list)
     lead: str | None = None
     channel: Channel = Channel.PORTAL
@@ -162,14 +161,12 @@ class Initiative(Proposal):
         id: uuid.UUID,
         reference: str,
         at: datetime,
-        possible_duplicates: tuple[uuid.UUID, ...] = (),
         registered_by: str | None = None,
     ) -> Initiative:
-        """The new initiative from the originator's proposal, with its id, its reference and the open
-        initiatives that looked like the same idea. A coordinator who `registered_by` it (received at a
-        personal meeting, the originator's consent confirmed) is the submission's actor."""
+        """The new initiative from the originator's proposal, with its id and its reference. A coordinator
+        who `registered_by` it (received at a personal meeting, the originator's consent confirmed) is the
+        submission's actor."""
         initiative = cls(**vars(proposal), id=id, reference=reference, submitted_at=at, updated_at=at)
-        initiative.possible_duplicates = possible_duplicates
         if registered_by is not None:
             initiative.channel, initiative.registered_by = Channel.MEETING, registered_by
         actor = registered_by or "originator"

@@ -153,8 +153,8 @@ async def submit_initiative(
 ) -> tuple[Receipt, bool]:
     """Store a new initiative; returns (receipt, created). A retried Idempotency-Key gets the first receipt.
 
-    Nothing here reads other initiatives or waits on a shared row: the duplicate hint is noted after the
-    commit (events.note_possible_duplicates) and the reference comes from a sequence."""
+    Nothing here reads other initiatives or waits on a shared row: the duplicate hint is found when a
+    coordinator reviews it (queries.get_initiative_details) and the reference comes from a sequence."""
     async with uow:
         if command.idempotency_key and (earlier := await _earlier_receipt(uow, command)) is not None:
             return earlier, False

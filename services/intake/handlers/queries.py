@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import Enum
 
 from services.intake.db import Filters, IntakeUnitOfWork
-from services.intake.domain import DuplicateBrief, Initiative
+from services.intake.domain import DuplicateBrief, Initiative, likely_duplicates
 
 
 @dataclass(frozen=True)
@@ -95,8 +95,14 @@ def _cell(value: object) -> object:
 
 
 async def get_initiative_details(query: GetInitiativeDetails, uow: IntakeUnitOfWork) -> InitiativeDetails:
-    """The initiative with the briefs of the open initiatives that looked like the same idea on submission."""
+    """The initiative with the briefs of the open initiatives submitted before it that look like the same idea.
+
+    The hint is found here, when a coordinator reviews it, not when the originator submits: the portal's
+    submission pays nothing for it, and the candidates are a bounded list whatever the table's size (a
+    trigram index on PostgreSQL), of which the best few are kept."""
     async with uow:
         initiative = await uow.initiatives.get(query.initiative_id)
-        duplicates = await uow.initiatives.briefs(initiative.possible_duplicates)
+        itself, candidates = await uow.initiatives.duplicate_candidates(query.initiative_id)
+        found = likely_duplicates(itself.title, itself.summary, itself.organisation_number, candidates)
+        duplicates = await uow.initiatives.briefs(found)
     return InitiativeDetails(initiative, duplicates)

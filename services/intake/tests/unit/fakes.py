@@ -82,9 +82,6 @@ class InMemoryInitiatives(InitiativeRepository):
         ]
         return candidate(self.written.initiatives[initiative_id]), [candidate(i) for i in earlier]
 
-    async def note_possible_duplicates(self, initiative_id: uuid.UUID, duplicates: Sequence[uuid.UUID]) -> None:
-        self.written.initiatives[initiative_id].possible_duplicates = tuple(duplicates)
-
     async def id_of_reference(self, reference: str) -> uuid.UUID | None:
         return next((i.id for i in self.written.initiatives.values() if i.reference == reference), None)
 
