@@ -36,15 +36,12 @@ class ProposeAccepted:
 
 async def propose_accepted(_: ProposeAccepted, uow: MatchingUnitOfWork, forming: Forming) -> int:
     async with uow:
-        if not await uow.initiatives.awaiting_first_proposal():
-            # Nothing to do: neither the pool lock (the consumers take it) nor the pool (a replay changes it
-            # fast). An acceptance committed after this look woke the job during its handler: it comes again.
-            return 0
-    async with uow:
-        current = await locked_pool(uow, forming)
+        # The lock first: an acceptance wakes the job before its transaction commits, so the round waits for it.
+        await uow.lock_pool()
         pending = await uow.initiatives.awaiting_first_proposal()
         if not pending:
-            return 0
+            return 0  # without bringing the in-memory pool up to date (a replay changes it fast)
+        current = await forming.pool.current()
         outcomes = await propose_together(uow, current, pending, forming.clock(), forming)
         await uow.commit()
     proposed = sum(not isinstance(o, Infeasible) for o in outcomes.values())
