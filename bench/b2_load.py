@@ -72,7 +72,7 @@ class Connection:
 
 
 async def load(
-    url: str, rate: float, seconds: float, connections: int = 64, patience: float = 15.0
+    url: str, rate: float, seconds: float, connections: int = 64, patience: float = 5.0
 ) -> list[dict[str, Any]]:
     """Each request is due at its time and taken at once by whichever connection is free; `patience` seconds after
     the last is due, what is still unanswered (or unsent) counts as such."""
