@@ -136,7 +136,7 @@ PROFILE_SECONDS = 3.0  # a profile needs fewer samples than a figure does; B1 st
 
 
 def run(seconds: float, sizes: list[int], connections: list[int], profile_dir: Path | None) -> list[Row]:
-    started = time.monotonic()
+    b1_started = time.monotonic()
     rows: list[Row] = []
     naive_url, lean_url = infra.create_database("naive"), infra.create_database("lean")
     intake_url = infra.create_database("intake")
@@ -193,7 +193,7 @@ def run(seconds: float, sizes: list[int], connections: list[int], profile_dir: P
         for url in (naive_url, lean_url, intake_url):
             infra.drop_database(url)
         infra.delete_topics(namespace)
-    print(f"  B1 took {time.monotonic() - started:.0f}s", flush=True)
+    print(f"  B1 took {time.monotonic() - b1_started:.0f}s", flush=True)
     return rows
 
 
