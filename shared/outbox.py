@@ -74,20 +74,22 @@ class Outbox:
     def __init__(self, table: Table, producer: str) -> None:
         self.table = table
         self.producer = producer
+        # One statement object for every event, its values given as parameters: SQLAlchemy neither builds an
+        # INSERT nor computes its cache key again per event (it did both for `.values(...)` each time).
+        self._insert = insert(table)
 
     async def add(self, session: AsyncSession, event: Event) -> Envelope:
         envelope = Envelope.wrap(event, producer=self.producer)
-        await session.execute(
-            insert(self.table).values(
-                event_id=envelope.event_id,
-                event_type=envelope.event_type,
-                topic=event.topic.value,
-                key=event.key(),
-                envelope=envelope.model_dump_json(),
-                headers={"content-type": "application/json", **inject_trace_headers()},
-                created_at=utcnow(),
-            )
-        )
+        row = {
+            "event_id": envelope.event_id,
+            "event_type": envelope.event_type,
+            "topic": event.topic.value,
+            "key": event.key(),
+            "envelope": envelope.model_dump_json(),
+            "headers": {"content-type": "application/json", **inject_trace_headers()},
+            "created_at": utcnow(),
+        }
+        await session.execute(self._insert, row)
         return envelope
 
 
