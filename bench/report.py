@@ -268,8 +268,13 @@ def write(results: dict[str, Any], output: Path) -> None:
                   f"| {r['events']:,} resource events (registered / updated / withdrawn) "
                   f"| {r['events_per_second']:,.0f} events/s ({r['replay_seconds']:.1f} s"
                   f"{_stopped_early(r)}) "
-                  f"| {was.get('events_per_second', 0):,.0f} events/s | ≥ 5,000 events/s |"]  # fmt: skip
+                  f"| {_rate(was)} | ≥ 5,000 events/s |"]  # fmt: skip
     output.write_text("\n".join(lines) + "\n")
+
+
+def _rate(before: dict[str, Any]) -> str:
+    """The earlier run's replay rate, or a dash when the "before" run did not measure it."""
+    return f"{before['events_per_second']:,.0f} events/s" if "events_per_second" in before else "—"
 
 
 def _stopped_early(b4: dict[str, Any]) -> str:
