@@ -115,8 +115,10 @@ class DeliveryRepository:
         """Take a due delivery for one attempt, named `token`; false if another sender took it first.
 
         The lease (next_attempt_at pushed ahead, lease_token set) keeps every other sender off it. If the
-        attempt never records its outcome (the process died), the lease runs out and the delivery's
-        outcome becomes unknown (`lapsed_leases`): it is never sent again by itself.
+        attempt never records its outcome (the process died) after it began to hand the email over
+        (`begin_handover`), the lease runs out and the delivery's outcome becomes unknown (`lapsed_leases`): it
+        is never sent again by itself; if it died before that, the delivery is given back
+        (`release_never_handed_over`).
         """
         result = await self._session.execute(
             update(deliveries)
@@ -126,7 +128,13 @@ class DeliveryRepository:
                 deliveries.c.next_attempt_at <= now,
                 deliveries.c.lease_token.is_(None),
             )
-            .values(next_attempt_at=lease_until, lease_token=token, attempts=deliveries.c.attempts + 1, updated_at=now)
+            .values(
+                next_attempt_at=lease_until,
+                lease_token=token,
+                handover_at=None,
+                attempts=deliveries.c.attempts + 1,
+                updated_at=now,
+            )
         )
         return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
@@ -145,7 +153,13 @@ class DeliveryRepository:
                 deliveries.c.next_attempt_at <= now,
                 deliveries.c.lease_token.is_(None),
             )
-            .values(next_attempt_at=lease_until, lease_token=token, attempts=deliveries.c.attempts + 1, updated_at=now)
+            .values(
+                next_attempt_at=lease_until,
+                lease_token=token,
+                handover_at=None,
+                attempts=deliveries.c.attempts + 1,
+                updated_at=now,
+            )
             .returning(*deliveries.c)
         )
         return [_from_row(row) for row in result]
@@ -167,14 +181,47 @@ class DeliveryRepository:
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
+    async def begin_handover(self, delivery_id: uuid.UUID, token: uuid.UUID, now: datetime) -> bool:
+        """Note that attempt `token` hands the delivery to the server now, if it still holds its lease (the
+        delivery still queued, claimed by it, the lease not run out): false when it does not (an erasure, a
+        staff action or a lapsed lease came in between), and it must not send."""
+        result = await self._session.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.id == delivery_id,
+                deliveries.c.status == Status.QUEUED.value,
+                deliveries.c.lease_token == token,
+                deliveries.c.next_attempt_at > now,
+            )
+            .values(handover_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def release_never_handed_over(self, now: datetime) -> int:
+        """Give back the deliveries whose lease ran out before their attempt began to hand them over (their
+        sender died with them claimed but untried): due again at once, the attempt not counted."""
+        result = await self._session.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.status == Status.QUEUED.value,
+                deliveries.c.lease_token.is_not(None),
+                deliveries.c.next_attempt_at <= now,
+                deliveries.c.handover_at.is_(None),
+            )
+            .values(next_attempt_at=now, lease_token=None, attempts=deliveries.c.attempts - 1, updated_at=now)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def lapsed_leases(self, now: datetime, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
-        """(delivery, lease token) of attempts whose lease ran out without an outcome (their sender died)."""
+        """(delivery, lease token) of attempts whose lease ran out without an outcome after they began to hand
+        the delivery over (their sender died mid-attempt, or before it recorded the round's "sent")."""
         query = (
             select(deliveries.c.id, deliveries.c.lease_token)
             .where(
                 deliveries.c.status == Status.QUEUED.value,
                 deliveries.c.lease_token.is_not(None),
                 deliveries.c.next_attempt_at <= now,
+                deliveries.c.handover_at.is_not(None),
             )
             .order_by(deliveries.c.next_attempt_at)
             .limit(limit)

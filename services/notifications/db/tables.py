@@ -64,6 +64,7 @@ deliveries = Table(
     Column("digest_id", Uuid, nullable=True),
     Column("trace_context", String(200), nullable=True),  # traceparent of the event that queued it
     Column("lease_token", Uuid, nullable=True),  # the sender attempt holding it, until next_attempt_at
+    Column("handover_at", Timestamp(), nullable=True),  # when that attempt began to hand it to the server
     Column("failures", Integer, nullable=False, server_default="0"),  # attempts that count towards giving up
     Column("profile_link_version", Integer, nullable=True),  # the text holds the profile link's placeholder
     Column("created_at", Timestamp(), nullable=False),

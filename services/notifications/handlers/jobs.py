@@ -4,8 +4,8 @@ The sender takes due deliveries from the log, hands each to the SMTP server and 
 It runs beside the consumer, never inside its transaction; a commit that queued deliveries wakes
 it, and it also polls. A text that brings its recipient their private profile link holds a placeholder: the
 sender signs the link in (MEETMALMO_PROFILE_LINK_SECRET) just before SMTP, so no row holds it. Each attempt
-claims its delivery with a lease (a token of its own and a time), checks it still holds it just before
-handing the email over, sends, then records the outcome (sent, waiting, failed, unknown) in one
+claims its delivery with a lease (a token of its own and a time), notes that it hands the email over
+(only if it still holds the lease), sends, then records the outcome (sent, waiting, failed, unknown) in one
 transaction with its NotificationSent/NotificationFailed event, only if it still holds the lease (a
 "sent" is recorded whatever happened meanwhile: it is a fact). Several attempts run at once, one per
 SMTP connection. A round claims its batch in one statement and records the emails the server took
@@ -13,7 +13,9 @@ together, in one transaction, when its attempts are done.
 
 Nothing is sent twice by the sender itself: an email whose "sent" could not be written (the database
 went away) is kept in memory and recorded before anything else is sent; a lease that runs out without
-an outcome (the process died mid-attempt) makes the outcome unknown, not a resend; and the server not
+an outcome after the handover began (the process died mid-attempt, or before it recorded the round's
+"sent") makes the outcome unknown, not a resend, while one that runs out before it (claimed, never tried)
+gives the delivery back to be sent; and the server not
 answering after the message was handed over is unknown too. Staff see unknown emails and may send
 them again. While the server is away the sender probes with one delivery a round, waiting longer each
 time, and waiting emails use up no attempts.
@@ -132,6 +134,10 @@ async def send_due_emails(
         await _record_sent(dict(unrecorded.sent), new_uow)
         unrecorded.sent.clear()
     async with uow:
+        if released := await uow.deliveries.release_never_handed_over(clock()):  # claimed by a sender that died
+            log.info("delivery.untried_released", count=released)
+            await uow.commit()
+    async with uow:
         lapsed = await uow.deliveries.lapsed_leases(clock(), command.batch_size)
         due = await uow.deliveries.due(clock(), command.batch_size)
     for delivery_id, token in lapsed:  # still held by the attempt that let it lapse, or recorded meanwhile
@@ -245,8 +251,9 @@ async def _attempt(
         )
         return True
     async with new_uow() as uow:  # an erasure, a staff action or a lapsed lease may have come in between
-        current = await uow.deliveries.get(delivery_id)
-    if current is None or not current.holds_lease(token, clock()):
+        handing_over = await uow.deliveries.begin_handover(delivery_id, token, clock())
+        await uow.commit()
+    if not handing_over:
         log.warning("delivery.lease_lost", delivery_id=str(delivery_id), stage="before sending")
         return True
     try:

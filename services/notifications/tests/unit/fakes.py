@@ -43,6 +43,7 @@ NOW = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)  # 14:00 in Malmö, after the di
 class FakeDeliveries(DeliveryRepository):
     def __init__(self) -> None:
         self.rows: dict[uuid.UUID, Delivery] = {}
+        self.handed_over: set[uuid.UUID] = set()  # the handover_at column: an attempt began to send it
 
     async def add(self, delivery: Delivery) -> bool:
         key = (delivery.event_id, delivery.template, delivery.recipient_key)  # the log's unique key
@@ -78,7 +79,21 @@ class FakeDeliveries(DeliveryRepository):
         return [d.id for d in self._waiting(now, leased=False)][:limit]
 
     async def lapsed_leases(self, now: datetime, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
-        return [(d.id, d.lease_token) for d in self._waiting(now, leased=True) if d.lease_token][:limit]
+        lapsed = [d for d in self._waiting(now, leased=True) if d.lease_token and d.id in self.handed_over]
+        return [(d.id, d.lease_token) for d in lapsed if d.lease_token][:limit]
+
+    async def begin_handover(self, delivery_id: uuid.UUID, token: uuid.UUID, now: datetime) -> bool:
+        if not self.rows[delivery_id].holds_lease(token, now):
+            return False
+        self.handed_over.add(delivery_id)
+        return True
+
+    async def release_never_handed_over(self, now: datetime) -> int:
+        untried = [d for d in self._waiting(now, leased=True) if d.lease_token and d.id not in self.handed_over]
+        for found in untried:
+            found.next_attempt_at, found.lease_token, found.attempts = now, None, found.attempts - 1
+            found.updated_at = now
+        return len(untried)
 
     async def claim(self, delivery_id: uuid.UUID, token: uuid.UUID, now: datetime, lease_until: datetime) -> bool:
         found = self.rows[delivery_id]
@@ -86,6 +101,7 @@ class FakeDeliveries(DeliveryRepository):
             return False
         found.next_attempt_at, found.attempts, found.updated_at = lease_until, found.attempts + 1, now
         found.lease_token = token
+        self.handed_over.discard(delivery_id)
         return True
 
     async def claim_many(

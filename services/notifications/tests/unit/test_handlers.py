@@ -233,7 +233,9 @@ async def test_an_attempt_whose_lease_ran_out_without_an_outcome_is_unknown_and_
     app = Harness(coordinators=())
     await app.consume(factories.submitted())
     [delivery] = app.deliveries.rows.values()
-    assert await app.deliveries.claim(delivery.id, uuid.uuid4(), NOW, NOW + timedelta(minutes=2))  # then it died
+    token = uuid.uuid4()
+    assert await app.deliveries.claim(delivery.id, token, NOW, NOW + timedelta(minutes=2))
+    assert await app.deliveries.begin_handover(delivery.id, token, NOW)  # then it died while handing it over
 
     app.now += timedelta(minutes=3)
     await app.bus.handle(SendDueEmails())
@@ -242,6 +244,37 @@ async def test_an_attempt_whose_lease_ran_out_without_an_outcome_is_unknown_and_
     assert app.mailer.sent == []
     [event] = app.uow.events
     assert (type(event).__name__, event.status) == ("NotificationFailed", "unknown")  # type: ignore[attr-defined]
+
+
+async def test_a_delivery_claimed_by_a_sender_that_died_before_handing_it_over_is_sent_after_its_lease() -> None:
+    """A round claims its whole batch at once; a sender killed with some of it untried must not leave those
+    unknown (they were never handed over): they are given back and sent, once, with the attempt not counted."""
+    app = Harness(coordinators=())
+    await app.consume(factories.submitted())
+    [delivery] = app.deliveries.rows.values()
+    assert await app.deliveries.claim(delivery.id, uuid.uuid4(), NOW, NOW + timedelta(minutes=2))  # then it died
+
+    app.now += timedelta(minutes=1)
+    await app.bus.handle(SendDueEmails())
+    assert app.mailer.sent == []  # still leased: nobody else may take it meanwhile
+
+    app.now += timedelta(minutes=2)
+    await app.bus.handle(SendDueEmails())
+
+    assert app.statuses() == {(ORIGINATOR, "originator_receipt"): Status.SENT}
+    assert len(app.mailer.sent) == 1
+    assert app.deliveries.rows[delivery.id].attempts == 1
+    assert [type(e).__name__ for e in app.uow.events] == ["NotificationSent"]
+
+
+async def test_an_attempt_that_lost_its_lease_before_handing_over_does_not_send() -> None:
+    app = Harness(coordinators=())
+    await app.consume(factories.submitted())
+    [delivery] = app.deliveries.rows.values()
+    token = uuid.uuid4()
+    assert await app.deliveries.claim(delivery.id, token, NOW, NOW + timedelta(minutes=2))
+    assert not await app.deliveries.begin_handover(delivery.id, token, NOW + timedelta(minutes=2))  # ran out
+    assert not await app.deliveries.begin_handover(delivery.id, uuid.uuid4(), NOW)  # another attempt's
 
 
 async def test_the_profile_link_is_stored_as_a_placeholder_and_signed_into_the_email_only_when_it_is_sent() -> None:
