@@ -120,23 +120,7 @@ class DeliveryRepository:
         is never sent again by itself; if it died before that, the delivery is given back
         (`release_never_handed_over`).
         """
-        result = await self._session.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.id == delivery_id,
-                deliveries.c.status == Status.QUEUED.value,
-                deliveries.c.next_attempt_at <= now,
-                deliveries.c.lease_token.is_(None),
-            )
-            .values(
-                next_attempt_at=lease_until,
-                lease_token=token,
-                handover_at=None,
-                attempts=deliveries.c.attempts + 1,
-                updated_at=now,
-            )
-        )
-        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+        return bool(await self.claim_many([delivery_id], token, now, lease_until))
 
     async def claim_many(
         self, delivery_ids: Iterable[uuid.UUID], token: uuid.UUID, now: datetime, lease_until: datetime
