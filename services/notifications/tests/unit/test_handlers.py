@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from services.notifications.consumers import SUBSCRIPTIONS
-from services.notifications.domain import PROFILE_LINK, AlertMode, Status
+from services.notifications.domain import PROFILE_LINK, AlertMode, Delivery, Status
 from services.notifications.handlers import (
     QueueDigests,
     RetryDelivery,
@@ -229,12 +229,18 @@ async def test_an_email_whose_sent_could_not_be_recorded_is_recorded_later_and_n
     assert [type(e).__name__ for e in app.uow.events] == ["NotificationSent"]
 
 
-async def test_an_attempt_whose_lease_ran_out_without_an_outcome_is_unknown_and_not_sent_again() -> None:
-    app = Harness(coordinators=())
+async def _receipt_leased_for_two_minutes(app: Harness) -> tuple[Delivery, uuid.UUID]:
+    """A submission's one delivery (the originator's receipt), claimed at NOW by an attempt: (it, the token)."""
     await app.consume(factories.submitted())
     [delivery] = app.deliveries.rows.values()
     token = uuid.uuid4()
     assert await app.deliveries.claim(delivery.id, token, NOW, NOW + timedelta(minutes=2))
+    return delivery, token
+
+
+async def test_an_attempt_whose_lease_ran_out_without_an_outcome_is_unknown_and_not_sent_again() -> None:
+    app = Harness(coordinators=())
+    delivery, token = await _receipt_leased_for_two_minutes(app)
     assert await app.deliveries.begin_handover(delivery.id, token, NOW)  # then it died while handing it over
 
     app.now += timedelta(minutes=3)
@@ -250,9 +256,7 @@ async def test_a_delivery_claimed_by_a_sender_that_died_before_handing_it_over_i
     """A round claims its whole batch at once; a sender killed with some of it untried must not leave those
     unknown (they were never handed over): they are given back and sent, once, with the attempt not counted."""
     app = Harness(coordinators=())
-    await app.consume(factories.submitted())
-    [delivery] = app.deliveries.rows.values()
-    assert await app.deliveries.claim(delivery.id, uuid.uuid4(), NOW, NOW + timedelta(minutes=2))  # then it died
+    delivery, _ = await _receipt_leased_for_two_minutes(app)  # then its sender died
 
     app.now += timedelta(minutes=1)
     await app.bus.handle(SendDueEmails())
@@ -269,10 +273,7 @@ async def test_a_delivery_claimed_by_a_sender_that_died_before_handing_it_over_i
 
 async def test_an_attempt_that_lost_its_lease_before_handing_over_does_not_send() -> None:
     app = Harness(coordinators=())
-    await app.consume(factories.submitted())
-    [delivery] = app.deliveries.rows.values()
-    token = uuid.uuid4()
-    assert await app.deliveries.claim(delivery.id, token, NOW, NOW + timedelta(minutes=2))
+    delivery, token = await _receipt_leased_for_two_minutes(app)
     assert not await app.deliveries.begin_handover(delivery.id, token, NOW + timedelta(minutes=2))  # ran out
     assert not await app.deliveries.begin_handover(delivery.id, uuid.uuid4(), NOW)  # another attempt's
 
