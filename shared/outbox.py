@@ -75,7 +75,8 @@ class Outbox:
         self.table = table
         self.producer = producer
         # One statement object for every event, its values given as parameters: SQLAlchemy neither builds an
-        # INSERT nor computes its cache key again per event (it did both for `.values(...)` each time).
+        # INSERT nor computes its cache key again per event (it did both for `.values(...)` each time). It runs
+        # on the transaction's connection: the ORM session's per-statement bookkeeping buys nothing for it.
         self._insert = insert(table)
 
     async def add(self, session: AsyncSession, event: Event) -> Envelope:
@@ -89,7 +90,7 @@ class Outbox:
             "headers": {"content-type": "application/json", **inject_trace_headers()},
             "created_at": utcnow(),
         }
-        await session.execute(self._insert, row)
+        await (await session.connection()).execute(self._insert, row)
         return envelope
 
 

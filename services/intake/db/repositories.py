@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,10 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import String, and_, cast, delete, func, insert, or_, select, text, update
+from sqlalchemy import String, and_, bindparam, cast, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.dml import Insert
 
 from services.intake.db.tables import (
     idempotency_keys,
@@ -177,22 +179,24 @@ class InitiativeRepository:
                 await autocommit.execute(text(f"CREATE SEQUENCE IF NOT EXISTS initiative_reference_{int(year)}"))
 
     async def add(self, initiative: Initiative) -> None:
-        """The initiative with its history and notes; on PostgreSQL in one statement, a chain of single-row
-        INSERTs as data-modifying CTEs (one round trip where there were three; single rows, because SQLAlchemy
-        compiles a multi-row VALUES anew every time instead of caching it)."""
+        """The initiative with its history and notes; on PostgreSQL in one statement, a chain of INSERTs as
+        data-modifying CTEs (one round trip where there were three). The statement is built once per shape
+        (rows of history and notes, the columns given) and executed with the values as parameters, on the
+        transaction's connection: neither a statement nor its cache key is made anew per submission."""
         rows = [
-            insert(initiatives).values(**_to_row(initiative), version=1),
-            *(insert(initiative_history).values(to_row(c, initiative_history, initiative_id=initiative.id))
+            (initiatives, {**_to_row(initiative), "version": 1}),
+            *((initiative_history, to_row(c, initiative_history, initiative_id=initiative.id))
               for c in initiative.history),
-            *(insert(initiative_notes).values(to_row(n, initiative_notes, initiative_id=initiative.id))
-              for n in initiative.notes),
+            *((initiative_notes, to_row(n, initiative_notes, initiative_id=initiative.id)) for n in initiative.notes),
         ]  # fmt: skip
-        if self._session.get_bind().dialect.name == "postgresql":
-            *earlier, last = rows
-            await self._session.execute(last.add_cte(*(r.cte(f"new_row_{n}") for n, r in enumerate(earlier))))
+        connection = await self._session.connection()
+        if connection.dialect.name == "postgresql":
+            shape = tuple((table.name, tuple(row)) for table, row in rows)
+            parameters = {f"r{n}_{name}": value for n, (_, row) in enumerate(rows) for name, value in row.items()}
+            await connection.execute(_insert_chain(shape), parameters)
         else:
-            for statement in rows:
-                await self._session.execute(statement)
+            for table, row in rows:
+                await connection.execute(_INSERTS[table.name], row)
         self._loaded[initiative.id] = (1, len(initiative.history), len(initiative.notes))
 
     async def get(self, initiative_id: uuid.UUID, *, for_update: bool = False) -> Initiative:
@@ -377,6 +381,25 @@ class InitiativeRepository:
                 insert(initiative_notes),
                 [to_row(note, initiative_notes, initiative_id=initiative_id) for note in notes],
             )
+
+
+_INSERTS = {table.name: insert(table) for table in (initiatives, initiative_history, initiative_notes)}
+
+
+@functools.cache
+def _insert_chain(shape: tuple[tuple[str, tuple[str, ...]], ...]) -> Insert:
+    """PostgreSQL: one INSERT per (table, columns) of `shape`, the first ones as CTEs of the last, the value of
+    column `c` of row `n` the parameter `r<n>_<c>`. Submissions come in a handful of shapes (with or without a
+    phone number, ...), so the cache stays small."""
+    statements = [
+        insert(table).values({name: bindparam(f"r{n}_{name}", type_=table.c[name].type) for name in columns})
+        for n, (table, columns) in enumerate((_TABLES[name], columns) for name, columns in shape)
+    ]
+    *earlier, last = statements
+    return last.add_cte(*(statement.cte(f"new_row_{n}") for n, statement in enumerate(earlier)))
+
+
+_TABLES = {table.name: table for table in (initiatives, initiative_history, initiative_notes)}
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:
