@@ -79,7 +79,9 @@ class Outbox:
         # on the transaction's connection: the ORM session's per-statement bookkeeping buys nothing for it.
         self._insert = insert(table)
 
-    async def add(self, session: AsyncSession, event: Event) -> Envelope:
+    def row(self, event: Event) -> tuple[Envelope, dict[str, Any]]:
+        """The event's envelope and its outbox row, for a repository that writes the row in the statement of
+        its own change (see UnitOfWork.outbox_row)."""
         envelope = Envelope.wrap(event, producer=self.producer)
         row = {
             "event_id": envelope.event_id,
@@ -90,6 +92,10 @@ class Outbox:
             "headers": {"content-type": "application/json", **inject_trace_headers()},
             "created_at": utcnow(),
         }
+        return envelope, row
+
+    async def add(self, session: AsyncSession, event: Event) -> Envelope:
+        envelope, row = self.row(event)
         await (await session.connection()).execute(self._insert, row)
         return envelope
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,6 +40,12 @@ class UnitOfWork:
         """Write the event to the outbox in this transaction."""
         self.events_recorded = True
         return await self._outbox.add(self.session, event)
+
+    def outbox_row(self, event: Event) -> tuple[Envelope, dict[str, Any]]:
+        """The event's outbox row, for a repository to write in the same statement as the change it follows
+        (one round trip less than `emit`); like `emit`, the commit then wakes the relay."""
+        self.events_recorded = True
+        return self._outbox.row(event)
 
     async def __aenter__(self) -> Self:
         self.session = self._session_factory()

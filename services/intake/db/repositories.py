@@ -23,6 +23,7 @@ from services.intake.db.tables import (
     initiative_history,
     initiative_notes,
     initiatives,
+    outbox,
     reference_counters,
 )
 from services.intake.domain import (
@@ -178,9 +179,10 @@ class InitiativeRepository:
             with contextlib.suppress(IntegrityError):  # created by a concurrent one meanwhile
                 await autocommit.execute(text(f"CREATE SEQUENCE IF NOT EXISTS initiative_reference_{int(year)}"))
 
-    async def add(self, initiative: Initiative) -> None:
-        """The initiative with its history and notes; on PostgreSQL in one statement, a chain of INSERTs as
-        data-modifying CTEs (one round trip where there were three). The statement is built once per shape
+    async def add(self, initiative: Initiative, event_row: Mapping[str, Any] | None = None) -> None:
+        """The initiative with its history and notes, and `event_row` (UnitOfWork.outbox_row) in the outbox;
+        on PostgreSQL in one statement, a chain of INSERTs as data-modifying CTEs (one round trip where there
+        were four), which stores all of them or none. The statement is built once per shape
         (rows of history and notes, the columns given) and executed with the values as parameters, on the
         transaction's connection: neither a statement nor its cache key is made anew per submission."""
         rows = [
@@ -188,6 +190,7 @@ class InitiativeRepository:
             *((initiative_history, to_row(c, initiative_history, initiative_id=initiative.id))
               for c in initiative.history),
             *((initiative_notes, to_row(n, initiative_notes, initiative_id=initiative.id)) for n in initiative.notes),
+            *(((outbox, event_row),) if event_row is not None else ()),
         ]  # fmt: skip
         connection = await self._session.connection()
         if connection.dialect.name == "postgresql":
@@ -383,7 +386,8 @@ class InitiativeRepository:
             )
 
 
-_INSERTS = {table.name: insert(table) for table in (initiatives, initiative_history, initiative_notes)}
+_TABLES = {table.name: table for table in (initiatives, initiative_history, initiative_notes, outbox)}
+_INSERTS = {name: insert(table) for name, table in _TABLES.items()}
 
 
 @functools.cache
@@ -397,9 +401,6 @@ def _insert_chain(shape: tuple[tuple[str, tuple[str, ...]], ...]) -> Insert:
     ]
     *earlier, last = statements
     return last.add_cte(*(statement.cte(f"new_row_{n}") for n, statement in enumerate(earlier)))
-
-
-_TABLES = {table.name: table for table in (initiatives, initiative_history, initiative_notes)}
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:

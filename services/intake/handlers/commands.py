@@ -167,13 +167,13 @@ async def submit_initiative(
             at=now,
             registered_by=command.registered_by,
         )
-        await uow.initiatives.add(initiative)
+        facts = {"channel": initiative.channel.value, "registered_by": initiative.registered_by}
+        _, event_row = uow.outbox_row(InitiativeSubmitted(**_snapshot(initiative, links), submitted_at=now, **facts))
+        await uow.initiatives.add(initiative, event_row)  # the event is stored in the initiative's statement
         if command.idempotency_key:
             await uow.initiatives.remember_receipt(
                 command.idempotency_key, command.fingerprint, initiative.receipt, now
             )
-        facts = {"channel": initiative.channel.value, "registered_by": initiative.registered_by}
-        await uow.emit(InitiativeSubmitted(**_snapshot(initiative, links), submitted_at=now, **facts))
         await uow.commit()
     log.debug(  # one per request: DEBUG, so a busy portal does not pay a log line per submission
         "initiative.submitted",

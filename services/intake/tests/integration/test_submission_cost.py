@@ -7,25 +7,36 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 
 from services.intake.bootstrap import create_app
+from services.intake.db import IntakeUnitOfWork, metadata
+from services.intake.handlers.commands import submit_initiative
+from services.intake.links import StatusLinks
+from services.intake.schemas import InitiativeCreate
 from services.intake.tests.conftest import intake_settings
 from services.intake.tests.factories import valid_initiative
+from shared.db import utcnow
+from shared.service import Infrastructure
+from shared.testing import query, query_value
 
 
-async def test_a_submission_with_an_idempotency_key_costs_five_statements_in_one_transaction(
+async def test_a_submission_with_an_idempotency_key_costs_four_statements_in_one_transaction(
     service_database: Any, kafka_bootstrap: str, topic_namespace: str
 ) -> None:
     database_url = await service_database("intake")
     app = create_app(intake_settings(database_url, kafka_bootstrap, topic_namespace))
     statements: list[str] = []
+    full: list[str] = []
     transactions: list[str] = []
     request_task = asyncio.current_task()  # the ASGI transport runs the request in this task
 
     def count(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
         if asyncio.current_task() is request_task:  # not the relay's or the consumers' polling
-            statements.append(" ".join(statement.split())[:60])
+            full.append(" ".join(statement.split()))
+            statements.append(full[-1][:60])
 
     def began(conn: Any) -> None:  # SQLAlchemy's "begin" fires in autocommit too, where no transaction opens
         if (
@@ -46,12 +57,42 @@ async def test_a_submission_with_an_idempotency_key_costs_five_statements_in_one
         event.remove(engine, "before_cursor_execute", count)
         event.remove(engine, "begin", began)
     assert answer.status_code == 201
-    # Rate limit (one upsert, in autocommit), the key's earlier answer, the initiative with its history (one
-    # statement), the key's answer, the event in the outbox; the reference came from the block the first
+    # Rate limit (one upsert, in autocommit), the key's earlier answer, the initiative with its history and its
+    # event's outbox row (one statement), the key's answer; the reference came from the block the first
     # submission took. Nothing else, and nothing that grows with the table.
-    assert len(statements) <= 5, statements
+    assert len(statements) <= 4, statements
     assert len(transactions) == 1, "the rate limit's count is not a transaction of its own"
-    assert any(s.startswith("WITH new_row_0 AS (INSERT INTO initiatives") for s in statements), statements
-    assert any(s.startswith("INSERT INTO outbox") for s in statements), "the event commits with the state"
+    (chain,) = [s for s in full if s.startswith("WITH new_row_0 AS (INSERT INTO initiatives")]
+    assert "INSERT INTO outbox" in chain, "the event commits with the state, in the initiative's statement"
     assert [s.split()[0] for s in statements].count("SELECT") <= 2, statements
     assert not any("FROM initiatives" in s for s in statements), statements
+
+
+async def test_the_initiative_and_its_event_are_stored_together_or_not_at_all(
+    service_database: Any, kafka_bootstrap: str, topic_namespace: str
+) -> None:
+    # One statement writes both: an event row the outbox refuses (its event id taken) leaves no initiative.
+    database_url = await service_database("intake")
+    infra = Infrastructure.build(intake_settings(database_url, "127.0.0.1:1", "unused."), metadata)
+    links = StatusLinks("https://web.example/", "cost-tests-secret-of-at-least-32-characters")
+    command = InitiativeCreate.model_validate(valid_initiative()).to_command(None)
+    try:
+        receipt, _ = await submit_initiative(command, IntakeUnitOfWork(infra.session_factory, infra.outbox),
+                                             utcnow, links)  # fmt: skip
+        (taken,) = await query(database_url, "SELECT event_id FROM outbox")
+        uow = IntakeUnitOfWork(infra.session_factory, infra.outbox)
+        event_row = uow.outbox_row  # every event this unit of work writes gets the first one's event id
+
+        def colliding(event: Any) -> tuple[Any, dict[str, Any]]:
+            envelope, row = event_row(event)
+            return envelope, {**row, "event_id": taken["event_id"]}
+
+        uow.outbox_row = colliding  # type: ignore[method-assign]
+        with pytest.raises(IntegrityError):
+            await submit_initiative(command, uow, utcnow, links)
+        assert await query_value(database_url, "SELECT count(*) FROM initiatives") == 1
+        assert await query_value(database_url, "SELECT count(*) FROM initiative_history") == 1
+        assert await query_value(database_url, "SELECT count(*) FROM outbox") == 1
+        assert str(await query_value(database_url, "SELECT id FROM initiatives")) == str(receipt.id)
+    finally:
+        await infra.engine.dispose()

@@ -8,11 +8,11 @@ from __future__ import annotations
 import copy
 import itertools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from services.intake.db import ConcurrentUpdate, Filters, InitiativeRepository, IntakeUnitOfWork
 from services.intake.domain import (
@@ -54,8 +54,10 @@ class InMemoryInitiatives(InitiativeRepository):
         self.written.counters[year] = self.written.counters.get(year, 0) + 1
         return self.written.counters[year]
 
-    async def add(self, initiative: Initiative) -> None:
+    async def add(self, initiative: Initiative, event_row: Mapping[str, Any] | None = None) -> None:
         self.written.initiatives[initiative.id] = copy.deepcopy(initiative)
+        if event_row is not None:  # FakeUnitOfWork.outbox_row's: the event is stored with the initiative
+            self.written.events.append(event_row["event"])
 
     async def get(self, initiative_id: uuid.UUID, *, for_update: bool = False) -> Initiative:
         if initiative_id not in self.written.initiatives:
@@ -137,6 +139,9 @@ class FakeUnitOfWork(IntakeUnitOfWork):
     async def emit(self, event: Event) -> Envelope:
         self.initiatives.written.events.append(event)
         return Envelope.wrap(event, producer="intake")
+
+    def outbox_row(self, event: Event) -> tuple[Envelope, dict[str, Any]]:
+        return Envelope.wrap(event, producer="intake"), {"event": event}
 
     async def commit(self) -> None:
         self.stored = self.initiatives.written
