@@ -19,6 +19,7 @@ statement or cache key made anew per request).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import time
@@ -130,11 +131,17 @@ def _counting_statement(table: Table, dialect: str) -> Any:
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The trusted proxies as networks, parsed once per setting rather than on every request."""
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+
+
 def client_address(request: Request, trusted_proxies: Sequence[str]) -> str:
     """Who is asking: the socket's peer, unless that peer is a trusted proxy (the web, an ingress), in
     which case the nearest address in X-Forwarded-For that is not a trusted proxy. A header sent by
     anyone else is ignored, so it cannot be used to dodge a limit."""
-    networks = [ipaddress.ip_network(proxy, strict=False) for proxy in trusted_proxies]
+    networks = _networks(tuple(trusted_proxies))
 
     def trusted(address: str) -> bool:
         try:
