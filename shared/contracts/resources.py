@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -107,14 +108,22 @@ class ResourceErased(ResourceEvent):
     """The person asked to be erased: every service deletes its copy of their personal data."""
 
 
-class ResourceProfileLinkRequested(ProfileLinkVersioned):
-    """Someone registered an email that is already an active (or paused) resource.
+class ProfileLinkReason(StrEnum):
+    """Why the owner gets their profile link again: what the email tells them happened."""
 
-    The public answer looks exactly like a new registration, so that it never tells whether an email is
-    registered; this event lets notifications tell the owner instead: "you are already registered,
-    here is your private profile link".
-    """
+    REGISTERED_AGAIN = "registered_again"  # someone registered an address that is already a resource
+    ASKED = "asked"  # someone asked for the link by email (the public "send me my link" form)
+    RENEWED = "renewed"  # the owner asked for a fresh link on their profile page; the old one no longer works
+
+
+class ResourceProfileLinkRequested(ProfileLinkVersioned):
+    """The owner of an active (or paused) resource gets their private profile link by email, for `reason`.
+
+    A registration of an address that is already registered answers exactly like a new registration, so that it
+    never tells whether an email is registered; this event lets notifications tell the owner instead. Events
+    written before `reason` existed were all "registered again" (and the email said so for every case)."""
 
     name: str
     email: str
     language: Language
+    reason: ProfileLinkReason = ProfileLinkReason.REGISTERED_AGAIN

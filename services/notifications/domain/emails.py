@@ -58,7 +58,7 @@ class Template(StrEnum):
     ORIGINATOR_STATUS_LINK = "originator_status_link"  # a new status link, asked for with reference and email
     RESOURCE_CONFIRMATION = "resource_confirmation"
     RESOURCE_WELCOME = "resource_welcome"
-    RESOURCE_PROFILE_LINK = "resource_profile_link"  # registered again with a known address
+    RESOURCE_PROFILE_LINK = "resource_profile_link"  # registered again, asked for it, or renewed it
     MEMBER_INVITATION = "member_invitation"
     GROUP_FORMED = "group_formed"  # to every member and the originator's contact
     COORDINATOR_DIGEST = "coordinator_digest"  # the day's held alerts, for a coordinator who chose a digest
@@ -158,7 +158,7 @@ def plan_emails(
                 )
             )
         case ResourceProfileLinkRequested():
-            context = {"name": event.name, "profile_url": PROFILE_LINK}
+            context = {"name": event.name, "profile_url": PROFILE_LINK, "reason": event.reason.value}
             planned.append(
                 _to_resource(
                     event.resource_id,

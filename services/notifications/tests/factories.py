@@ -133,9 +133,12 @@ def resource_updated(resource_id: uuid.UUID, active: bool = True) -> resources.R
     )
 
 
-def profile_link_requested(language: Language = Language.SV) -> resources.ResourceProfileLinkRequested:
+def profile_link_requested(
+    language: Language = Language.SV,
+    reason: resources.ProfileLinkReason = resources.ProfileLinkReason.REGISTERED_AGAIN,
+) -> resources.ResourceProfileLinkRequested:
     person = ali(language)
-    return resources.ResourceProfileLinkRequested(**person, profile_link_version=1)
+    return resources.ResourceProfileLinkRequested(**person, profile_link_version=1, reason=reason)
 
 
 def erased(resource_id: uuid.UUID) -> resources.ResourceErased:

@@ -15,7 +15,7 @@ from services.resources.domain import EmailAlreadyRegistered, Profile, Registrat
 from services.resources.handlers import outgoing_events
 from services.resources.links import PrivateLinks
 from shared.contracts import Event
-from shared.contracts.resources import ResourceErased
+from shared.contracts.resources import ProfileLinkReason, ResourceErased
 from shared.db import Clock
 from shared.messagebus import retry_once_on
 
@@ -108,7 +108,7 @@ async def register(command: RegisterResource, uow: ResourcesUnitOfWork, clock: C
         if outcome is RegistrationOutcome.CONFIRMATION_SENT:
             await uow.emit(outgoing_events.confirmation_requested(resource, secret, links))
         else:
-            await uow.emit(outgoing_events.profile_link_requested(resource))
+            await uow.emit(outgoing_events.profile_link_requested(resource, ProfileLinkReason.REGISTERED_AGAIN))
         await uow.commit()
     log.info("resource.registration_received", resource_id=str(resource.id), outcome=outcome.value)
     return uuid.uuid4() if known else resource.id
@@ -120,7 +120,7 @@ async def request_profile_link(command: RequestProfileLink, uow: ResourcesUnitOf
     async with uow:
         resource = await uow.resources.by_email(command.email)
         if resource is not None and resource.status in {Status.ACTIVE, Status.PAUSED}:
-            await uow.emit(outgoing_events.profile_link_requested(resource))
+            await uow.emit(outgoing_events.profile_link_requested(resource, ProfileLinkReason.ASKED))
             await uow.commit()
             log.info("resource.profile_link_requested", resource_id=str(resource.id))
 
@@ -130,7 +130,7 @@ async def renew_profile_link(command: RenewProfileLink, uow: ResourcesUnitOfWork
         resource = await uow.resources.get(command.resource_id, for_update=True)
         resource.renew_link(clock())
         await uow.resources.save(resource)
-        await uow.emit(outgoing_events.profile_link_requested(resource))  # the new link, to the owner
+        await uow.emit(outgoing_events.profile_link_requested(resource, ProfileLinkReason.RENEWED))  # to the owner
         await uow.commit()
     log.info("resource.profile_link_renewed", resource_id=str(resource.id), link_version=resource.link_version)
 

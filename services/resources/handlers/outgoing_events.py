@@ -7,6 +7,7 @@ from __future__ import annotations
 from services.resources.domain import Profile, Resource, Status
 from services.resources.links import PrivateLinks
 from shared.contracts.resources import (
+    ProfileLinkReason,
     ResourceConfirmationRequested,
     ResourceProfile,
     ResourceProfileLinkRequested,
@@ -32,13 +33,14 @@ def confirmation_requested(resource: Resource, secret: str, links: PrivateLinks)
     )
 
 
-def profile_link_requested(resource: Resource) -> ResourceProfileLinkRequested:
+def profile_link_requested(resource: Resource, reason: ProfileLinkReason) -> ResourceProfileLinkRequested:
     return ResourceProfileLinkRequested(
         resource_id=resource.id,
         name=resource.profile.name,
         email=resource.profile.email,
         language=resource.profile.language,
         profile_link_version=resource.link_version,
+        reason=reason,
     )
 
 

@@ -19,6 +19,7 @@ from services.notifications.domain import (
     plan_emails,
 )
 from shared.contracts import Event
+from shared.contracts.resources import ProfileLinkReason, ResourceProfileLinkRequested
 from shared.taxonomy import Language
 
 from .. import factories
@@ -294,3 +295,33 @@ def test_a_municipality_representative_is_told_the_role_she_fills_in_matchings_w
     assert f"<strong>{why}</strong> {explanation}</p>" in rendered.html
     for added in ("none of the needed competences", "någon av de kompetenser", "Covers none", "Bidrar inte"):
         assert added not in rendered.text and added not in rendered.html
+
+
+@pytest.mark.parametrize(
+    ("reason", "english", "swedish", "says"),
+    [
+        (ProfileLinkReason.REGISTERED_AGAIN, "You are already registered with Meet Malmö",
+         "Du är redan registrerad i Meet Malmö", "You are already registered as a resource"),
+        (ProfileLinkReason.ASKED, "Your Meet Malmö profile link", "Din profillänk till Meet Malmö",
+         "your earlier links still work"),
+        (ProfileLinkReason.RENEWED, "Your new Meet Malmö profile link", "Din nya profillänk till Meet Malmö",
+         "The link in our earlier emails no longer works"),
+    ],
+)  # fmt: skip
+def test_the_profile_link_email_says_why_it_came(
+    reason: ProfileLinkReason, english: str, swedish: str, says: str
+) -> None:
+    """A renewal does not tell the owner they are "already registered", and says the old link stopped working."""
+    for language, subject in ((Language.EN, english), (Language.SV, swedish)):
+        (email,) = plan_emails(factories.profile_link_requested(language, reason), COORDINATORS, {}, WEB)
+        rendered = sent(renderer.render(email.template, email.language, email.context))
+        assert rendered.subject == subject
+        assert SIGNED in rendered.text
+    english_text = sent(renderer.render(email.template, Language.EN, email.context))
+    assert says in english_text.text and says in english_text.html
+
+
+def test_a_profile_link_event_from_before_its_reason_reads_as_registered_again() -> None:
+    event = factories.profile_link_requested()
+    written_before = event.model_dump(mode="json", exclude={"reason"})
+    assert ResourceProfileLinkRequested.model_validate(written_before).reason is ProfileLinkReason.REGISTERED_AGAIN

@@ -82,21 +82,24 @@ async def test_no_event_on_the_resources_topic_carries_a_profile_link_only_its_v
     assert (await client.post("/api/v1/resources", json=body)).status_code == 201  # "you are registered": the link
     renewed = await client.post(f"/api/v1/my/profile/{token_of(link, 'my/profile')}/renew-link")
     assert renewed.status_code == 202
+    asked = await client.post("/api/v1/my/profile/link-requests", json={"email": body["email"]})
+    assert asked.status_code == 202
 
     bootstrap, topic = service.settings.platform.kafka_bootstrap, service.namespace + Topic.RESOURCES
-    records = await read_records(bootstrap, topic, until=lambda rs: sum(r.key == resource_id.encode() for r in rs) >= 4)
+    records = await read_records(bootstrap, topic, until=lambda rs: sum(r.key == resource_id.encode() for r in rs) >= 5)
     mine = [r for r in records if r.key == resource_id.encode()]
     # A token's first part is its signed subject ("<id>" or "<id>:<version>"), the same whenever it is signed.
     subjects = {service.sign_profile_link(resource_id, version).rsplit("/", 1)[1].split(".")[0] for version in (0, 1)}
     for record in mine:
         assert b"/my/profile/" not in record.value and not any(s.encode() in record.value for s in subjects)
     versions = [
-        (e.event_type, e.payload["profile_link_version"])
+        (e.event_type, e.payload["profile_link_version"], e.payload.get("reason"))
         for e in (Envelope.model_validate_json(r.value) for r in mine)
         if "profile_link_version" in e.payload
     ]
     assert versions == [
-        ("ResourceRegistered", 0),
-        ("ResourceProfileLinkRequested", 0),  # registered again: the link they have
-        ("ResourceProfileLinkRequested", 1),  # renewed: a new version, the old link answers 410
+        ("ResourceRegistered", 0, None),
+        ("ResourceProfileLinkRequested", 0, "registered_again"),  # the link they have; the email says so
+        ("ResourceProfileLinkRequested", 1, "renewed"),  # a new version, the old link answers 410
+        ("ResourceProfileLinkRequested", 1, "asked"),  # sent again by email: the current link
     ]
