@@ -25,8 +25,6 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from prometheus_fastapi_instrumentator import Instrumentator
-from prometheus_fastapi_instrumentator import metrics as http_metrics
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -55,8 +53,37 @@ class ScrapeTimeCollector(Collector):
         return list(self.families)
 
 
+class HttpMetrics:
+    """Requests by route template (`handler`, "none" when no route matched), method and status, and their
+    latency: the names and labels prometheus-fastapi-instrumentator gave them, which the dashboards and
+    alerts read."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        labels = ["handler", "method", "status"]
+        self.requests = Counter(
+            "http_requests_total", "Total number of requests by method, status and handler.", labels,
+            registry=registry,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "http_request_duration_seconds", "Duration of HTTP requests in seconds", labels,
+            buckets=LATENCY_BUCKETS, registry=registry,
+        )  # fmt: skip
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}  # labels() takes a lock and builds a key
+
+    def observe(self, handler: str, method: str, status: int, seconds: float) -> None:
+        series = self._series.get((handler, method, status))
+        if series is None:
+            series = self._series[handler, method, status] = (
+                self.requests.labels(handler, method, str(status)),
+                self.latency.labels(handler, method, str(status)),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
+
+
 class AppMetrics:
-    """The registry of one app: HTTP metrics, and probes read when `/metrics` is scraped."""
+    """The registry of one app: HTTP metrics (`http`, counted by the edge), and probes read when `/metrics`
+    is scraped."""
 
     def __init__(self, service: str) -> None:
         self.service = service
@@ -65,23 +92,16 @@ class AppMetrics:
         self._scraped = ScrapeTimeCollector()
         self.registry.register(self._scraped)
         self._lock = asyncio.Lock()
+        self.http = HttpMetrics(self.registry)
 
     def add_probe(self, name: str, probe: Probe) -> None:
         self._probes.append((name, probe))
 
-    def instrument(self, app: FastAPI, *, behind_ingress: bool = False) -> None:
-        """Count the app's requests by route template, method and status, with a latency histogram, and
-        serve `/metrics` (Prometheus text). `behind_ingress` (the web, the one app people reach): a request
-        that came through a proxy (X-Forwarded-For) gets 404, so the figures are for the scraper that asks
-        the pod directly, not for visitors."""
-        instrumentator = Instrumentator(
-            should_group_status_codes=False,
-            excluded_handlers=[f"^{path}" for path in NOT_MEASURED],
-            registry=self.registry,
-        )
-        instrumentator.add(http_metrics.requests(registry=self.registry))
-        instrumentator.add(http_metrics.latency(buckets=LATENCY_BUCKETS, registry=self.registry))
-        instrumentator.instrument(app)
+    def serve(self, app: FastAPI, *, behind_ingress: bool = False) -> None:
+        """Serve `/metrics` (Prometheus text); the requests are counted by the edge (shared.web.Edge) into
+        `self.http`. `behind_ingress` (the web, the one app people reach): a request that came through a proxy
+        (X-Forwarded-For) gets 404, so the figures are for the scraper that asks the pod directly, not for
+        visitors."""
 
         @app.get("/metrics", include_in_schema=False)
         async def prometheus_metrics(request: Request) -> Response:

@@ -17,7 +17,6 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -46,9 +45,9 @@ from shared.outbox import Outbox, OutboxRelay
 from shared.ratelimit import TABLE as RATE_LIMIT_TABLE
 from shared.ratelimit import RateLimiter
 from shared.settings import ServiceSettings, refuse_weak_secrets
-from shared.tracing import configure_tracing
+from shared.tracing import NATIVE_TELEMETRY_OFF, configure_tracing
 from shared.unit_of_work import UnitOfWork
-from shared.web import BodySizeLimit, CorrelationId
+from shared.web import BodySizeLimit, Edge
 
 log = structlog.get_logger(__name__)
 STOP_SECONDS = 10.0
@@ -298,7 +297,9 @@ def create_app(
             yield
 
     # Swagger UI and ReDoc from the service itself (fastapi-offline bundles them): /docs works offline.
-    app = FastAPIOffline(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app = FastAPIOffline(
+        title=title, description=description, version="1.0.0", lifespan=lifespan, telemetry=NATIVE_TELEMETRY_OFF
+    )
     document_errors(app)
     app.state.infra = infra
     app.state.bus = bus
@@ -318,7 +319,8 @@ def create_app(
             allow_headers=["Content-Type", "Idempotency-Key", "X-Correlation-ID", "Authorization"],
         )
 
-    app.add_middleware(CorrelationId)
+    # Outermost: the correlation id, the server span and the request's figures, in one pure-ASGI layer.
+    app.add_middleware(Edge, metrics=infra.metrics.http)
 
     register_error_handlers(app)
 
@@ -345,9 +347,7 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
-    infra.metrics.instrument(app)
-    # One server span per request; not one more for every ASGI message it sends and receives (three per request).
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"])
+    infra.metrics.serve(app)
     return app
 
 

@@ -1,10 +1,13 @@
-"""HTTP edge helpers every service uses: body size limit, rate limit, taxonomy, CSV. (Pages are the web's.)"""
+"""HTTP edge helpers every service uses: the edge layer, body size limit, rate limit, taxonomy, CSV. (Pages are the
+web's.)"""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
@@ -16,9 +19,11 @@ from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import context
+from shared.metrics import NOT_MEASURED, HttpMetrics
 from shared.ratelimit import RateLimit as RateLimit  # the routes' dependency, beside the other edge helpers
 from shared.ratelimit import client_address as client_address
 from shared.taxonomy import TAXONOMY, Taxonomy
+from shared.tracing import NOT_TRACED, server_span
 
 T = TypeVar("T")
 
@@ -63,31 +68,72 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class CorrelationId:
-    """Pure ASGI middleware: every request works under a correlation id (the caller's X-Correlation-ID
-    or a new one), bound to the log lines and the events it causes, and echoed in the response."""
+class Edge:
+    """Pure ASGI: the one layer every request passes through on its way in and out, in one pass over its
+    headers: the correlation id (the caller's X-Correlation-ID or a new one, bound to the log lines and the
+    events the request causes, echoed in the response), the server span (its parent extracted from the W3C
+    trace headers, named by method and route template), and the request's count and latency by route
+    template, method and status. Hand-written because the instrumentors it replaces matched every request
+    against the routes twice more and built a Request and a Response per request just to label a figure:
+    about 0.5 ms of CPU per request, more than a bare FastAPI app spends in all."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: HttpMetrics,
+        not_traced: tuple[str, ...] = NOT_TRACED,
+        not_measured: tuple[str, ...] = NOT_MEASURED,
+    ) -> None:
         self.app = app
+        self.metrics = metrics
+        self.not_traced = not_traced
+        self.not_measured = not_measured
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope.get("headers", [])).get(b"x-correlation-id", b"").decode("latin-1")[:100]
-        correlation_id = given or str(uuid.uuid4())
+        started = time.perf_counter()
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        correlation_id = headers.get("x-correlation-id", "")[:100] or str(uuid.uuid4())
+        echoed = (b"x-correlation-id", correlation_id.encode("latin-1"))
+        status = 500  # what the client gets when the app raises before it answers
+        route: str | None = None
 
-        async def echo(message: Message) -> None:
+        async def answer(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-correlation-id", correlation_id.encode("latin-1")))
+                status = message["status"]
+                message.setdefault("headers", []).append(echoed)
             await send(message)
 
+        path: str = scope["path"]
+        traced = not path.startswith(self.not_traced)
         token = context.correlation_id.set(correlation_id)
         try:
-            with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
-                await self.app(scope, receive, echo)
+            with (
+                structlog.contextvars.bound_contextvars(correlation_id=correlation_id),
+                server_span(scope, headers) if traced else contextlib.nullcontext() as span,
+            ):
+                try:
+                    await self.app(scope, receive, answer)
+                finally:
+                    route = route_template(scope)
+                    if span is not None:
+                        span.end_request(scope["method"], route, status)
         finally:
             context.correlation_id.reset(token)
+            if not path.startswith(self.not_measured):
+                self.metrics.observe(route or "none", scope["method"], status, time.perf_counter() - started)
+
+
+def route_template(scope: Scope) -> str | None:
+    """The template of the route that answered (`/api/v1/initiatives/{initiative_id}`), None when none
+    matched. The router leaves the route it chose in the scope; routers are included without a prefix
+    (every route names its whole path), so the route's own path is the template."""
+    route = scope.get("route")
+    return getattr(route, "path", None)
 
 
 def taxonomy_router() -> APIRouter:

@@ -9,7 +9,6 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.exceptions import HTTPException
 
 from services.web import pages
@@ -23,8 +22,8 @@ from shared.i18n import Catalogs
 from shared.logs import configure_logging
 from shared.metrics import AppMetrics
 from shared.settings import load_settings, refuse_weak_secrets
-from shared.tracing import configure_tracing
-from shared.web import BodySizeLimit, CorrelationId
+from shared.tracing import NATIVE_TELEMETRY_OFF, NOT_TRACED, configure_tracing
+from shared.web import BodySizeLimit, Edge
 
 STATIC = HERE / "static"
 VENDOR = HERE / "node_modules"  # htmx and axe-core from npm (services/web/package.json), installed by make
@@ -58,7 +57,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         yield
         await services.close()
 
-    app = FastAPI(title="Meet Malmö", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app = FastAPI(title="Meet Malmö", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan,
+                  telemetry=NATIVE_TELEMETRY_OFF)  # fmt: skip
     app.state.settings = settings
     app.state.services = services
     app.state.pages = renderer = Pages(Catalogs(HERE / "translations"))
@@ -67,14 +67,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(BodySizeLimit, max_bytes=256 * 1024)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     app.add_middleware(RememberVisitor, trusted_proxies=settings.platform.trusted_proxies)
-    app.add_middleware(CorrelationId)
+    # The pages' requests by route, status and latency (served at /metrics for the scraper, not through the
+    # ingress), the correlation id, and the server span: a trace starts here.
+    metrics = AppMetrics(settings.service_name)
+    app.add_middleware(Edge, metrics=metrics.http, not_traced=(*NOT_TRACED, "/static"))
     app.mount("/static/vendor/htmx", StaticFiles(directory=VENDOR / "htmx.org" / "dist", check_dir=False), "htmx")
     app.mount("/static", StaticFiles(directory=STATIC), "static")
     for router in pages.ROUTERS:
         app.include_router(router)
-    # /metrics: the pages' requests by route, status and latency; for the scraper, not through the ingress
-    AppMetrics(settings.service_name).instrument(app, behind_ingress=True)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics,static")  # a trace starts here
+    metrics.serve(app, behind_ingress=True)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
