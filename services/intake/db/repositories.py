@@ -311,11 +311,8 @@ class InitiativeRepository:
 
     async def remembered_receipt(self, key: str) -> tuple[str, Receipt] | None:
         """The request fingerprint and the receipt given for the Idempotency-Key, if it was used before."""
-        row = (
-            await self._session.execute(
-                select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(idempotency_keys.c.key == key)
-            )
-        ).one_or_none()
+        connection = await self._session.connection()  # statements built once: each portal submission asks
+        row = (await connection.execute(_REMEMBERED, {"key": key})).one_or_none()
         return None if row is None else (row.fingerprint, from_row(Receipt, row.response))
 
     async def remember_receipt(self, key: str, fingerprint: str, receipt: Receipt, at: datetime) -> None:
@@ -328,7 +325,7 @@ class InitiativeRepository:
             "created_at": at,
         }
         try:
-            await self._session.execute(insert(idempotency_keys).values(values))
+            await (await self._session.connection()).execute(_INSERTS[idempotency_keys.name], values)
         except IntegrityError:
             raise ConcurrentSubmission(f"Idempotency-Key {key!r} was used by a concurrent request") from None
 
@@ -387,7 +384,10 @@ class InitiativeRepository:
 
 
 _TABLES = {table.name: table for table in (initiatives, initiative_history, initiative_notes, outbox)}
-_INSERTS = {name: insert(table) for name, table in _TABLES.items()}
+_INSERTS = {table.name: insert(table) for table in (*_TABLES.values(), idempotency_keys)}
+_REMEMBERED = select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
+    idempotency_keys.c.key == bindparam("key")
+)
 
 
 @functools.cache
