@@ -221,19 +221,19 @@ class PoolView:
         """Positions of people who pass every rule on one person for this need."""
         p, n = self.pool, self.pool.size
         mask = p.active[:n] & (self.load < p.capacity[:n]) & p.speaks(need.language)[:n]
-        everyone = np.arange(n)
-        mask &= ~self.same_organisation_as(everyone, need.originator)
+        mask &= ~self.same_organisation_as(slice(0, n), need.originator)  # a slice: no copy of every column
         excluded = self._positions_of(exclude)
         if excluded:
             mask[excluded] = False
         return np.flatnonzero(mask)
 
-    def same_organisation_as(self, positions: Positions, organisation: Organisation) -> npt.NDArray[np.bool_]:
+    def same_organisation_as(self, positions: Positions | slice, organisation: Organisation) -> npt.NDArray[np.bool_]:
         """Same number where both have one, else the same normalised name (as profiles.same_organisation)."""
         p = self.pool
         name, number = p.name_id(organisation), p.number_id(organisation)
-        nothing = np.zeros(len(positions), dtype=np.bool_)
-        same_name = p.name_ids[positions] == name if name >= 0 else nothing
+        names = p.name_ids[positions]
+        nothing = np.zeros(len(names), dtype=np.bool_)
+        same_name = names == name if name >= 0 else nothing
         if not organisation.number_key:
             return same_name
         numbers = p.number_ids[positions]
@@ -293,15 +293,16 @@ class PoolView:
         return [self.pool.candidate_at(p, int(self.load[p])) for p in positions]
 
     def shortlist(
-        self, need: Need, representative: OrganisationType, limits: ShortlistLimits, exclude: Iterable[uuid.UUID] = ()
+        self, need: Need, representative: OrganisationType, limits: ShortlistLimits, eligible: Positions
     ) -> list[Candidate]:
-        """The candidates worth the solver's time, sorted by id."""
-        eligible = self.eligible(need, exclude)
+        """The candidates worth the solver's time among the people free for the need (`eligible`, as
+        `eligible()` gave them: computed once per proposal, it is the one pass over the whole pool), sorted by id."""
         wanted, themes = competence_mask(need.competences), theme_mask(need.themes)
         keys = self.ranking_keys(eligible, wanted, themes)
+        held = self.pool.competences[eligible]
         chosen: set[int] = set()
         for competence in need.competences:
-            holders = (self.pool.competences[eligible] & COMPETENCE_BIT[competence]) != 0
+            holders = (held & COMPETENCE_BIT[competence]) != 0
             chosen.update(self.best(eligible[holders], keys[holders], limits.per_competence))
         representatives = self.pool.types[eligible] == TYPE_CODE[representative]
         chosen.update(self.best(eligible[representatives], keys[representatives], limits.representatives))

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import cached_property
 
 from services.matching.domain.blockage import Blockage
 from shared.taxonomy import Competence, OrganisationType, Theme
@@ -39,11 +40,12 @@ class Organisation:
     type: OrganisationType
     number: str | None = None
 
-    @property
+    # Cached: the solver compares every pair of its short list, and normalising is a regex each time.
+    @cached_property
     def name_key(self) -> str:
         return normalise_organisation_name(self.name)
 
-    @property
+    @cached_property
     def number_key(self) -> str | None:
         return normalise_organisation_number(self.number)
 

@@ -215,8 +215,8 @@ def _arrange(need: Need, members: list[Candidate], kind: OrganisationType, solve
     )
 
 
-def representative_kind(view: PoolView, need: Need, exclude: Iterable[uuid.UUID] = ()) -> OrganisationType | None:
-    eligible = view.eligible(need, exclude)
+def representative_kind(view: PoolView, eligible: Positions) -> OrganisationType | None:
+    """The kind the group's representative must be, given the people free (`eligible`)."""
     types = view.pool.types[eligible]
     for kind in (OrganisationType.MUNICIPALITY, OrganisationType.PUBLIC_AUTHORITY):
         if (types == TYPE_CODE[kind]).any():
@@ -253,12 +253,12 @@ def propose(
     settings = settings or SolverSettings()
     exclude = frozenset(exclude)
     eligible = view.eligible(need, exclude)
-    kind = representative_kind(view, need, exclude)
+    kind = representative_kind(view, eligible)
     if kind is None:
         raise Infeasible(blockage(need, view, eligible, representative=False))
     limits = settings.limits
     for _ in range(3):
-        candidates = view.shortlist(need, kind, limits, exclude)
+        candidates = view.shortlist(need, kind, limits, eligible)
         found = solve(need, candidates, kind, settings)
         if found is not None:
             members, solver = found
