@@ -1,6 +1,6 @@
 """`make bench`: every benchmark beside its baselines in one run; writes bench/results/latest.md and plots.
 
-    .venv/bin/python -m bench                 # B1 intake, B2 end to end, B3 matching, B4 replay (under 10 minutes)
+    .venv/bin/python -m bench                 # B1, B2 (and B2n: notifications alone), B3, B4 (under 10 minutes)
     .venv/bin/python -m bench --quick         # shorter runs, smaller tables (a smoke run, ~3 minutes)
     .venv/bin/python -m bench --only b1       # one benchmark
 
@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import b1_intake, b2_end_to_end, b3_matching, b3_service, b4_replay, infra, report
+from bench import b1_intake, b2_end_to_end, b2_notify, b3_matching, b3_service, b4_replay, infra, report
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -24,13 +24,14 @@ RESULTS = Path(__file__).parent / "results"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short runs and small tables (smoke run)")
-    parser.add_argument("--only", choices=["b1", "b2", "b3", "b3s", "b4"], action="append",
-                        help="only these (b2: end to end; b3s: matching as a service; b4: the replay)")  # fmt: skip
+    parser.add_argument("--only", choices=["b1", "b2", "b2n", "b3", "b3s", "b4"], action="append",
+                        help="only these (b2: end to end; b2n: notifications alone; b3s: matching as a service; "
+                             "b4: the replay)")  # fmt: skip
     parser.add_argument("--seconds", type=float, help="length of each wrk run (default 5, quick 4)")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.md")
     args = parser.parse_args()
-    only = set(args.only or ["b1", "b2", "b3", "b3s", "b4"])
+    only = set(args.only or ["b1", "b2", "b2n", "b3", "b3s", "b4"])
     seconds = args.seconds or (4.0 if args.quick else 5.0)  # B1 fits in 3.5 of make bench's 10 minutes
     started = time.monotonic()
     meta = {
@@ -52,6 +53,8 @@ def main() -> None:
         rows_b2 = b2_end_to_end.run([20, 100, 200], 10.0 if args.quick else 30.0, profile_dir=profiles)
         results["b2"] = b2_end_to_end.as_dicts(rows_b2)
         results["b2_profiles"] = report.profile_shares(profiles, report.B2_PROFILE_NEEDLES) if profiles else {}
+    if "b2n" in only:
+        results["b2n"] = b2_notify.run(events=1_000 if args.quick else 3_000, cap=30 if args.quick else 45)
     if "b3" in only:
         results["b3"] = b3_matching.run(quick=args.quick)
     if "b3s" in only:

@@ -269,6 +269,15 @@ def write(results: dict[str, Any], output: Path) -> None:
                   f"| {r['events_per_second']:,.0f} events/s ({r['replay_seconds']:.1f} s"
                   f"{_stopped_early(r)}) "
                   f"| {_rate(was)} | ≥ 5,000 events/s |"]  # fmt: skip
+    if "b2n" in results:
+        r = results["b2n"]
+        cpu = r["cpu_ms_per_email"]
+        stopped = f"; stopped at the cap with {r['sent']:,} sent" if r["capped"] else ""
+        lines += ["", "## B2n: one notifications process, the emails of submissions already on the topic", "",
+                  "| what | figure | goal |", "|---|---:|---|",
+                  f"| {r['target']:,} emails of {r['events']:,} InitiativeSubmitted to the SMTP sink "
+                  f"| {r['emails_per_second']:,.0f} emails/s ({r['seconds']:.1f} s{stopped}) | ≥ 200 emails/s |",
+                  f"| notifications's CPU an email | {'—' if cpu is None else f'{cpu:.1f} ms'} | ≤ 4 ms |"]  # fmt: skip
     output.write_text("\n".join(lines) + "\n")
 
 
