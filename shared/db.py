@@ -202,6 +202,12 @@ def insert_ignore(session: AsyncSession, table: Table, values: Mapping[str, Any]
     return _insert(session, table).values(**values).on_conflict_do_nothing()  # type: ignore[no-any-return]
 
 
+def insert_ignore_many(session: AsyncSession, table: Table) -> Insert:
+    """`insert_ignore` executed with a list of rows: one statement compiled once, its rows sent in pages (as
+    `upsert_many`); with RETURNING it names the rows inserted, not those skipped."""
+    return _insert(session, table).on_conflict_do_nothing()  # type: ignore[no-any-return]
+
+
 def upsert(
     session: AsyncSession, table: Table, values: Mapping[str, Any], *, key: Sequence[str], update: Mapping[str, Any]
 ) -> Insert:

@@ -51,8 +51,9 @@ tracer = trace.get_tracer(__name__)
 U = TypeVar("U", bound=UnitOfWork)
 EventHandler = Callable[[Any, U, Envelope], Awaitable[None]]
 """(event, unit of work, envelope): apply the event's effects in the consumer's transaction."""
-RunHandler = Callable[[Sequence[Any], U], Awaitable[None]]
-"""(events in their order, unit of work): apply a run of events as a set, with the effect one by one would have."""
+RunHandler = Callable[[Sequence[Any], U, Sequence[Envelope]], Awaitable[None]]
+"""(events in their order, unit of work, their envelopes): apply a run of events as a set, with the effect one
+by one would have."""
 
 
 def define_processed_events_table(metadata: MetaData) -> Table:
@@ -363,7 +364,8 @@ class IdempotentConsumer(Generic[U]):
         try:
             with self._in_context(run[-1]):  # what the run emits is caused by its last event
                 async with uow.session.begin_nested():
-                    await handler([delivery.event for delivery in run], uow)
+                    envelopes = [delivery.envelope for delivery in run if delivery.envelope is not None]
+                    await handler([delivery.event for delivery in run], uow, envelopes)
         except Exception as exc:
             if is_infrastructure_error(exc):
                 raise

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from services.notifications.db.unit_of_work import NotificationsUnitOfWork
 from services.notifications.handlers import events
-from shared.contracts import Topic
+from shared.contracts import Event, Topic
 from shared.contracts.groups import GroupFormationBlocked, GroupFormed, GroupProposed, MemberInvited, MemberReplaced
 from shared.contracts.initiatives import (
     InitiativeAccepted,
@@ -24,7 +26,7 @@ from shared.contracts.resources import (
     ResourceUpdated,
 )
 from shared.inbox import IdempotentConsumer
-from shared.messagebus import MessageBus
+from shared.messagebus import Handler, MessageBus
 from shared.service import Infrastructure, Subscriptions
 
 CONSUMER = "notifications"
@@ -57,7 +59,17 @@ SUBSCRIPTIONS: Subscriptions = {
 }
 
 
+# Consecutive events of these types in one consumed batch (a burst of submissions: hundreds a second) queue
+# their emails as one set. Not in a run: the events that keep a profile link or erase someone (what the others read).
+RUNS: Mapping[type[Event], Handler] = {
+    event_type: events.queue_emails_together
+    for by_type in SUBSCRIPTIONS.values()
+    for event_type, handler in by_type.items()
+    if handler is events.queue_emails and event_type not in (ResourceRegistered, ResourceProfileLinkRequested)
+}
+
+
 def subscribe(
     infra: Infrastructure, bus: MessageBus[NotificationsUnitOfWork]
 ) -> IdempotentConsumer[NotificationsUnitOfWork]:
-    return infra.consume(CONSUMER, SUBSCRIPTIONS, bus)
+    return infra.consume(CONSUMER, SUBSCRIPTIONS, bus, RUNS)

@@ -47,7 +47,9 @@ async def on_initiative_accepted(
     forming.wake_formation()
 
 
-async def on_acceptances(events: Sequence[InitiativeAccepted], uow: MatchingUnitOfWork, forming: Forming) -> None:
+async def on_acceptances(
+    events: Sequence[InitiativeAccepted], uow: MatchingUnitOfWork, envelopes: Sequence[Envelope], forming: Forming
+) -> None:
     """A run of acceptances from one consumed batch, recorded as a set (one erased lookup, one upsert, one look
     at live groups: the last event per initiative wins); the formation job then proposes for them together.
     Their proposals continue the trace of the run (its last acceptance's), not each their own."""
@@ -152,7 +154,9 @@ async def on_resource_withdrawn(
 PoolEvent = ResourceRegistered | ResourceUpdated | ResourceWithdrawn
 
 
-async def on_pool_events(events: Sequence[PoolEvent], uow: MatchingUnitOfWork, forming: Forming) -> None:
+async def on_pool_events(
+    events: Sequence[PoolEvent], uow: MatchingUnitOfWork, envelopes: Sequence[Envelope], forming: Forming
+) -> None:
     """A run of registrations, updates and withdrawals from one consumed batch, applied as a set with the
     effect they have one after another (the consumer falls back to that if the run fails): the erased stay
     out, per person the last event wins (domain.profiles.net_changes), and the waiting initiatives are

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +19,8 @@ from services.notifications.domain import (
     Status,
     address_key,
 )
-from shared.db import from_row, insert_ignore, to_row, upsert
-from shared.tracing import inject_trace_headers
+from shared.db import from_row, insert_ignore_many, to_row, upsert
+from shared.tracing import current_traceparent
 
 FINISHED = (Status.SENT, Status.FAILED, Status.UNKNOWN, Status.CANCELLED, Status.IN_DIGEST)  # nothing left to send
 
@@ -69,17 +69,29 @@ class DeliveryRepository:
 
     async def add(self, delivery: Delivery) -> bool:
         """Queue the delivery unless this event already has one for the recipient and template."""
-        row = to_row(delivery, deliveries)
-        row["trace_context"] = row.get("trace_context") or inject_trace_headers().get("traceparent")
-        result = await self._session.execute(insert_ignore(self._session, deliveries, row))
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            return False
-        if delivery.mentions:
-            await self._session.execute(
-                delivery_mentions.insert(),
-                [{"delivery_id": delivery.id, "resource_id": rid} for rid in sorted(delivery.mentions)],
-            )
-        return True
+        return bool(await self.add_many([delivery]))
+
+    async def add_many(self, queued: Sequence[Delivery]) -> set[uuid.UUID]:
+        """Queue the deliveries, each unless its event already has one for the recipient and template, in one
+        statement (and their mentions in one more); the ids of those queued. Without a trace context of their
+        own they join the current span's trace."""
+        if not queued:
+            return set()
+        traceparent = current_traceparent()
+        rows = [to_row(delivery, deliveries) for delivery in queued]
+        for row in rows:
+            row["trace_context"] = row["trace_context"] or traceparent
+        statement = insert_ignore_many(self._session, deliveries).returning(deliveries.c.id)
+        added = set(await self._session.scalars(statement, rows))
+        mentions = [
+            {"delivery_id": delivery.id, "resource_id": rid}
+            for delivery in queued
+            if delivery.id in added
+            for rid in sorted(delivery.mentions)
+        ]
+        if mentions:
+            await self._session.execute(delivery_mentions.insert(), mentions)
+        return added
 
     async def get(self, delivery_id: uuid.UUID, *, for_update: bool = False) -> Delivery | None:
         """One delivery; `for_update` locks its row until commit, for a read-modify-write (PostgreSQL)."""

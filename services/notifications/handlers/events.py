@@ -14,6 +14,7 @@ from services.notifications.db.unit_of_work import NotificationsUnitOfWork
 from services.notifications.domain import (
     Delivery,
     RecipientRole,
+    Status,
     address_key,
     plan_emails,
     preferred_language,
@@ -44,24 +45,53 @@ async def queue_emails(
     message_id_domain: str,
     clock: Clock,
 ) -> None:
-    """Queue each email the event causes; a coordinator who chose the daily digest has their alert held for it.
-    An event that hands a person their profile link also keeps it for the footer of later emails. Coordinators'
-    alerts link to the staff console at `web_url` (the web's public URL).
+    """Queue each email the event causes (see `queue_emails_together`). An event that hands a person their
+    profile link also keeps it for the footer of later emails."""
+    if isinstance(event, ResourceRegistered | ResourceProfileLinkRequested):
+        await remember_profile_link(event, uow, envelope, clock)
+    await queue_emails_together([event], uow, [envelope], renderer, coordinators, web_url, message_id_domain, clock)
+
+
+async def queue_emails_together(
+    events: Sequence[Event],
+    uow: NotificationsUnitOfWork,
+    envelopes: Sequence[Envelope],
+    renderer: Renderer,
+    coordinators: Sequence[str],
+    web_url: str,
+    message_id_domain: str,
+    clock: Clock,
+) -> None:
+    """Queue each email the events cause, as a set: one look at the erased, the profile links and the
+    preferences for all of them, and their deliveries inserted in one statement. None of the events of a run
+    writes what the others read (the events that erase someone or keep a profile link are applied alone), so
+    this has the effect one by one would have. A coordinator who chose the daily digest has their alert held
+    for it. Coordinators' alerts link to the staff console at `web_url` (the web's public URL).
 
     Someone erased before the event arrived gets nothing and appears in no text: an event about them alone
     queues nothing, and in others their name, email and phone are blanked (and so are an erased originator's)."""
-    erased = await uow.erased.among(SubjectKind.RESOURCE, resources_named(event))
-    if isinstance(event, ResourceEvent) and event.resource_id in erased:
-        return
-    originator_erased = await uow.erased.contains(SubjectKind.ORIGINATOR, initiative_named(event))
-    event = without_erased(event, erased, originator_erased)
-    if isinstance(event, ResourceRegistered | ResourceProfileLinkRequested):
-        await remember_profile_link(event, uow, envelope, clock)
-    profile_links = await uow.profile_links.of(resources_to_look_up(event) - erased)
-    planned = [email for email in plan_emails(event, coordinators, profile_links, web_url) if email.recipient]
-    preferences = await uow.preferences.of_many(e.recipient for e in planned if e.role is RecipientRole.COORDINATOR)
+    named = [resources_named(event) for event in events]
+    erased = await uow.erased.among(SubjectKind.RESOURCE, set().union(*named))
+    erased_originators = await uow.erased.among(SubjectKind.ORIGINATOR, map(initiative_named, events))
+    kept: list[tuple[Event, Envelope]] = []
+    for event, envelope, resources in zip(events, envelopes, named, strict=True):
+        if isinstance(event, ResourceEvent) and event.resource_id in erased:
+            continue
+        originator_erased = initiative_named(event) in erased_originators
+        kept.append((without_erased(event, resources & erased, originator_erased), envelope))
+    profile_links = await uow.profile_links.of(set().union(*(resources_to_look_up(e) for e, _ in kept)) - erased)
+    planned = [
+        (email, envelope)
+        for event, envelope in kept
+        for email in plan_emails(event, coordinators, profile_links, web_url)
+        if email.recipient
+    ]
+    preferences = await uow.preferences.of_many(
+        email.recipient for email, _ in planned if email.role is RecipientRole.COORDINATOR
+    )
     now = clock()
-    for email in planned:
+    queued: list[Delivery] = []
+    for email, envelope in planned:
         preference = preferences.get(address_key(email.recipient))
         language = preferred_language(preference, email.language.value)
         held = preference is not None and preference.wants_digest
@@ -83,8 +113,10 @@ async def queue_emails(
         )
         if held:
             delivery.hold_for_digest()
-        if await uow.deliveries.add(delivery) and not held:
-            uow.deliveries_queued = True
+        queued.append(delivery)
+    added = await uow.deliveries.add_many(queued)
+    if any(delivery.id in added and delivery.status is not Status.HELD for delivery in queued):
+        uow.deliveries_queued = True
 
 
 async def remember_profile_link(

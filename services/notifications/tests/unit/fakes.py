@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -53,6 +53,9 @@ class FakeDeliveries(DeliveryRepository):
             return False
         self.rows[delivery.id] = dataclasses.replace(delivery)
         return True
+
+    async def add_many(self, queued: Sequence[Delivery]) -> set[uuid.UUID]:
+        return {delivery.id for delivery in queued if await self.add(delivery)}
 
     async def get(self, delivery_id: uuid.UUID, *, for_update: bool = False) -> Delivery | None:
         found = self.rows.get(delivery_id)
