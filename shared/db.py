@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.sql import sqltypes
 from sqlalchemy.sql.dml import Insert
 
 T = TypeVar("T")
@@ -226,3 +228,56 @@ def upsert_many(session: AsyncSession, table: Table, *, key: Sequence[str], upda
     return statement.on_conflict_do_update(  # type: ignore[no-any-return]
         index_elements=[table.c[name] for name in key], set_={name: statement.excluded[name] for name in update}
     )
+
+
+async def write_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Sequence[str] = (),
+    update: Sequence[str] = (),
+) -> None:
+    """INSERT `rows` (all with the same columns, no two with the same key), or with `key` UPSERT them as
+    `upsert_many` does. On PostgreSQL it is ONE execution whatever the number of rows: each column goes as one
+    array parameter and the rows come out of `unnest` in the server, so neither SQLAlchemy (its parameter
+    processing, per row and column) nor the server (a bind and execute per row) does work per row; a replay
+    writes hundreds of rows a batch. Elsewhere (SQLite) the executemany of `upsert_many` or a plain insert."""
+    if not rows:
+        return
+    names = tuple(rows[0])
+    if session.get_bind().dialect.name != "postgresql":
+        statement = upsert_many(session, table, key=key, update=update) if key else _insert(session, table)
+        await session.execute(statement, list(rows))
+        return
+    json_columns = {name for name in names if isinstance(table.c[name].type, sqltypes.JSON)}
+    arrays = {
+        f"c{index}": [json.dumps(row[name]) for row in rows] if name in json_columns else [row[name] for row in rows]
+        for index, name in enumerate(names)
+    }
+    await session.execute(_unnest_insert(table, names, tuple(key), tuple(update)), arrays)
+
+
+def _array_of(column_type: Any, dialect: Any) -> str:
+    """The array type a column's values travel in: strings as TEXT, whose length the column then checks (an
+    explicit CAST to VARCHAR(n) would cut a longer value silently instead of refusing it)."""
+    if isinstance(column_type, sqltypes.String):
+        return "TEXT[]"
+    return f"{column_type.compile(dialect=dialect)}[]"
+
+
+@functools.cache
+def _unnest_insert(table: Table, names: tuple[str, ...], key: tuple[str, ...], update: tuple[str, ...]) -> Any:
+    """`INSERT INTO t (a, b) SELECT * FROM unnest(CAST(:c0 AS type_a[]), ...) [ON CONFLICT (key) DO UPDATE ...]`,
+    built once per table and set of columns."""
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    quote = dialect.identifier_preparer.quote
+    arrays = ", ".join(
+        f"CAST(:c{index} AS {_array_of(table.c[name].type, dialect)})" for index, name in enumerate(names)
+    )
+    # Only the table's own (quoted) names and types go into the text; every value is a parameter.
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) SELECT * FROM unnest({arrays})"  # noqa: S608
+    if key:
+        changes = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in update)
+        sql += f" ON CONFLICT ({', '.join(map(quote, key))}) DO " + (f"UPDATE SET {changes}" if changes else "NOTHING")
+    return text(sql)

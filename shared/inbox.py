@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared import context
 from shared.contracts import Envelope, Event, UnknownEvent, dead_letter_topic, parse_event
-from shared.db import Timestamp, utcnow
+from shared.db import Timestamp, utcnow, write_rows
 from shared.jobs import Backoff, retry_until_done
 from shared.metrics import NO_MESSAGING_METRICS, MessagingMetrics
 from shared.outages import Outage, describe_error, is_infrastructure_error
@@ -332,8 +332,7 @@ class IdempotentConsumer(Generic[U]):
                 if d.marked
             ]
             try:
-                if marks:
-                    await session.execute(insert(processed), marks)
+                await write_rows(session, processed, marks)  # one execution for the batch's marks
                 await uow.commit()
             except IntegrityError:
                 # A concurrent delivery (a rebalance) committed some of them first: one at a time, each

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -13,9 +14,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Uuid, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from shared.db import Timestamp, create_engine, from_row, insert_ignore, to_row, upsert
+from shared.db import Timestamp, create_engine, from_row, insert_ignore, to_row, upsert, write_rows
 from shared.jobs import AT_ONCE, Backoff, Pause, PeriodicJob, retry_until_done
 from shared.messagebus import MessageBus, retry_once_on
 from shared.testing import create_database, drop_database, eventually
@@ -241,6 +243,44 @@ async def test_insert_ignore_skips_an_existing_key_and_upsert_updates_it(databas
     inserted, ignored, litres, stored = await with_session(database_url, work)
     assert (inserted, ignored, litres) == (1, 0, 2)
     assert stored.litres == 2 and stored.colour is Colour.RED
+
+
+async def test_write_rows_inserts_many_rows_and_with_a_key_updates_the_existing_ones_keeping_every_kind(
+    database_url: str,
+) -> None:
+    first = Paint(uuid.uuid4(), Colour.RED, (Colour.BLUE, Colour.RED), datetime(2026, 5, 1, 12, tzinfo=UTC), 1)
+    second = Paint(uuid.uuid4(), Colour.BLUE, (), datetime(2026, 5, 2, 9, 30, tzinfo=UTC), 2)
+    third = Paint(uuid.uuid4(), Colour.BLUE, (Colour.RED,), datetime(2026, 5, 3, tzinfo=UTC), 3)
+    changed = Paint(first.id, Colour.BLUE, (Colour.BLUE,), datetime(2026, 6, 1, tzinfo=UTC), 7)
+
+    async def work(session: Any) -> list[Paint]:
+        await write_rows(session, paints, [to_row(first, paints), to_row(second, paints)])
+        await write_rows(
+            session, paints, [to_row(changed, paints), to_row(third, paints, litres=4)], key=["id"],
+            update=["colour", "shades", "mixed_at", "litres"],
+        )  # fmt: skip
+        await write_rows(session, paints, [], key=["id"], update=["litres"])  # nothing to write: no statement
+        stored = (await session.execute(select(paints))).mappings().all()
+        return sorted((from_row(Paint, row) for row in stored), key=lambda p: p.litres)
+
+    stored = await with_session(database_url, work)
+    assert stored == [second, dataclasses.replace(third, litres=4), changed]
+
+
+async def test_write_rows_refuses_a_value_longer_than_its_column_on_postgresql_rather_than_cutting_it(
+    postgres_server: str,
+) -> None:
+    url = await create_database(postgres_server, "test_mechanism")
+    paint = Paint(uuid.uuid4(), Colour.RED, (), datetime(2026, 5, 1, tzinfo=UTC), 1)
+    try:
+
+        async def work(session: Any) -> None:
+            await write_rows(session, paints, [to_row(paint, paints, colour="ultramarine blue")])  # 16 > 10
+
+        with pytest.raises(DBAPIError, match="too long"):
+            await with_session(url, work)
+    finally:
+        await drop_database(url)
 
 
 async def test_a_round_that_returns_a_count_waits_for_the_interval_instead_of_spinning() -> None:

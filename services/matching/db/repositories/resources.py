@@ -15,7 +15,7 @@ from services.matching.db.repositories.rows import contact_of, contact_row, orga
 from services.matching.db.tables import groups, resources, seats
 from services.matching.domain.group import ACTIVE_SEATS, LIVE_GROUPS
 from services.matching.domain.profiles import Resource
-from shared.db import from_row, to_row, upsert, upsert_many
+from shared.db import from_row, to_row, upsert, write_rows
 
 
 class ResourceRepository:
@@ -52,13 +52,14 @@ class ResourceRepository:
         await self.refresh_loads([resource.id])
 
     async def upsert_many(self, people: Iterable[Resource], at: datetime) -> None:
-        """`upsert` for many people (each once) in one statement, and one recount of their load."""
+        """`upsert` for many people (each once) in one statement (on PostgreSQL one execution: `write_rows`), and
+        one recount of their load."""
         version = await self._version()
         rows = [_to_row(r) | {"updated_at": at, "version": version, "load": 0} for r in people]
         if not rows:
             return
         changes = [name for name in rows[0] if name not in ("id", "load")]
-        await self._session.execute(upsert_many(self._session, resources, key=["id"], update=changes), rows)
+        await write_rows(self._session, resources, rows, key=["id"], update=changes)
         await self.refresh_loads((row["id"] for row in rows), seated_only=True)
 
     async def deactivate_many(self, ids: Iterable[uuid.UUID], at: datetime) -> None:
