@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -119,6 +120,30 @@ async def purge_processed_events(session_factory: Callable[[], Any], table: Tabl
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+_batches_applying = 0  # in this process (several consumers' batches interleave at their awaits)
+_collector_was_enabled = True
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a batch is applied, on again when the last batch applying
+    ends. A batch makes tens of thousands of objects that live until it is done (envelopes, events, rows) and
+    then go by reference counting; meanwhile they set off collections that walk the whole heap again and again,
+    finding nothing: a third of matching's CPU in a replay (B4: about 200 -> 135 us per event). Cycles made
+    meanwhile are collected as soon as it runs again."""
+    global _batches_applying, _collector_was_enabled
+    if _batches_applying == 0:
+        _collector_was_enabled = gc.isenabled()
+        gc.disable()
+    _batches_applying += 1
+    try:
+        yield
+    finally:
+        _batches_applying -= 1
+        if _batches_applying == 0 and _collector_was_enabled:
+            gc.enable()
+
+
 def messaging_tables() -> tuple[MetaData, Table, Table]:
     """A service's MetaData holding the messaging tables every service has: (metadata, outbox, processed_events)."""
     metadata = MetaData()
@@ -180,7 +205,12 @@ class IdempotentConsumer(Generic[U]):
         inserted in one statement. An event that fails for a reason of its own ends that transaction: what
         came before it commits, it is retried alone (then dead-lettered), and the rest follow in a new
         transaction, so per-key order holds. An outage rolls the transaction back and retries it; after
-        `hold_seconds` in all, `Redeliver` (the subscriber seeks back to the batch; its marks skip what did commit)."""
+        `hold_seconds` in all, `Redeliver` (the subscriber seeks back to the batch; its marks skip what did commit).
+        The cyclic garbage collector waits meanwhile (`collector_paused`)."""
+        with collector_paused():
+            await self._handle_batch(records)
+
+    async def _handle_batch(self, records: Sequence[Record]) -> None:
         held_until = time.monotonic() + self._hold_seconds
         pending = [delivery for record in records if (delivery := self._parse(record)) is not None]
         try:

@@ -6,6 +6,7 @@ through real Kafka for the offsets."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass, field
@@ -290,3 +291,36 @@ async def _none_pending(infra: Infrastructure) -> bool:
 
 async def _at_least(value: Awaitable[int], target: int) -> bool:
     return await value >= target
+
+
+async def test_the_garbage_collector_waits_while_any_batch_is_applied_and_runs_again_after_the_last_even_a_failed_one(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    seen: list[bool] = []
+    gate = asyncio.Event()
+
+    async def apply_when_let(event: ProbeRecorded, uow: UnitOfWork, envelope: Envelope) -> None:
+        seen.append(gc.isenabled())
+        if event.value == 1:
+            await gate.wait()  # the first batch is still applying while the second one ends
+        await apply_or_refuse(event, uow, envelope)
+
+    def consumer(hold_seconds: float = 60.0) -> IdempotentConsumer[UnitOfWork]:
+        return IdempotentConsumer(
+            "probe", lambda: UnitOfWork(sessions, Outbox(outbox, "probe")), processed, {ProbeRecorded: apply_when_let},
+            DeadLetters(), max_attempts=2, backoff_seconds=0.0, outage_backoff=Backoff(0.01, 0.01),
+            hold_seconds=hold_seconds,
+        )  # fmt: skip
+
+    assert gc.isenabled()
+    first = asyncio.create_task(consume_batch(consumer(), BatchMessage(tuple(records_of(1)))))
+    await eventually(lambda: seen == [False])
+    await consume_batch(consumer(), BatchMessage(tuple(records_of(2, -3, 4, partition=1))))
+    assert not gc.isenabled()  # the first batch is not done
+    gate.set()
+    await first
+    assert gc.isenabled()
+    assert seen and not any(seen) and await applied_values(sessions) == [1, 2, 4]
+
+    await consume_batch(consumer(hold_seconds=0.2), BatchMessage(tuple(records_of(UNREACHABLE))))  # Redeliver
+    assert gc.isenabled()
