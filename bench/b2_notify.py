@@ -5,7 +5,8 @@ and one notifications process (PostgreSQL; a consumer group new to the namespace
 has every email: two per submission, the originator's receipt and the one coordinator's alert. Emails/s is
 taken from the first email at the sink to the last; notifications's CPU per email over the same span (its
 process's CPU seconds, from /proc). A run still going after `cap` seconds is stopped there and its figures
-are those of the emails sent by then (the table says so). What B2 cannot show, because intake sets its
+are those of the emails sent by then (the table says so); its CPU an email is then too high, since it holds
+the consuming of events whose emails were not sent yet. What B2 cannot show, because intake sets its
 pace: whether one process keeps up with 200 emails/s.
 """
 

@@ -119,6 +119,7 @@ class Renderer:
 def _environment(directory: Path, locale: str, translations: NullTranslations) -> Environment:
     env = Environment(
         loader=FileSystemLoader(directory),
+        auto_reload=False,  # the templates are code, deployed with it: no stat of each file per render
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n"],

@@ -66,7 +66,8 @@ async def queue_emails_together(
     preferences for all of them, and their deliveries inserted in one statement. None of the events of a run
     writes what the others read (the events that erase someone or keep a profile link are applied alone), so
     this has the effect one by one would have. A coordinator who chose the daily digest has their alert held
-    for it. Coordinators' alerts link to the staff console at `web_url` (the web's public URL).
+    for it. Coordinators' alerts link to the staff console at `web_url` (the web's public URL). The sends of a
+    run's emails continue the trace of the run (its last event's), not each their own event's.
 
     Someone erased before the event arrived gets nothing and appears in no text: an event about them alone
     queues nothing, and in others their name, email and phone are blanked (and so are an erased originator's)."""
