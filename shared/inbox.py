@@ -122,26 +122,36 @@ async def purge_processed_events(session_factory: Callable[[], Any], table: Tabl
 
 _batches_applying = 0  # in this process (several consumers' batches interleave at their awaits)
 _collector_was_enabled = True
+_paused_since = 0.0
+MAX_COLLECTOR_PAUSE = 10.0
+"""Seconds the collector may wait while batches keep overlapping (a busy process may never be without one): a
+batch that ends after that runs one collection, so cycles made meanwhile cannot pile up without bound."""
 
 
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off while a batch is applied, on again when the last batch applying
-    ends. A batch makes tens of thousands of objects that live until it is done (envelopes, events, rows) and
-    then go by reference counting; meanwhile they set off collections that walk the whole heap again and again,
-    finding nothing: a third of matching's CPU in a replay (B4: about 200 -> 135 us per event). Cycles made
-    meanwhile are collected as soon as it runs again."""
-    global _batches_applying, _collector_was_enabled
+    ends (or collected once per MAX_COLLECTOR_PAUSE while batches keep overlapping). A batch makes tens of
+    thousands of objects that live until it is done (envelopes, events, rows) and then go by reference counting;
+    meanwhile they set off collections that walk the whole heap again and again, finding nothing: a third of
+    matching's CPU in a replay (B4: about 200 -> 135 us per event). Cycles made meanwhile are collected as soon
+    as it runs again."""
+    global _batches_applying, _collector_was_enabled, _paused_since
     if _batches_applying == 0:
         _collector_was_enabled = gc.isenabled()
+        _paused_since = time.monotonic()
         gc.disable()
     _batches_applying += 1
     try:
         yield
     finally:
         _batches_applying -= 1
-        if _batches_applying == 0 and _collector_was_enabled:
-            gc.enable()
+        if _batches_applying == 0:
+            if _collector_was_enabled:
+                gc.enable()
+        elif _collector_was_enabled and time.monotonic() - _paused_since > MAX_COLLECTOR_PAUSE:
+            gc.collect()
+            _paused_since = time.monotonic()
 
 
 def messaging_tables() -> tuple[MetaData, Table, Table]:

@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared import inbox
 from shared.broker import consume_batch
 from shared.contracts import Envelope, Topic
 from shared.db import create_engine
@@ -324,3 +325,36 @@ async def test_the_garbage_collector_waits_while_any_batch_is_applied_and_runs_a
 
     await consume_batch(consumer(hold_seconds=0.2), BatchMessage(tuple(records_of(UNREACHABLE))))  # Redeliver
     assert gc.isenabled()
+
+
+def test_batches_that_keep_overlapping_still_let_the_collector_run_once_per_its_longest_pause(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A busy process may never be without a batch applying: the collector must not wait forever then."""
+    collections: list[int] = []
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    monkeypatch.setattr(inbox, "MAX_COLLECTOR_PAUSE", 0.0)
+    gc.callbacks.append(watch)
+    try:
+        with inbox.collector_paused():  # a long batch
+            with inbox.collector_paused():  # another one, ending while the first still applies
+                assert not gc.isenabled()
+            assert collections == [2], "one full collection once the pause lasted too long"
+            assert not gc.isenabled()
+        assert gc.isenabled()
+    finally:
+        gc.callbacks.remove(watch)
+    monkeypatch.setattr(inbox, "MAX_COLLECTOR_PAUSE", 3600.0)
+    collections.clear()
+    gc.callbacks.append(watch)
+    try:
+        with inbox.collector_paused():
+            with inbox.collector_paused():
+                pass
+            assert collections == [], "within the pause: nothing collected while a batch applies"
+    finally:
+        gc.callbacks.remove(watch)
