@@ -19,15 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
-
 from bench import infra
 from bench.b2_end_to_end import COORDINATOR, _sink
-from shared.broker import TopicSettings, ensure_topics
-from shared.contracts import ALL_TOPICS, Envelope
 from shared.contracts.initiatives import InitiativeSubmitted, Originator
 from shared.migrations import upgrade
-from shared.settings import PlatformSettings
 from shared.taxonomy import Competence, Language, OrganisationType, Seeking, Theme
 
 EMAILS_PER_EVENT = 2  # the originator's receipt and the coordinator's alert
@@ -51,23 +46,6 @@ def _submissions(count: int) -> list[InitiativeSubmitted]:
             status_url=f"http://127.0.0.1:8001/status/{initiative_id}?token=abc.def", submitted_at=now,
         ))  # fmt: skip
     return events
-
-
-async def _write(namespace: str, events: list[InitiativeSubmitted]) -> float:
-    platform = PlatformSettings()
-    await ensure_topics(platform.kafka_bootstrap, [namespace + t for t in ALL_TOPICS], TopicSettings())
-    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap, linger_ms=20, max_batch_size=256 * 1024)
-    await producer.start()
-    started = time.perf_counter()
-    try:
-        for event in events:
-            envelope = Envelope.wrap(event, producer="bench")
-            await producer.send(namespace + event.topic.value, envelope.model_dump_json().encode(),
-                                key=event.key().encode(), headers=[("content-type", b"application/json")])  # fmt: skip
-        await producer.flush()
-    finally:
-        await producer.stop()
-    return time.perf_counter() - started
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -99,7 +77,7 @@ def run(events: int, cap: float = 60.0, profile: Path | None = None) -> dict[str
     arrivals, smtp_port, target = work / "arrivals.tsv", infra.free_port(), events * EMAILS_PER_EVENT
     try:
         upgrade("notifications", url)
-        written = infra.run(_write(namespace, _submissions(events)))
+        written = infra.run(infra.write_events(namespace, _submissions(events)))
         env = {"MEETMALMO_TOPIC_NAMESPACE": namespace, "MEETMALMO_ENVIRONMENT": "local",
                "MEETMALMO_LOG_FORMAT": "json", "NOTIFICATIONS_DATABASE_URL": url,
                "NOTIFICATIONS_SMTP_PORT": str(smtp_port), "NOTIFICATIONS_COORDINATOR_EMAILS": COORDINATOR}  # fmt: skip

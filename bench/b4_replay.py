@@ -16,15 +16,12 @@ import uuid
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
 
 from bench import infra
 from bench.b3_service import _people
-from shared.broker import TopicSettings, ensure_topics
-from shared.contracts import ALL_TOPICS, Envelope, Event
+from shared.contracts import Event
 from shared.contracts.resources import ResourceRegistered, ResourceUpdated, ResourceWithdrawn
 from shared.migrations import upgrade
-from shared.settings import PlatformSettings
 
 
 def _history(count: int, rng: random.Random) -> list[Event]:
@@ -39,23 +36,6 @@ def _history(count: int, rng: random.Random) -> list[Event]:
         else:
             events.append(ResourceWithdrawn(resource_id=someone.resource_id, reason="bench"))
     return events
-
-
-async def _write(namespace: str, events: list[Event]) -> float:
-    platform = PlatformSettings()
-    await ensure_topics(platform.kafka_bootstrap, [namespace + t for t in ALL_TOPICS], TopicSettings())
-    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap, linger_ms=20, max_batch_size=256 * 1024)
-    await producer.start()
-    started = time.perf_counter()
-    try:
-        for event in events:
-            envelope = Envelope.wrap(event, producer="bench")
-            await producer.send(namespace + event.topic.value, envelope.model_dump_json().encode(),
-                                key=event.key().encode(), headers=[("content-type", b"application/json")])  # fmt: skip
-        await producer.flush()
-    finally:
-        await producer.stop()
-    return time.perf_counter() - started
 
 
 async def _applied(url: str, target: int, cap: float) -> tuple[int, float]:
@@ -79,7 +59,7 @@ def run(events: int, cap: float = 180.0) -> dict[str, Any]:
     try:
         upgrade("matching", url)
         history = _history(events, random.Random(11))
-        written = infra.run(_write(namespace, history))
+        written = infra.run(infra.write_events(namespace, history))
         env = {"MATCHING_DATABASE_URL": url, "MEETMALMO_TOPIC_NAMESPACE": namespace, "MEETMALMO_ENVIRONMENT": "local",
                "MATCHING_CONSUMER_GROUP": f"matching-replay-{uuid.uuid4().hex[:6]}"}  # fmt: skip
         started = time.perf_counter()

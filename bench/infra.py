@@ -20,6 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from shared.broker import TopicSettings, ensure_topics
+from shared.contracts import ALL_TOPICS, Envelope, Event
+from shared.settings import PlatformSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -283,3 +288,21 @@ def delete_topics(namespace: str) -> None:
         run(delete())
     except Exception as exc:
         print(f"  (could not delete the bench topics {namespace}*: {exc})", flush=True)
+
+
+async def write_events(namespace: str, events: Sequence[Event]) -> float:
+    """Write `events` as their envelopes onto the topics of `namespace` (made if missing); returns the seconds taken."""
+    platform = PlatformSettings()
+    await ensure_topics(platform.kafka_bootstrap, [namespace + t for t in ALL_TOPICS], TopicSettings())
+    producer = AIOKafkaProducer(bootstrap_servers=platform.kafka_bootstrap, linger_ms=20, max_batch_size=256 * 1024)
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        for event in events:
+            envelope = Envelope.wrap(event, producer="bench")
+            await producer.send(namespace + event.topic.value, envelope.model_dump_json().encode(),
+                                key=event.key().encode(), headers=[("content-type", b"application/json")])  # fmt: skip
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return time.perf_counter() - started
