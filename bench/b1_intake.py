@@ -55,7 +55,7 @@ async def _seed(url: str, count: int, start: int) -> None:
             uuid.uuid4(), f"MM-2025-{n:06d}", "submitted", title, f"Ett initiativ om {title} i Malmö.",
             "Vi söker partner.", "Seed AB", "business", rng.choice(organisations) if rng.random() < 0.5 else None,
             "Seed Person", f"seed{n}@seed.example", None, '["employment"]', '["collaboration_partners"]',
-            '["recruitment"]', 2, 4, "sv", "[]", None, "portal", None, at, at, 1,
+            '["recruitment"]', 2, 4, "sv", None, "portal", None, at, at, 1,
         ))  # fmt: skip
     connection = await asyncpg.connect(infra.plain(url))
     try:
@@ -65,8 +65,7 @@ async def _seed(url: str, count: int, start: int) -> None:
         wanted = ["id", "reference", "status", "title", "summary", "description", "organisation_name",
                   "organisation_type", "organisation_number", "contact_name", "contact_email", "contact_phone",
                   "themes", "seeking", "competences_needed", "group_size_min", "group_size_max", "language",
-                  "possible_duplicates", "lead", "channel", "registered_by", "submitted_at", "updated_at",
-                  "version"]  # fmt: skip
+                  "lead", "channel", "registered_by", "submitted_at", "updated_at", "version"]  # fmt: skip
         assert set(wanted) <= set(columns), f"intake's initiatives table changed: {columns}"
         await connection.copy_records_to_table("initiatives", records=records, columns=wanted)
         await connection.execute("ANALYZE initiatives")

@@ -417,7 +417,6 @@ def _to_row(initiative: Initiative) -> dict[str, Any]:
         initiative,
         initiatives,
         **to_row(initiative.originator, initiatives),
-        possible_duplicates=[],  # no longer read: the hint is found at review time (queries.get_initiative_details)
         updated_at=initiative.updated_at or initiative.submitted_at,
     )
 

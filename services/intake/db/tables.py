@@ -32,7 +32,6 @@ initiatives = Table(
     Column("group_size_min", Integer, nullable=False),
     Column("group_size_max", Integer, nullable=False),
     Column("language", String(2), nullable=False),
-    Column("possible_duplicates", JSON, nullable=False),
     Column("lead", String(320), nullable=True, index=True),
     Column("channel", String(10), nullable=False, server_default="portal"),
     Column("registered_by", String(320), nullable=True),
