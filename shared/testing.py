@@ -26,6 +26,10 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -33,6 +37,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from shared.auth import issue_local_token
 from shared.migrations import upgrade
 from shared.settings import PlatformSettings
+from shared.tracing import configure_tracing
 
 _namespaces: set[str] = set()
 
@@ -319,6 +324,23 @@ async def execute(database_url: str, sql: str, **params: Any) -> None:
             await connection.execute(text(sql), params)
     finally:
         await engine.dispose()
+
+
+# --- traces: the spans the process ends, kept in memory ------------------------------------------------
+
+
+@contextlib.contextmanager
+def recorded_spans() -> Iterator[InMemorySpanExporter]:
+    """Every span the process ends while this lasts, kept in memory (its get_finished_spans())."""
+    configure_tracing("tests")  # the process's provider (the services' create_app sets the same one)
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    try:
+        yield exporter
+    finally:
+        exporter.shutdown()  # keeps no more spans for the rest of the run
 
 
 # --- email: an SMTP server that keeps what it receives, and reading what it got ----------------------

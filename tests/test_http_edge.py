@@ -6,40 +6,25 @@ from __future__ import annotations
 
 import ast
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Request
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.types import Receive, Scope, Send
 
 from shared.context import correlation_id
 from shared.metrics import AppMetrics
-from shared.tracing import NATIVE_TELEMETRY_OFF, configure_tracing, current_traceparent
+from shared.testing import recorded_spans
+from shared.tracing import NATIVE_TELEMETRY_OFF, current_traceparent
 from shared.web import BodySizeLimit, Edge, route_template
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 PARENT_SPAN_ID = "b7ad6b7169203331"
 TRACEPARENT = f"00-{TRACE_ID}-{PARENT_SPAN_ID}-01"
-
-
-@contextlib.contextmanager
-def recorded_spans() -> Iterator[InMemorySpanExporter]:
-    configure_tracing("tests")
-    provider = trace.get_tracer_provider()
-    assert isinstance(provider, TracerProvider)
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    try:
-        yield exporter
-    finally:
-        exporter.shutdown()
 
 
 def edge_app() -> tuple[FastAPI, AppMetrics]:

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
 
 from shared.contracts import Topic
 from shared.testing import (
@@ -26,11 +24,11 @@ from shared.testing import (
     free_port,
     migrated_database,
     new_namespace,
+    recorded_spans,
     running_services,
     serve_in_thread,
     staff_headers,
 )
-from shared.tracing import configure_tracing
 
 pytestmark = pytest.mark.integration
 
@@ -38,20 +36,6 @@ SECRET = "traces-tests-secret-of-at-least-32-characters"
 COORDINATOR = "eva.coordinator@malmo.se"
 ORIGINATOR = "sara.ek@ingenjorsbyran.example"
 WAIT = 30.0
-
-
-@contextlib.contextmanager
-def recorded_spans() -> Iterator[InMemorySpanExporter]:
-    """Every span the process ends while this lasts, kept in memory."""
-    configure_tracing("tests")  # the process's provider (the services' create_app sets the same one)
-    provider = trace.get_tracer_provider()
-    assert isinstance(provider, TracerProvider)
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    try:
-        yield exporter
-    finally:
-        exporter.shutdown()  # keeps no more spans for the rest of the run
 
 
 @dataclass
