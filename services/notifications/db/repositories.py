@@ -161,8 +161,9 @@ class DeliveryRepository:
         return [_from_row(row) for row in result]
 
     async def release(self, delivery_ids: Iterable[uuid.UUID], token: uuid.UUID, now: datetime) -> int:
-        """Give back deliveries `token` claimed and never tried (the server was found away, or the sender
-        stops): due again at once, the attempt not counted."""
+        """Give back deliveries `token` claimed and never began to hand over (the server was found away, the
+        database went away before the handover was noted, or the sender stops): due again at once, the attempt
+        not counted. One whose handover began, or whose outcome is recorded, is left as it is."""
         wanted = list(delivery_ids)
         if not wanted:
             return 0
@@ -172,6 +173,7 @@ class DeliveryRepository:
                 deliveries.c.id.in_(wanted),
                 deliveries.c.status == Status.QUEUED.value,
                 deliveries.c.lease_token == token,
+                deliveries.c.handover_at.is_(None),
             )
             .values(next_attempt_at=now, lease_token=None, attempts=deliveries.c.attempts - 1, updated_at=now)
         )

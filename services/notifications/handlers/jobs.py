@@ -88,10 +88,13 @@ class SendDueEmails:
 
 @dataclass
 class Unrecorded:
-    """Emails the server took whose "sent" could not be written yet (the database was away). The sender
-    records them before it sends anything else, so a database error after a send never sends again."""
+    """What a round could not write down because the database was away, written first by the next round:
+    emails the server took whose "sent" is not recorded (so a database error after a send never sends again),
+    and deliveries it claimed and never handed over whose giving back is not recorded, by the round's token
+    (so they wait for the database, not for their lease to run out)."""
 
     sent: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    unreleased: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -129,10 +132,14 @@ async def send_due_emails(
 
     The batch is claimed in one statement, and the emails the server took are recorded together in one
     transaction once the round's attempts are done (each failure at once, on its own); deliveries claimed
-    and never tried (the server was found away, the sender stops) are given back."""
+    and never handed over (the server was found away, the database went away first, the sender stops) are
+    given back, by the next round if the database is away at the end of this one."""
     if unrecorded.sent:  # a database error here ends the round
         await _record_sent(dict(unrecorded.sent), new_uow)
         unrecorded.sent.clear()
+    for earlier, unsent in list(unrecorded.unreleased.items()):
+        await _release(unsent, earlier, new_uow, clock)
+        del unrecorded.unreleased[earlier]
     async with uow:
         if released := await uow.deliveries.release_never_handed_over(clock()):  # claimed by a sender that died
             log.info("delivery.untried_released", count=released)
@@ -145,7 +152,6 @@ async def send_due_emails(
         await _record(delivery_id, token, new_uow, lambda d, at: d.record_unknown(LAPSED, at), clock())
     gate, away, stopping = asyncio.Semaphore(max(1, command.parallel)), asyncio.Event(), asyncio.Event()
     token = uuid.uuid4()  # this round's attempts
-    tried: set[uuid.UUID] = set()
     sent: dict[uuid.UUID, datetime] = {}
 
     async def attempt(delivery: Delivery) -> bool:
@@ -154,7 +160,6 @@ async def send_due_emails(
                 return True
             if away.is_set():  # found away by another attempt of this round: the rest wait for the next probe
                 return False
-            tried.add(delivery.id)
             reached = await _attempt(delivery, token, new_uow, mailer, policy, sent, clock, sign_profile_link)
             if not reached:
                 away.set()
@@ -190,7 +195,7 @@ async def send_due_emails(
     finally:
         # Shielded: a stop (cancellation) arriving now must not keep what the server took from being written down.
         settling = asyncio.ensure_future(
-            _settle(sent, [d.id for d in claimed if d.id not in tried], token, new_uow, unrecorded, clock)
+            _settle(sent, [d.id for d in claimed if d.id not in sent], token, new_uow, unrecorded, clock)
         )
         try:
             await asyncio.shield(settling)
@@ -207,27 +212,34 @@ async def send_due_emails(
 
 async def _settle(
     sent: dict[uuid.UUID, datetime],
-    untried: list[uuid.UUID],
+    unsent: list[uuid.UUID],
     token: uuid.UUID,
     new_uow: UowFactory,
     unrecorded: Unrecorded,
     clock: Clock,
 ) -> None:
     """The end of a round: what the server took is recorded (kept in memory if it cannot be: it is never sent
-    again), what was claimed and never tried is given back (if that fails, its lease runs out: unknown)."""
+    again), what was claimed and not handed over is given back (kept in memory if it cannot be, for the next
+    round; if the sender dies first, its lease runs out and it is given back then). `unsent` may name
+    deliveries whose outcome was recorded or whose handover began: `release` leaves those as they are."""
     if sent:
         try:
             await _record_sent(sent, new_uow)
         except Exception as exc:  # the server took them: never send them again, write them down as soon as possible
             unrecorded.sent.update(sent)
             log.error("delivery.sent_not_recorded", count=len(sent), error_type=type(exc).__name__)
-    if untried:
+    if unsent:
         try:
-            async with new_uow() as uow:
-                await uow.deliveries.release(untried, token, clock())
-                await uow.commit()
+            await _release(unsent, token, new_uow, clock)
         except Exception as exc:
-            log.error("delivery.release_failed", count=len(untried), error_type=type(exc).__name__)
+            unrecorded.unreleased[token] = unsent
+            log.error("delivery.release_failed", count=len(unsent), error_type=type(exc).__name__)
+
+
+async def _release(delivery_ids: list[uuid.UUID], token: uuid.UUID, new_uow: UowFactory, clock: Clock) -> None:
+    async with new_uow() as uow:
+        await uow.deliveries.release(delivery_ids, token, clock())
+        await uow.commit()
 
 
 async def _attempt(

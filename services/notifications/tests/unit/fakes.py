@@ -116,7 +116,7 @@ class FakeDeliveries(DeliveryRepository):
         released = 0
         for i in delivery_ids:
             found = self.rows[i]
-            if found.status is Status.QUEUED and found.lease_token == token:
+            if found.status is Status.QUEUED and found.lease_token == token and i not in self.handed_over:
                 found.next_attempt_at, found.lease_token, found.attempts = now, None, found.attempts - 1
                 found.updated_at, released = now, released + 1
         return released
@@ -200,9 +200,11 @@ class FakeUnitOfWork(NotificationsUnitOfWork):
         self.commits = 0
         self.sender_woken = 0
         self.failing_commits = 0  # the next commits raise, as when the database has gone away
+        self.after_commit: Callable[[], None] = lambda: None
 
     async def __aenter__(self) -> FakeUnitOfWork:
         self._before = {key: dataclasses.replace(d) for key, d in self.deliveries.rows.items()}  # type: ignore[attr-defined]
+        self._handed_over_before = set(self.deliveries.handed_over)  # type: ignore[attr-defined]
         self._events_before = len(self.events)
         return self
 
@@ -219,9 +221,11 @@ class FakeUnitOfWork(NotificationsUnitOfWork):
         if self.failing_commits:  # nothing of the transaction stays
             self.failing_commits -= 1
             self.deliveries.rows = self._before  # type: ignore[attr-defined]
+            self.deliveries.handed_over = self._handed_over_before  # type: ignore[attr-defined]
             del self.events[self._events_before :]
             raise ConnectionRefusedError("the database is away")
         self.commits += 1
+        self.after_commit()
         if self.deliveries_queued:
             self.deliveries_queued = False
             self.sender_woken += 1

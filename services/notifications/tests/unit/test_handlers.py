@@ -229,6 +229,33 @@ async def test_an_email_whose_sent_could_not_be_recorded_is_recorded_later_and_n
     assert [type(e).__name__ for e in app.uow.events] == ["NotificationSent"]
 
 
+async def test_a_batch_claimed_just_before_the_database_went_away_is_sent_once_it_is_back_not_after_the_lease() -> None:
+    """The round claimed its batch, then no handover could be noted (nothing was sent) and the batch could not
+    be given back either: it is given back by the next round, so the emails wait for the database, not for
+    their two-minute lease."""
+    app = Harness()
+    await app.consume(factories.submitted())
+
+    def database_goes_away() -> None:
+        app.uow.after_commit = lambda: None
+        app.uow.failing_commits = 100
+
+    app.uow.after_commit = database_goes_away  # just after the claim's commit
+    with pytest.raises(ConnectionRefusedError):
+        await app.bus.handle(SendDueEmails())
+    assert app.mailer.sent == []
+    assert all(d.lease_token for d in app.deliveries.rows.values())  # still claimed by that round
+
+    app.uow.failing_commits = 0  # back after a few seconds, well within the lease
+    app.now += timedelta(seconds=5)
+    await app.bus.handle(SendDueEmails())
+
+    assert set(app.statuses().values()) == {Status.SENT}
+    assert sorted(e.recipient for e in app.mailer.sent) == sorted([ORIGINATOR, *COORDINATORS])
+    assert {d.attempts for d in app.deliveries.rows.values()} == {1}  # the round that sent nothing counts not
+    assert [type(e).__name__ for e in app.uow.events] == ["NotificationSent"] * 3
+
+
 async def _receipt_leased_for_two_minutes(app: Harness) -> tuple[Delivery, uuid.UUID]:
     """A submission's one delivery (the originator's receipt), claimed at NOW by an attempt: (it, the token)."""
     await app.consume(factories.submitted())
