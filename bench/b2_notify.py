@@ -12,7 +12,6 @@ pace: whether one process keeps up with 200 emails/s.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from datetime import UTC, datetime
@@ -48,11 +47,6 @@ def _submissions(count: int) -> list[InitiativeSubmitted]:
     return events
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
 def _arrived(path: Path) -> int:
     return path.read_text().count("\n") if path.exists() else 0
 
@@ -62,11 +56,11 @@ def _until_all_arrived(arrivals: Path, pid: int, target: int, cap: float) -> dic
     deadline = time.monotonic() + cap + 60  # start-up and joining the group: not part of the figures
     while (first := _arrived(arrivals)) == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
-    started, cpu_started = time.perf_counter(), _cpu_seconds(pid)
+    started, cpu_started = time.perf_counter(), infra.cpu_seconds(pid)
     while (done := _arrived(arrivals)) < target and time.perf_counter() - started < cap:
         time.sleep(0.05)
     return {"emails": done - first, "seconds": time.perf_counter() - started,
-            "cpu_seconds": _cpu_seconds(pid) - cpu_started, "total": done}  # fmt: skip
+            "cpu_seconds": infra.cpu_seconds(pid) - cpu_started, "total": done}  # fmt: skip
 
 
 def run(events: int, cap: float = 60.0, profile: Path | None = None) -> dict[str, Any]:

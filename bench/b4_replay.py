@@ -38,16 +38,26 @@ def _history(count: int, rng: random.Random) -> list[Event]:
     return events
 
 
-async def _applied(url: str, target: int, cap: float) -> tuple[int, float]:
-    """(events with their processed mark, seconds): when all `target` are, or when `cap` seconds have passed."""
-    started = time.perf_counter()
+async def _applied(url: str, target: int, cap: float, pid: int) -> dict[str, float]:
+    """Events with their processed mark and the seconds taken: when all `target` are, or when `cap` seconds have
+    passed; with the CPU seconds meanwhile of matching (process `pid`), of its PostgreSQL backends and of the
+    backend that counts the marks (the bench's own)."""
+    database = url.rsplit("/", 1)[1]
     connection = await asyncpg.connect(infra.plain(url))
     try:
+        counter = int(await connection.fetchval("SELECT pg_backend_pid()"))
+        started, cpu_started = time.perf_counter(), infra.cpu_seconds(pid)
+        backends_started = await infra.backends_cpu_seconds(connection, database)
+        counter_started = infra.cpu_seconds(counter)
         while True:
             done = int(await connection.fetchval("SELECT count(*) FROM processed_events"))
             elapsed = time.perf_counter() - started
             if done >= target or elapsed >= cap:
-                return done, elapsed
+                backends = await infra.backends_cpu_seconds(connection, database)
+                return {"applied": done, "seconds": elapsed, "cpu_seconds": infra.cpu_seconds(pid) - cpu_started,
+                        "database_cpu_seconds": sum(cpu - backends_started.get(backend, 0.0)
+                                                    for backend, cpu in backends.items()),
+                        "counting_cpu_seconds": infra.cpu_seconds(counter) - counter_started}  # fmt: skip
             await asyncio.sleep(0.02)
     finally:
         await connection.close()
@@ -64,16 +74,23 @@ def run(events: int, cap: float = 180.0) -> dict[str, Any]:
                "MATCHING_CONSUMER_GROUP": f"matching-replay-{uuid.uuid4().hex[:6]}"}  # fmt: skip
         started = time.perf_counter()
         with infra.uvicorn("matching", "services.matching.bootstrap:create_app", env, factory=True,
-                           probe="/healthz") as _server:  # fmt: skip
-            applied, seconds = infra.run(_applied(url, events, cap))
+                           probe="/healthz") as server:  # fmt: skip
+            figures = infra.run(_applied(url, events, cap, server.process.pid))
             total = time.perf_counter() - started  # start-up and joining the group included
     finally:
         infra.drop_database(url)
         infra.delete_topics(namespace)
+    applied, seconds = int(figures["applied"]), figures["seconds"]
     result = {"events": events, "applied": applied, "capped": applied < events, "write_seconds": written,
               "replay_seconds": seconds, "with_startup_seconds": total,
-              "events_per_second": applied / seconds}  # fmt: skip
+              "events_per_second": applied / seconds,
+              "cpu_us_per_event": 1e6 * figures["cpu_seconds"] / applied if applied else None,
+              "database_cpu_us_per_event": 1e6 * figures["database_cpu_seconds"] / applied if applied else None,
+              "counting_cpu_seconds": figures["counting_cpu_seconds"]}  # fmt: skip
     stopped = f", stopped after {cap:.0f} s with {applied:,} applied" if applied < events else ""
+    cpu, database_cpu = result["cpu_us_per_event"] or 0.0, result["database_cpu_us_per_event"] or 0.0
     print(f"  B4 replay of {events:,} resource events: {result['events_per_second']:.0f} events/s "
-          f"({seconds:.1f} s; {total:.1f} s with start-up{stopped})", flush=True)  # fmt: skip
+          f"({seconds:.1f} s; {total:.1f} s with start-up{stopped}); CPU an event: matching "
+          f"{cpu:.0f} us, its PostgreSQL backends {database_cpu:.0f} us "
+          f"(counting the marks: {figures['counting_cpu_seconds']:.2f} s)", flush=True)  # fmt: skip
     return result

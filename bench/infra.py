@@ -72,6 +72,25 @@ async def execute(url: str, statement: str, *args: Any) -> str:
         await connection.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far (utime + stime), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def backends_cpu_seconds(connection: asyncpg.Connection, database: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend on `database` but `connection`'s own (the server runs on
+    this machine: its processes are in /proc)."""
+    pids = await connection.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", database
+    )
+    found = {}
+    for row in pids:
+        with contextlib.suppress(OSError):
+            found[row["pid"]] = cpu_seconds(row["pid"])
+    return found
+
+
 async def fetchval(url: str, query: str, *args: Any) -> Any:
     connection = await asyncpg.connect(plain(url))
     try:
