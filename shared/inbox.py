@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared import context
 from shared.contracts import Envelope, Event, UnknownEvent, dead_letter_topic, parse_event
-from shared.db import Timestamp, utcnow, write_rows
+from shared.db import Timestamp, present, utcnow, write_rows
 from shared.jobs import Backoff, retry_until_done
 from shared.metrics import NO_MESSAGING_METRICS, MessagingMetrics
 from shared.outages import Outage, describe_error, is_infrastructure_error
@@ -320,13 +320,7 @@ class IdempotentConsumer(Generic[U]):
                 if delivery.invalid is not None:
                     break  # it goes to the DLQ in its turn, after those before it
                 window.append(delivery)
-            seen = set(
-                await session.scalars(
-                    select(processed.c.event_id).where(
-                        processed.c.consumer == self.name, processed.c.event_id.in_([d.event_id for d in window])
-                    )
-                )
-            )
+            seen = await present(session, processed, "event_id", (d.event_id for d in window), consumer=self.name)
             applied: list[_Delivery] = []
             failure: Exception | None = None
             alone_until = 0  # the deliveries before this index whose run failed: one by one now

@@ -13,11 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Uuid, select
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Uuid, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from shared.db import Timestamp, create_engine, from_row, insert_ignore, to_row, upsert, write_rows
+from shared.db import (
+    Timestamp,
+    _lateral_lookup,
+    create_engine,
+    from_row,
+    insert_ignore,
+    present,
+    to_row,
+    upsert,
+    write_rows,
+)
 from shared.jobs import AT_ONCE, Backoff, Pause, PeriodicJob, retry_until_done
 from shared.messagebus import MessageBus, retry_once_on
 from shared.testing import create_database, drop_database, eventually
@@ -43,6 +53,9 @@ paints = Table(
     MetaData(),
     Column("id", Uuid, primary_key=True),
     *(Column(n, t, nullable=False) for n, t in KINDS.items()),
+)
+marks = Table(  # a key of two columns, as a consumer's processed marks
+    "marks", paints.metadata, Column("owner", String(20), primary_key=True), Column("id", Uuid, primary_key=True)
 )
 
 
@@ -265,6 +278,41 @@ async def test_write_rows_inserts_many_rows_and_with_a_key_updates_the_existing_
 
     stored = await with_session(database_url, work)
     assert stored == [second, dataclasses.replace(third, litres=4), changed]
+
+
+async def test_present_names_the_values_found_with_the_other_key_columns_equal(database_url: str) -> None:
+    mine, theirs, missing = [uuid.uuid4() for _ in range(3)], uuid.uuid4(), uuid.uuid4()
+
+    async def work(session: Any) -> list[set[Any]]:
+        rows = [{"owner": "matching", "id": i} for i in mine] + [{"owner": "notifications", "id": theirs}]
+        await write_rows(session, marks, rows)
+        asked = [*mine, mine[0], theirs, missing]  # a value twice, another owner's, one nowhere
+        return [await present(session, marks, "id", asked, owner="matching"), await present(session, marks, "id", [])]
+
+    found, nothing = await with_session(database_url, work)
+    assert found == set(mine)
+    assert nothing == set()
+
+
+async def test_present_looks_each_value_up_in_the_index_even_before_the_table_has_statistics(
+    postgres_server: str,
+) -> None:
+    url = await create_database(postgres_server, "test_mechanism")
+    try:
+
+        async def work(session: Any) -> str:
+            await write_rows(session, marks, [{"owner": "matching", "id": uuid.uuid4()} for _ in range(20_000)])
+            statement = _lateral_lookup(marks, "id", ("owner",))
+            asked = {"values": [uuid.uuid4() for _ in range(500)], "e0": "matching"}  # a batch's event ids
+            plan = await session.scalars(text(f"EXPLAIN {statement.element.text}"), asked)
+            return "\n".join(plan)
+
+        plan = await with_session(url, work)
+        # Not one scan of the owner's rows filtered by the 500 values (what `id IN (...)` got): a probe per value.
+        assert "Index Only Scan using marks_pkey" in plan or "Index Scan using marks_pkey" in plan, plan
+        assert "Seq Scan on marks" not in plan and "Bitmap" not in plan, plan
+    finally:
+        await drop_database(url)
 
 
 async def test_write_rows_refuses_a_value_longer_than_its_column_on_postgresql_rather_than_cutting_it(
