@@ -87,6 +87,13 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
+@functools.cache
+def autocommitting(engine: AsyncEngine) -> AsyncEngine:
+    """The engine's autocommit view (the same pool): each statement is its own transaction, without BEGIN and
+    COMMIT round trips around it; made once per engine."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 PING_AFTER_IDLE_SECONDS = 5.0
 """A pooled connection idle longer than this is pinged before use; one in steady use is not."""
 

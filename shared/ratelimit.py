@@ -34,6 +34,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.db import autocommitting
+
 log = structlog.get_logger(__name__)
 TABLE = "rate_limit_counters"
 
@@ -67,7 +69,7 @@ class RateLimiter:
         assert isinstance(bind, AsyncEngine)
         # Autocommit: the row is locked for this one statement inside the database, not until a COMMIT the
         # service sends after its event loop comes back to it.
-        self._engine = bind.execution_options(isolation_level="AUTOCOMMIT")
+        self._engine = autocommitting(bind)
         self._count = _counting_statement(table, bind.dialect.name)
         self._purge = delete(table).where(table.c.window_start < bindparam("before"))
         self._clock = clock

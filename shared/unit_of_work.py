@@ -6,10 +6,10 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.contracts import Envelope, Event
-from shared.db import ERASURE_MARK, wipe_after_erasure
+from shared.db import ERASURE_MARK, autocommitting, wipe_after_erasure
 from shared.outbox import Outbox
 
 
@@ -32,6 +32,7 @@ class UnitOfWork:
         self._outbox = outbox
         self._on_events_committed = on_events_committed
         self.events_recorded = False
+        self._one_statement = False
 
     def open_repositories(self, session: AsyncSession) -> None:
         """Attach the service's repositories to the transaction's session (subclasses override)."""
@@ -47,8 +48,21 @@ class UnitOfWork:
         self.events_recorded = True
         return self._outbox.row(event)
 
+    def in_one_statement(self) -> Self:
+        """For a use case whose every write is one statement (a repository's chain of data-modifying CTEs): on
+        PostgreSQL its unit of work runs in autocommit, without the BEGIN and COMMIT round trips. The statement
+        is a transaction of its own, so the change and its outbox row still commit together or not at all; the
+        reads before it see the latest commits, as each statement of a READ COMMITTED transaction would. On
+        SQLite, where repositories write such a change in several statements, it stays one transaction."""
+        self._one_statement = True
+        return self
+
     async def __aenter__(self) -> Self:
-        self.session = self._session_factory()
+        bind = self._session_factory.kw.get("bind")
+        if self._one_statement and isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
+            self.session = self._session_factory(bind=autocommitting(bind))
+        else:
+            self.session = self._session_factory()
         self.events_recorded = False
         self.open_repositories(self.session)
         return self

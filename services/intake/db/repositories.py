@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -179,27 +180,44 @@ class InitiativeRepository:
             with contextlib.suppress(IntegrityError):  # created by a concurrent one meanwhile
                 await autocommit.execute(text(f"CREATE SEQUENCE IF NOT EXISTS initiative_reference_{int(year)}"))
 
-    async def add(self, initiative: Initiative, event_row: Mapping[str, Any] | None = None) -> None:
-        """The initiative with its history and notes, and `event_row` (UnitOfWork.outbox_row) in the outbox;
-        on PostgreSQL in one statement, a chain of INSERTs as data-modifying CTEs (one round trip where there
-        were four), which stores all of them or none. The statement is built once per shape
-        (rows of history and notes, the columns given) and executed with the values as parameters, on the
-        transaction's connection: neither a statement nor its cache key is made anew per submission."""
+    async def add(
+        self,
+        initiative: Initiative,
+        event_row: Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: str = "",
+    ) -> None:
+        """The initiative with its history and notes, `event_row` (UnitOfWork.outbox_row) in the outbox, and
+        under `idempotency_key` its receipt with the request's `fingerprint`; on PostgreSQL in one statement, a
+        chain of INSERTs as data-modifying CTEs (one round trip where there were five), which stores all of
+        them or none. The statement is built once per shape (rows of history and notes, the columns given) and
+        executed with the values as parameters, on the transaction's connection: neither a statement nor its
+        cache key is made anew per submission. Raises ConcurrentSubmission when a concurrent request with the
+        same key got there first (and then nothing is stored)."""
         rows = [
             (initiatives, {**_to_row(initiative), "version": 1}),
             *((initiative_history, to_row(c, initiative_history, initiative_id=initiative.id))
               for c in initiative.history),
             *((initiative_notes, to_row(n, initiative_notes, initiative_id=initiative.id)) for n in initiative.notes),
             *(((outbox, event_row),) if event_row is not None else ()),
+            *(((idempotency_keys, _receipt_row(idempotency_key, fingerprint, initiative.receipt)),)
+              if idempotency_key is not None else ()),
         ]  # fmt: skip
         connection = await self._session.connection()
-        if connection.dialect.name == "postgresql":
-            shape = tuple((table.name, tuple(row)) for table, row in rows)
-            parameters = {f"r{n}_{name}": value for n, (_, row) in enumerate(rows) for name, value in row.items()}
-            await connection.execute(_insert_chain(shape), parameters)
-        else:
-            for table, row in rows:
-                await connection.execute(_INSERTS[table.name], row)
+        try:
+            if connection.dialect.name == "postgresql":
+                shape = tuple((table.name, tuple(row)) for table, row in rows)
+                parameters = {f"r{n}_{name}": value for n, (_, row) in enumerate(rows) for name, value in row.items()}
+                await connection.execute(_insert_chain(shape), parameters)
+            else:
+                for table, row in rows:
+                    await connection.execute(_INSERTS[table.name], row)
+        except IntegrityError as exc:
+            if idempotency_key is not None and _violated_table(exc) == idempotency_keys.name:
+                concurrent = f"Idempotency-Key {idempotency_key!r} was used by a concurrent request"
+                raise ConcurrentSubmission(concurrent) from None
+            raise
         self._loaded[initiative.id] = (1, len(initiative.history), len(initiative.notes))
 
     async def get(self, initiative_id: uuid.UUID, *, for_update: bool = False) -> Initiative:
@@ -315,20 +333,6 @@ class InitiativeRepository:
         row = (await connection.execute(_REMEMBERED, {"key": key})).one_or_none()
         return None if row is None else (row.fingerprint, from_row(Receipt, row.response))
 
-    async def remember_receipt(self, key: str, fingerprint: str, receipt: Receipt, at: datetime) -> None:
-        """Raises ConcurrentSubmission when a concurrent request with the same key got there first."""
-        values = {
-            "key": key,
-            "fingerprint": fingerprint,
-            "initiative_id": receipt.id,
-            "response": to_jsonable_python(receipt),
-            "created_at": at,
-        }
-        try:
-            await (await self._session.connection()).execute(_INSERTS[idempotency_keys.name], values)
-        except IntegrityError:
-            raise ConcurrentSubmission(f"Idempotency-Key {key!r} was used by a concurrent request") from None
-
     async def forget_receipts_before(self, before: datetime) -> int:
         """Drop the Idempotency-Keys remembered before `before` (their receipts show the originator's contact)."""
         result = await self._session.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < before))
@@ -383,8 +387,8 @@ class InitiativeRepository:
             )
 
 
-_TABLES = {table.name: table for table in (initiatives, initiative_history, initiative_notes, outbox)}
-_INSERTS = {table.name: insert(table) for table in (*_TABLES.values(), idempotency_keys)}
+_TABLES = {table.name: table for table in (initiatives, initiative_history, initiative_notes, outbox, idempotency_keys)}
+_INSERTS = {name: insert(table) for name, table in _TABLES.items()}
 _REMEMBERED = select(idempotency_keys.c.fingerprint, idempotency_keys.c.response).where(
     idempotency_keys.c.key == bindparam("key")
 )
@@ -401,6 +405,26 @@ def _insert_chain(shape: tuple[tuple[str, tuple[str, ...]], ...]) -> Insert:
     ]
     *earlier, last = statements
     return last.add_cte(*(statement.cte(f"new_row_{n}") for n, statement in enumerate(earlier)))
+
+
+def _receipt_row(key: str, fingerprint: str, receipt: Receipt) -> dict[str, Any]:
+    return {
+        "key": key,
+        "fingerprint": fingerprint,
+        "initiative_id": receipt.id,
+        "response": to_jsonable_python(receipt),
+        "created_at": receipt.submitted_at,
+    }
+
+
+def _violated_table(exc: IntegrityError) -> str | None:
+    """The table whose constraint the statement broke: asyncpg names it; SQLite's message does
+    ("UNIQUE constraint failed: idempotency_keys.key")."""
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        if table := getattr(error, "table_name", None):
+            return str(table)
+    found = re.search(r"constraint failed: (\w+)\.", str(exc.orig))
+    return found.group(1) if found else None
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:

@@ -155,7 +155,7 @@ async def submit_initiative(
 
     Nothing here reads other initiatives or waits on a shared row: the duplicate hint is found when a
     coordinator reviews it (queries.get_initiative_details) and the reference comes from a sequence."""
-    async with uow:
+    async with uow.in_one_statement():  # every write below is the initiative's one statement: no BEGIN, COMMIT
         if command.idempotency_key and (earlier := await _earlier_receipt(uow, command)) is not None:
             return earlier, False
         now = clock()
@@ -169,11 +169,10 @@ async def submit_initiative(
         )
         facts = {"channel": initiative.channel.value, "registered_by": initiative.registered_by}
         _, event_row = uow.outbox_row(InitiativeSubmitted(**_snapshot(initiative, links), submitted_at=now, **facts))
-        await uow.initiatives.add(initiative, event_row)  # the event is stored in the initiative's statement
-        if command.idempotency_key:
-            await uow.initiatives.remember_receipt(
-                command.idempotency_key, command.fingerprint, initiative.receipt, now
-            )
+        # The event and the key's receipt are stored in the initiative's statement.
+        await uow.initiatives.add(
+            initiative, event_row, idempotency_key=command.idempotency_key or None, fingerprint=command.fingerprint
+        )
         await uow.commit()
     log.debug(  # one per request: DEBUG, so a busy portal does not pay a log line per submission
         "initiative.submitted",

@@ -1,9 +1,11 @@
-"""What one submission costs the database: a fixed, small number of statements in one transaction, none of
-them reading other initiatives (duplicates are hinted after the commit) or waiting on a shared counter row."""
+"""What one submission costs the database: a fixed, small number of statements, its writes in one of them (its
+own transaction: no BEGIN or COMMIT round trips), none of them reading other initiatives (duplicates are hinted
+at review) or waiting on a shared counter row."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,11 +21,12 @@ from services.intake.schemas import InitiativeCreate
 from services.intake.tests.conftest import intake_settings
 from services.intake.tests.factories import valid_initiative
 from shared.db import utcnow
+from shared.migrations import upgrade
 from shared.service import Infrastructure
 from shared.testing import query, query_value
 
 
-async def test_a_submission_with_an_idempotency_key_costs_four_statements_in_one_transaction(
+async def test_a_submission_with_an_idempotency_key_costs_three_statements_and_no_transaction_round_trips(
     service_database: Any, kafka_bootstrap: str, topic_namespace: str
 ) -> None:
     database_url = await service_database("intake")
@@ -57,14 +60,15 @@ async def test_a_submission_with_an_idempotency_key_costs_four_statements_in_one
         event.remove(engine, "before_cursor_execute", count)
         event.remove(engine, "begin", began)
     assert answer.status_code == 201
-    # Rate limit (one upsert, in autocommit), the key's earlier answer, the initiative with its history and its
-    # event's outbox row (one statement), the key's answer; the reference came from the block the first
+    # Rate limit (one upsert), the key's earlier answer, then the initiative with its history, its event's outbox
+    # row and the key's answer in one statement, each in autocommit; the reference came from the block the first
     # submission took. Nothing else, and nothing that grows with the table.
-    assert len(statements) <= 4, statements
-    assert len(transactions) == 1, "the rate limit's count is not a transaction of its own"
+    assert len(statements) <= 3, statements
+    assert transactions == [], "one statement needs no BEGIN and COMMIT around it"
     (chain,) = [s for s in full if s.startswith("WITH new_row_0 AS (INSERT INTO initiatives")]
     assert "INSERT INTO outbox" in chain, "the event commits with the state, in the initiative's statement"
-    assert [s.split()[0] for s in statements].count("SELECT") <= 2, statements
+    assert "INSERT INTO idempotency_keys" in chain, "the key's answer commits with the initiative"
+    assert [s.split()[0] for s in statements].count("SELECT") <= 1, statements
     assert not any("FROM initiatives" in s for s in statements), statements
 
 
@@ -94,5 +98,49 @@ async def test_the_initiative_and_its_event_are_stored_together_or_not_at_all(
         assert await query_value(database_url, "SELECT count(*) FROM initiative_history") == 1
         assert await query_value(database_url, "SELECT count(*) FROM outbox") == 1
         assert str(await query_value(database_url, "SELECT id FROM initiatives")) == str(receipt.id)
+    finally:
+        await infra.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def intake_database(request: pytest.FixtureRequest, tmp_path: Path, service_database: Any) -> str:
+    if request.param == "postgresql":
+        return str(await service_database("intake"))
+    url = f"sqlite+aiosqlite:///{tmp_path / 'intake.db'}"
+    await asyncio.to_thread(upgrade, "intake", url)
+    return url
+
+
+async def test_a_key_a_concurrent_request_stored_meanwhile_answers_its_receipt_and_stores_nothing_more(
+    intake_database: str,
+) -> None:
+    # Both requests looked for the key before either stored it: this one's statement meets the other's receipt,
+    # stores nothing (not its initiative, not its event) and, on its second try, answers the other's receipt.
+    infra = Infrastructure.build(intake_settings(intake_database, "127.0.0.1:1", "unused."), metadata)
+    links = StatusLinks("https://web.example/", "cost-tests-secret-of-at-least-32-characters")
+    command = InitiativeCreate.model_validate(valid_initiative()).to_command("portal-twice")
+    try:
+        other, _ = await submit_initiative(command, IntakeUnitOfWork(infra.session_factory, infra.outbox),
+                                           utcnow, links)  # fmt: skip
+        uow = IntakeUnitOfWork(infra.session_factory, infra.outbox)
+        looked = 0
+        open_repositories = uow.open_repositories
+
+        def not_seen_the_first_time(session: Any) -> None:
+            open_repositories(session)
+            remembered = uow.initiatives.remembered_receipt
+
+            async def lookup(key: str) -> Any:
+                nonlocal looked
+                looked += 1
+                return None if looked == 1 else await remembered(key)
+
+            uow.initiatives.remembered_receipt = lookup  # type: ignore[method-assign]
+
+        uow.open_repositories = not_seen_the_first_time  # type: ignore[method-assign]
+        receipt, created = await submit_initiative(command, uow, utcnow, links)
+        assert (receipt, created, looked) == (other, False, 2)
+        for table in ("initiatives", "initiative_history", "outbox", "idempotency_keys"):
+            assert await query_value(intake_database, f"SELECT count(*) FROM {table}") == 1, table  # noqa: S608
     finally:
         await infra.engine.dispose()

@@ -54,10 +54,19 @@ class InMemoryInitiatives(InitiativeRepository):
         self.written.counters[year] = self.written.counters.get(year, 0) + 1
         return self.written.counters[year]
 
-    async def add(self, initiative: Initiative, event_row: Mapping[str, Any] | None = None) -> None:
+    async def add(
+        self,
+        initiative: Initiative,
+        event_row: Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: str = "",
+    ) -> None:
         self.written.initiatives[initiative.id] = copy.deepcopy(initiative)
         if event_row is not None:  # FakeUnitOfWork.outbox_row's: the event is stored with the initiative
             self.written.events.append(event_row["event"])
+        if idempotency_key is not None:
+            self.written.receipts[idempotency_key] = (fingerprint, initiative.receipt)
 
     async def get(self, initiative_id: uuid.UUID, *, for_update: bool = False) -> Initiative:
         if initiative_id not in self.written.initiatives:
@@ -98,9 +107,6 @@ class InMemoryInitiatives(InitiativeRepository):
 
     async def remembered_receipt(self, key: str) -> tuple[str, Receipt] | None:
         return self.written.receipts.get(key)
-
-    async def remember_receipt(self, key: str, fingerprint: str, receipt: Receipt, at: datetime) -> None:
-        self.written.receipts[key] = (fingerprint, receipt)
 
     async def blank_stored_texts(self, initiative_id: uuid.UUID, erased: Sequence[str]) -> None:
         # The aggregate, saved before, holds its texts already blanked; the receipts keep no fingerprint.

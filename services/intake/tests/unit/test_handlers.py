@@ -92,6 +92,16 @@ async def test_a_resubmission_with_the_same_idempotency_key_returns_the_first_re
     assert len(uow.stored.initiatives) == 1
 
 
+async def test_an_empty_idempotency_key_is_no_key_and_remembers_no_receipt(
+    bus: MessageBus[FakeUnitOfWork], uow: FakeUnitOfWork
+) -> None:
+    # Found by schemathesis: an empty key was stored as a receipt's key, and the next empty one failed with 500.
+    (first, created), (second, created_again) = [await bus.handle(submission("")) for _ in range(2)]
+
+    assert created and created_again and first.id != second.id
+    assert uow.stored.receipts == {}
+
+
 async def test_the_years_first_submission_sent_twice_at_once_answers_the_first_receipt_after_losing_both_races(
     bus: MessageBus[FakeUnitOfWork], uow: FakeUnitOfWork, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -99,7 +109,7 @@ async def test_the_years_first_submission_sent_twice_at_once_answers_the_first_r
     missing (NewReferenceYear, made meanwhile), then, on its second try, finds the other's receipt stored
     under the key just before its own (ConcurrentSubmission). It answers the other's receipt, not a 500."""
     races = {"new year": 1, "concurrent key": 1}  # each race is lost once
-    count_up, remember = InMemoryInitiatives.next_reference_number, InMemoryInitiatives.remember_receipt
+    count_up, add = InMemoryInitiatives.next_reference_number, InMemoryInitiatives.add
 
     async def first_of_the_year(self: InMemoryInitiatives, year: int) -> int:
         if races["new year"]:
@@ -107,15 +117,16 @@ async def test_the_years_first_submission_sent_twice_at_once_answers_the_first_r
             raise NewReferenceYear(f"reference numbers of {year} begin")
         return await count_up(self, year)
 
-    async def after_the_other(self: InMemoryInitiatives, key: str, fingerprint: str, receipt: Any, at: Any) -> None:
-        if races["concurrent key"]:  # the other replica committed its receipt first
+    async def after_the_other(self: InMemoryInitiatives, initiative: Any, event_row: Any, **key: Any) -> None:
+        if races["concurrent key"]:  # the other replica committed its receipt first: nothing of this one is stored
             races["concurrent key"] -= 1
-            uow.stored.receipts[key] = (fingerprint, dataclasses.replace(receipt, id=uuid.uuid4()))
-            raise ConcurrentSubmission(f"Idempotency-Key {key!r} was used by a concurrent request")
-        await remember(self, key, fingerprint, receipt, at)
+            other = dataclasses.replace(initiative.receipt, id=uuid.uuid4())
+            uow.stored.receipts[key["idempotency_key"]] = (key["fingerprint"], other)
+            raise ConcurrentSubmission(f"Idempotency-Key {key['idempotency_key']!r} was used by a concurrent request")
+        await add(self, initiative, event_row, **key)
 
     monkeypatch.setattr(InMemoryInitiatives, "next_reference_number", first_of_the_year)
-    monkeypatch.setattr(InMemoryInitiatives, "remember_receipt", after_the_other)
+    monkeypatch.setattr(InMemoryInitiatives, "add", after_the_other)
 
     receipt, created = await bus.handle(submission("portal-first-of-2026"))
 
