@@ -147,7 +147,9 @@ class InitiativeCreate(Strict):
 
     def to_command(self, idempotency_key: str | None, registered_by: str | None = None) -> SubmitInitiative:
         """The submission; `registered_by` a coordinator when it comes in on the originator's behalf."""
-        fingerprint = hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+        fingerprint = ""  # only a retry with the same key compares it: a submission without one needs none
+        if idempotency_key:
+            fingerprint = hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
         proposal = Proposal(
             title=self.title,
             summary=self.summary,
