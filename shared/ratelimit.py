@@ -14,7 +14,8 @@ The count stays one round trip per request, in the database, rather than allowan
 blocks: a block would let one address through up to a block per replica beyond the limit, and the limit
 is the guarantee. What it no longer costs is Python: the upsert is built once per limiter, for its
 dialect, and executed with its values as parameters on a connection of its own (no ORM session, no
-statement or cache key made anew per request).
+statement or cache key made anew per request); on PostgreSQL it is compiled once and sent by asyncpg
+itself (shared.db.DriverStatement), past SQLAlchemy's per-execution work.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from shared.db import autocommitting
+from shared.db import DRIVER_ERRORS, DriverStatement, autocommitting
 
 log = structlog.get_logger(__name__)
 TABLE = "rate_limit_counters"
@@ -71,6 +72,9 @@ class RateLimiter:
         # service sends after its event loop comes back to it.
         self._engine = autocommitting(bind)
         self._count = _counting_statement(table, bind.dialect.name)
+        # PostgreSQL: every public request runs it, so it goes to the driver as compiled once.
+        postgres = bind.dialect.name == "postgresql"
+        self._count_on_driver = DriverStatement(self._count, bind.dialect) if postgres else None
         self._purge = delete(table).where(table.c.window_start < bindparam("before"))
         self._clock = clock
         self._purged_window = -1
@@ -87,16 +91,16 @@ class RateLimiter:
             self._refuse(refused_until - now)
         try:
             async with self._engine.connect() as connection:
-                counted = await connection.execute(
-                    self._count,
-                    {"scope": scope, "client": client, "start": start, "previous_start": start - self.window},
-                )
-                hits, previous = counted.one()
+                values = {"scope": scope, "client": client, "start": start, "previous_start": start - self.window}
+                if self._count_on_driver is not None:
+                    hits, previous = await self._count_on_driver.fetchrow(connection, values)
+                else:
+                    hits, previous = (await connection.execute(self._count, values)).one()
                 if self._purged_window != start:  # once per window and process: old windows go
                     await connection.execute(self._purge, {"before": start - self.window})
                     self._purged_window = start
                     self._refused_until = {k: t for k, t in self._refused_until.items() if t > now}
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, *DRIVER_ERRORS) as exc:
             log.warning("ratelimit.unavailable", error=type(exc).__name__)
             return
         overlap = 1 - (now - start) / self.window

@@ -388,6 +388,15 @@ async def test_a_hit_is_counted_in_one_statement_and_concurrent_hits_are_all_cou
         await connection.run_sync(table.metadata.create_all)
     statements: list[str] = []
     event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    if backend == "postgresql":  # the count goes to asyncpg as compiled once (shared.db.DriverStatement): ask it too
+
+        def logged(query: Any) -> None:
+            statements.append(query.query)
+
+        def log_on_the_driver(connection: Any, *_: Any) -> None:
+            connection.driver_connection.add_query_logger(logged)
+
+        event.listen(engine.sync_engine, "checkout", log_on_the_driver)
     now = [1_000_030.0]
     limiter = RateLimiter("40/minute", async_sessionmaker(engine, expire_on_commit=False), table, clock=lambda: now[0])
     try:
@@ -408,6 +417,35 @@ async def test_a_hit_is_counted_in_one_statement_and_concurrent_hits_are_all_cou
         with pytest.raises(HTTPException):
             await limiter.check("intake:submit", "198.51.100.7")
         await limiter.check("intake:submit", "198.51.100.8")  # another client has a bucket of its own
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+async def test_a_database_that_cannot_count_lets_the_request_through(
+    service_database: Any, tmp_path: Path, backend: str
+) -> None:
+    """Rather than refusing everyone: the count fails (here its table is gone) and the request goes on (logged
+    as ratelimit.unavailable)."""
+    from sqlalchemy import MetaData, text
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from shared.db import create_engine
+    from shared.ratelimit import RateLimiter, define_rate_limit_table
+
+    if backend == "postgresql":
+        engine = create_engine(await service_database("intake"))
+    else:
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'limits.db'}")
+    table = define_rate_limit_table(MetaData())
+    async with engine.begin() as connection:
+        await connection.run_sync(table.metadata.create_all)
+    limiter = RateLimiter("1/minute", async_sessionmaker(engine, expire_on_commit=False), table)
+    try:
+        await limiter.check("intake:submit", "198.51.100.7")
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP TABLE rate_limit_counters"))
+        await limiter.check("intake:submit", "198.51.100.7")  # the second of a 1/minute limit, and not refused
     finally:
         await engine.dispose()
 
