@@ -346,3 +346,25 @@ async def test_a_round_that_returns_a_count_waits_for_the_interval_instead_of_sp
         assert rounds == 1
     finally:
         task.cancel()
+
+
+def test_plain_and_multiline_text_refuse_exactly_unicodes_control_characters_and_lone_surrogates() -> None:
+    """The character classes in shared.validation are Unicode's categories Cc and Cs, checked over every code
+    point: multiline text welcomes a tab and line breaks, and nothing else of them."""
+    import sys
+    import unicodedata
+
+    from shared.validation import multiline_text, plain_text
+
+    def refused(check: Callable[[str], str], char: str) -> bool:
+        try:
+            check(f"a{char}b")
+        except ValueError:
+            return True
+        return False
+
+    for point in range(sys.maxunicode + 1):
+        char = chr(point)
+        control = unicodedata.category(char) in {"Cc", "Cs"}
+        assert refused(plain_text, char) == control, hex(point)
+        assert refused(multiline_text, char) == (control and char not in "\t\n\r"), hex(point)
