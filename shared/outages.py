@@ -38,6 +38,17 @@ _INFRASTRUCTURE = (
     TimeoutError,
     socket.gaierror,  # the host name does not resolve (DNS away)
 )
+# What an outage arrives as in a request (the kinds `is_infrastructure_error` then tells apart): the web API answers
+# these 503 with Retry-After when they are an outage, and leaves any other error of the same kinds a 500.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.SQLAlchemyError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    kafka_errors.KafkaError,
+    OSError,
+)
+OUTAGE_RETRY_AFTER_SECONDS = 5
+
 # A socket error that means "not reachable now" (a plain OSError, e.g. asyncpg's "Multiple exceptions"
 # when every address of a host refused); any other OSError (a missing file) is a bug, not an outage.
 _NETWORK_ERRNOS = frozenset(

@@ -41,6 +41,7 @@ from shared.metrics import (
     tasks_probe,
 )
 from shared.openapi import document_errors
+from shared.outages import OUTAGE_ERRORS, OUTAGE_RETRY_AFTER_SECONDS, describe_error, is_infrastructure_error
 from shared.outbox import Outbox, OutboxRelay
 from shared.ratelimit import TABLE as RATE_LIMIT_TABLE
 from shared.ratelimit import RateLimiter
@@ -402,3 +403,18 @@ def register_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    async def dependency_away(request: Request, exc: Exception) -> JSONResponse:
+        # The database (or the broker) is away for a moment: 503 with Retry-After, which the client and the web
+        # can act on, and one warning without a traceback; any other error of these kinds is a bug and stays a 500.
+        if not is_infrastructure_error(exc):
+            raise exc
+        log.warning("http.dependency_unavailable", method=request.method, error=describe_error(exc))
+        return JSONResponse(
+            {"detail": "a service this request needs is unavailable for a moment; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)},
+        )
+
+    for kind in OUTAGE_ERRORS:
+        app.add_exception_handler(kind, dependency_away)

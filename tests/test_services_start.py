@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.cli import SERVICES
 from shared.settings import PlatformSettings
+from tests.json_logs import json_logs
 from tests.test_platform_journey import INITIATIVE
 
 pytestmark = pytest.mark.integration
@@ -84,3 +85,26 @@ async def test_the_migrations_build_exactly_the_tables_the_code_uses(
         )
     await engine.dispose()
     assert differences == []
+
+
+async def test_a_request_that_finds_the_database_away_is_answered_503_with_retry_after_and_no_traceback() -> None:
+    bootstrap = importlib.import_module("services.intake.bootstrap")
+    settings = bootstrap.Settings(
+        database_url="postgresql+asyncpg://postgres@127.0.0.1:1/intake",  # nothing listens: connections are refused
+        platform=PlatformSettings(environment="local", kafka_bootstrap="127.0.0.1:1"),
+    )
+    app = bootstrap.create_app(settings)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    with json_logs("intake") as lines:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+        ):
+            submitted = await client.post("/api/v1/initiatives", json=INITIATIVE)
+        logged = lines()
+    assert submitted.status_code == 503, submitted.text
+    assert submitted.headers["Retry-After"] == "5"
+    assert "try again" in submitted.json()["detail"]
+    [warning] = [line for line in logged if line["event"] == "http.dependency_unavailable"]
+    assert warning["level"] == "warning" and "Connect call failed" in warning["error"]
+    assert not [line for line in logged if line["level"] == "error"]
