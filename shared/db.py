@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import asyncpg
 import structlog
 from pydantic import TypeAdapter
-from sqlalchemy import BigInteger, DateTime, Integer, Select, Table, event, select, text
+from sqlalchemy import BigInteger, DateTime, Integer, Select, Table, bindparam, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DisconnectionError
@@ -280,12 +280,40 @@ async def write_rows(
         statement = upsert_many(session, table, key=key, update=update) if key else _insert(session, table)
         await session.execute(statement, list(rows))
         return
+    await session.execute(_unnest_insert(table, names, tuple(key), tuple(update)), _arrays(table, names, rows))
+
+
+async def update_rows(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str] = ("id",)
+) -> None:
+    """UPDATE the rows named by `key` to the other values of `rows` (all with the same columns, no two with the
+    same key; a row whose key is not there changes nothing). On PostgreSQL ONE execution whatever the number of
+    rows, as `write_rows` does (`UPDATE ... FROM unnest(...)`), so that a round's outcomes are one statement, not
+    one per row; elsewhere (SQLite) an executemany of one UPDATE by the key."""
+    if not rows:
+        return
+    changed = tuple(name for name in rows[0] if name not in key)
+    connection = await session.connection()  # Core on the transaction's connection: no ORM bookkeeping per call
+    if session.get_bind().dialect.name != "postgresql":
+        by_key = [{**{f"key_{name}": row[name] for name in key}, **{n: row[n] for n in changed}} for row in rows]
+        await connection.execute(_update_by_key(table, tuple(key)), by_key)
+        return
+    await connection.execute(_unnest_update(table, tuple(key), changed), _arrays(table, (*key, *changed), rows))
+
+
+@functools.cache
+def _update_by_key(table: Table, key: tuple[str, ...]) -> Any:
+    """`UPDATE t SET <the row's other columns> WHERE <key> = :key_<key>` (executemany takes SET from the rows)."""
+    return table.update().where(*(table.c[name] == bindparam(f"key_{name}") for name in key))
+
+
+def _arrays(table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Each column's values as one array parameter, `c0`, `c1`, ... in the order of `names` (JSON as text)."""
     json_columns = {name for name in names if isinstance(table.c[name].type, sqltypes.JSON)}
-    arrays = {
+    return {
         f"c{index}": [json.dumps(row[name]) for row in rows] if name in json_columns else [row[name] for row in rows]
         for index, name in enumerate(names)
     }
-    await session.execute(_unnest_insert(table, names, tuple(key), tuple(update)), arrays)
 
 
 async def present(session: AsyncSession, table: Table, column: str, values: Iterable[Any], **equal: Any) -> set[Any]:
@@ -337,14 +365,32 @@ def _array_of(column_type: Any, dialect: Any) -> str:
 def _unnest_insert(table: Table, names: tuple[str, ...], key: tuple[str, ...], update: tuple[str, ...]) -> Any:
     """`INSERT INTO t (a, b) SELECT * FROM unnest(CAST(:c0 AS type_a[]), ...) [ON CONFLICT (key) DO UPDATE ...]`,
     built once per table and set of columns."""
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    quote = dialect.identifier_preparer.quote
-    arrays = ", ".join(
-        f"CAST(:c{index} AS {_array_of(table.c[name].type, dialect)})" for index, name in enumerate(names)
-    )
+    quote = postgresql.dialect().identifier_preparer.quote  # type: ignore[no-untyped-call]
+    arrays = _unnest_arrays(table, names)
     # Only the table's own (quoted) names and types go into the text; every value is a parameter.
     sql = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, names))}) SELECT * FROM unnest({arrays})"  # noqa: S608
     if key:
         changes = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in update)
         sql += f" ON CONFLICT ({', '.join(map(quote, key))}) DO " + (f"UPDATE SET {changes}" if changes else "NOTHING")
+    return text(sql)
+
+
+def _unnest_arrays(table: Table, names: Sequence[str]) -> str:
+    """`CAST(:c0 AS type_a[]), CAST(:c1 AS type_b[]), ...`: the arrays of `_arrays`, typed for `unnest`."""
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    return ", ".join(f"CAST(:c{index} AS {_array_of(table.c[name].type, dialect)})" for index, name in enumerate(names))
+
+
+@functools.cache
+def _unnest_update(table: Table, key: tuple[str, ...], changed: tuple[str, ...]) -> Any:
+    """`UPDATE t SET a = v.a, ... FROM unnest(CAST(:c0 AS type_key[]), CAST(:c1 AS type_a[]), ...) AS v(key, a, ...)
+    WHERE t.key = v.key`, built once per table and set of columns."""
+    quote = postgresql.dialect().identifier_preparer.quote  # type: ignore[no-untyped-call]
+    names = (*key, *changed)
+    target = quote(table.name)
+    changes = ", ".join(f"{quote(name)} = v.{quote(name)}" for name in changed)
+    match = " AND ".join(f"{target}.{quote(name)} = v.{quote(name)}" for name in key)
+    columns = ", ".join(map(quote, names))
+    # Only the table's own (quoted) names and types go into the text; every value is a parameter.
+    sql = f"UPDATE {target} SET {changes} FROM unnest({_unnest_arrays(table, names)}) AS v({columns}) WHERE {match}"  # noqa: S608
     return text(sql)

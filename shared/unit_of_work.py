@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -41,6 +41,13 @@ class UnitOfWork:
         """Write the event to the outbox in this transaction."""
         self.events_recorded = True
         return await self._outbox.add(self.session, event)
+
+    async def emit_many(self, events: Sequence[Event]) -> list[Envelope]:
+        """Write the events to the outbox in this transaction, in one statement."""
+        if not events:
+            return []
+        self.events_recorded = True
+        return await self._outbox.add_many(self.session, events)
 
     def outbox_row(self, event: Event) -> tuple[Envelope, dict[str, Any]]:
         """The event's outbox row, for a repository to write in the same statement as the change it follows

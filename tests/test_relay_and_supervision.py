@@ -116,6 +116,25 @@ async def test_a_row_the_broker_can_never_take_is_quarantined_and_the_rows_after
     assert failure is not None and failure.startswith("MessageSizeTooLargeError")
 
 
+async def test_events_emitted_together_are_written_in_one_go_and_published_in_their_order(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    broker = FakeBroker()
+    woken: list[bool] = []
+    async with UnitOfWork(sessions, Outbox(outbox, "probe"), lambda: woken.append(True)) as uow:
+        assert await uow.emit_many([]) == []
+        envelopes = await uow.emit_many([ProbeRecorded(probe_id=uuid.uuid4(), value=v) for v in (3, 1, 2)])
+        await uow.commit()
+
+    assert woken == [True]  # the commit wakes the relay
+    assert await OutboxRelay(sessions, outbox, broker.publish).publish_pending() == 3
+    assert broker.published == [3, 1, 2]
+    async with sessions() as session:
+        rows = (await session.execute(select(outbox.c.event_id, outbox.c.headers).order_by(outbox.c.id))).all()
+    assert [row.event_id for row in rows] == [envelope.event_id for envelope in envelopes]
+    assert all(row.headers["content-type"] == "application/json" for row in rows)
+
+
 async def test_a_retry_never_publishes_again_the_rows_the_broker_already_acknowledged(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

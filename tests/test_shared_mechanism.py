@@ -25,6 +25,7 @@ from shared.db import (
     insert_ignore,
     present,
     to_row,
+    update_rows,
     upsert,
     write_rows,
 )
@@ -315,15 +316,39 @@ async def test_present_looks_each_value_up_in_the_index_even_before_the_table_ha
         await drop_database(url)
 
 
-async def test_write_rows_refuses_a_value_longer_than_its_column_on_postgresql_rather_than_cutting_it(
-    postgres_server: str,
+async def test_update_rows_changes_each_named_row_to_its_own_values_and_leaves_the_others(database_url: str) -> None:
+    first = Paint(uuid.uuid4(), Colour.RED, (Colour.BLUE, Colour.RED), datetime(2026, 5, 1, 12, tzinfo=UTC), 1)
+    second = Paint(uuid.uuid4(), Colour.BLUE, (), datetime(2026, 5, 2, 9, 30, tzinfo=UTC), 2)
+    untouched = Paint(uuid.uuid4(), Colour.BLUE, (Colour.RED,), datetime(2026, 5, 3, tzinfo=UTC), 3)
+    first_now = Paint(first.id, Colour.BLUE, (Colour.BLUE,), datetime(2026, 6, 1, tzinfo=UTC), 7)
+    second_now = dataclasses.replace(second, shades=(Colour.RED, Colour.RED), litres=8)
+    nowhere = Paint(uuid.uuid4(), Colour.RED, (), datetime(2026, 7, 1, tzinfo=UTC), 9)  # no such row
+
+    async def work(session: Any) -> list[Paint]:
+        await write_rows(session, paints, [to_row(p, paints) for p in (first, second, untouched)])
+        await update_rows(session, paints, [to_row(p, paints) for p in (second_now, nowhere, first_now)])
+        await update_rows(session, paints, [])  # nothing to change: no statement
+        stored = (await session.execute(select(paints))).mappings().all()
+        return sorted((from_row(Paint, row) for row in stored), key=lambda p: p.litres)
+
+    assert await with_session(database_url, work) == [untouched, first_now, second_now]
+
+
+@pytest.mark.parametrize("writing", ["insert", "update"])
+async def test_write_rows_and_update_rows_refuse_a_value_longer_than_its_column_on_postgresql_rather_than_cutting_it(
+    postgres_server: str, writing: str
 ) -> None:
     url = await create_database(postgres_server, "test_mechanism")
     paint = Paint(uuid.uuid4(), Colour.RED, (), datetime(2026, 5, 1, tzinfo=UTC), 1)
     try:
 
         async def work(session: Any) -> None:
-            await write_rows(session, paints, [to_row(paint, paints, colour="ultramarine blue")])  # 16 > 10
+            long = to_row(paint, paints, colour="ultramarine blue")  # 16 > 10
+            if writing == "insert":
+                await write_rows(session, paints, [long])
+            else:
+                await write_rows(session, paints, [to_row(paint, paints)])
+                await update_rows(session, paints, [long])
 
         with pytest.raises(DBAPIError, match="too long"):
             await with_session(url, work)

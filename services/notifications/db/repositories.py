@@ -19,7 +19,7 @@ from services.notifications.domain import (
     Status,
     address_key,
 )
-from shared.db import from_row, insert_ignore_many, to_row, upsert
+from shared.db import from_row, insert_ignore_many, to_row, update_rows, upsert
 from shared.tracing import current_traceparent
 
 FINISHED = (Status.SENT, Status.FAILED, Status.UNKNOWN, Status.CANCELLED, Status.IN_DIGEST)  # nothing left to send
@@ -105,9 +105,15 @@ class DeliveryRepository:
         return [_from_row(row) for row in await self._session.execute(query.with_for_update() if for_update else query)]
 
     async def save(self, delivery: Delivery) -> None:
-        row = to_row(delivery, deliveries)
-        values = {name: row[name] for name in _MUTABLE}
-        await self._session.execute(update(deliveries).where(deliveries.c.id == delivery.id).values(**values))
+        await self.save_many([delivery])
+
+    async def save_many(self, changed: Sequence[Delivery]) -> None:
+        """Write back what the deliveries' lives changed, in one statement (`update_rows`)."""
+        rows = []
+        for delivery in changed:
+            row = to_row(delivery, deliveries)
+            rows.append({"id": delivery.id, **{name: row[name] for name in _MUTABLE}})
+        await update_rows(self._session, deliveries, rows)
 
     async def due(self, now: datetime, limit: int) -> list[uuid.UUID]:
         """Queued deliveries whose time has come and that no attempt holds, the longest waiting first."""
@@ -183,17 +189,27 @@ class DeliveryRepository:
         """Note that attempt `token` hands the delivery to the server now, if it still holds its lease (the
         delivery still queued, claimed by it, the lease not run out): false when it does not (an erasure, a
         staff action or a lapsed lease came in between), and it must not send."""
-        result = await self._session.execute(
+        return delivery_id in await self.begin_handover_many([delivery_id], token, now)
+
+    async def begin_handover_many(
+        self, delivery_ids: Iterable[uuid.UUID], token: uuid.UUID, now: datetime
+    ) -> set[uuid.UUID]:
+        """`begin_handover` for several deliveries in one statement: the ids of those attempt `token` may send."""
+        wanted = list(delivery_ids)
+        if not wanted:
+            return set()
+        held = await self._session.scalars(
             update(deliveries)
             .where(
-                deliveries.c.id == delivery_id,
+                deliveries.c.id.in_(wanted),
                 deliveries.c.status == Status.QUEUED.value,
                 deliveries.c.lease_token == token,
                 deliveries.c.next_attempt_at > now,
             )
             .values(handover_at=now)
+            .returning(deliveries.c.id)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return set(held)
 
     async def release_never_handed_over(self, now: datetime) -> int:
         """Give back the deliveries whose lease ran out before their attempt began to hand them over (their

@@ -8,8 +8,10 @@ claims its delivery with a lease (a token of its own and a time), notes that it 
 (only if it still holds the lease), sends, then records the outcome (sent, waiting, failed, unknown) in one
 transaction with its NotificationSent/NotificationFailed event, only if it still holds the lease (a
 "sent" is recorded whatever happened meanwhile: it is a fact). Several attempts run at once, one per
-SMTP connection. A round claims its batch in one statement and records the emails the server took
-together, in one transaction, when its attempts are done.
+SMTP connection, each taking the next email when its last is done; their handovers are noted a few at a time
+(as many as there are connections), in one statement, just before they go. A round
+claims its batch in one statement and records the emails the server took together when its waves are done:
+their outcomes in one statement, their events in one more, in one transaction.
 
 Nothing is sent twice by the sender itself: an email whose "sent" could not be written (the database
 went away) is kept in memory and recorded before anything else is sent; a lease that runs out without
@@ -27,6 +29,7 @@ delivery the sender then sends like any other.
 from __future__ import annotations
 
 import asyncio
+import collections
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +50,7 @@ from services.notifications.domain import (
     Outage,
     Outcome,
     OutcomeUnknown,
+    OutgoingEmail,
     PermanentFailure,
     RecipientRole,
     RetryPolicy,
@@ -66,6 +70,7 @@ from services.notifications.domain import (
 )
 from services.notifications.domain.sending import OUTAGE_PROBE_MAX_SECONDS
 from services.notifications.links import UnsubscribeLinks
+from shared.contracts import Event
 from shared.db import Clock
 from shared.errors import InvalidTransition
 from shared.jobs import AT_ONCE, Pause
@@ -150,48 +155,25 @@ async def send_due_emails(
     for delivery_id, token in lapsed:  # still held by the attempt that let it lapse, or recorded meanwhile
         log.warning("delivery.outcome_unknown", delivery_id=str(delivery_id), reason="lease ran out")
         await _record(delivery_id, token, new_uow, lambda d, at: d.record_unknown(LAPSED, at), clock())
-    gate, away, stopping = asyncio.Semaphore(max(1, command.parallel)), asyncio.Event(), asyncio.Event()
+    parallel = max(1, command.parallel)
     token = uuid.uuid4()  # this round's attempts
     sent: dict[uuid.UUID, datetime] = {}
-
-    async def attempt(delivery: Delivery) -> bool:
-        async with gate:
-            if stopping.is_set():  # the service stops: begin nothing new
-                return True
-            if away.is_set():  # found away by another attempt of this round: the rest wait for the next probe
-                return False
-            reached = await _attempt(delivery, token, new_uow, mailer, policy, sent, clock, sign_profile_link)
-            if not reached:
-                away.set()
-            return reached
-
+    away = False
     probe = due[:1] if outage.rounds else []  # the server was away at the last round: one before the others
     rest = due[len(probe) :]
     claimed: list[Delivery] = []
     try:
         for batch in (probe, rest):
-            if not batch or away.is_set():
+            if not batch or away:
                 continue
             now = clock()
             async with new_uow() as claiming:
                 taken = await claiming.deliveries.claim_many(batch, token, now, now + command.lease)
                 await claiming.commit()
             claimed += taken
-            tasks = [asyncio.create_task(attempt(delivery)) for delivery in taken]
-            if not tasks:
-                continue
-            try:
-                await asyncio.wait(tasks)
-            except asyncio.CancelledError:
-                # Stopping (a deploy, Ctrl-C): an email being handed over must still have its outcome recorded,
-                # or it would end up unknown. The attempts in flight finish (bounded by the SMTP timeout); the
-                # others do not begin.
-                stopping.set()
-                await asyncio.wait(tasks)
-                raise
-            errors = [error for error in (t.exception() for t in tasks) if error is not None]
-            if errors:
-                raise errors[0]  # every attempt has finished: the job backs off (the database is away, say)
+            handovers = _Handovers(taken, parallel, token, new_uow, clock, sign_profile_link)
+            if not await _attempt_all(handovers, parallel, token, new_uow, mailer, policy, sent, clock):
+                away = True  # the server is away: the rest wait for the next probe
     finally:
         # Shielded: a stop (cancellation) arriving now must not keep what the server took from being written down.
         settling = asyncio.ensure_future(
@@ -202,12 +184,119 @@ async def send_due_emails(
         except asyncio.CancelledError:
             await settling
             raise
-    if away.is_set():
+    if away:
         pause = outage.continues(policy)
         log.warning("sender.smtp_unavailable", retry_in=pause)
         return Pause(pause)
     outage.ended()
     return AT_ONCE if len(due) >= command.batch_size else None
+
+
+def _content_erased(delivery: Delivery, at: datetime) -> Outcome:
+    return delivery.record_permanent_failure("content erased", at)
+
+
+class _Handovers:
+    """A round's claimed deliveries, handed to its attempts one at a time: `ahead` at a time have their handover
+    noted in one statement just before they go, only those whose lease still holds (an erasure, a staff action or
+    a lapsed lease may have come in between). The recipient's profile link is signed into each text here, just
+    before it is handed over, and kept nowhere. Once `stopped`, no more are noted, but those noted are still handed
+    out (a delivery whose handover began is never given back: it would end up unknown); the rest are given back
+    by `_settle`."""
+
+    def __init__(
+        self,
+        claimed: list[Delivery],
+        ahead: int,
+        token: uuid.UUID,
+        new_uow: UowFactory,
+        clock: Clock,
+        sign_profile_link: SignProfileLink,
+    ) -> None:
+        self._waiting = collections.deque(claimed)
+        self._noted: collections.deque[tuple[Delivery, OutgoingEmail]] = collections.deque()
+        self._ahead, self._token, self._new_uow = ahead, token, new_uow
+        self._clock, self._sign_profile_link = clock, sign_profile_link
+        self._lock = asyncio.Lock()
+        self.stopped = False
+
+    async def next(self) -> tuple[Delivery, OutgoingEmail] | None:
+        """The next delivery to hand over with its email, or None when there is none left."""
+        async with self._lock:
+            while not self._noted:
+                if self.stopped or not self._waiting:
+                    return None
+                await self._note([self._waiting.popleft() for _ in range(min(self._ahead, len(self._waiting)))])
+            return self._noted.popleft()
+
+    async def _note(self, chunk: list[Delivery]) -> None:
+        token, clock = self._token, self._clock
+        ready: list[tuple[Delivery, OutgoingEmail]] = []
+        for delivery in chunk:
+            if (email := delivery.outgoing(self._sign_profile_link)) is not None:
+                ready.append((delivery, email))
+                continue
+            await _record(delivery.id, token, self._new_uow, _content_erased, clock())
+        if not ready:
+            return
+        async with self._new_uow() as uow:
+            held = await uow.deliveries.begin_handover_many([delivery.id for delivery, _ in ready], token, clock())
+            await uow.commit()
+        for delivery, email in ready:
+            if delivery.id in held:
+                self._noted.append((delivery, email))
+            else:
+                log.warning("delivery.lease_lost", delivery_id=str(delivery.id), stage="before sending")
+
+
+async def _attempt_all(
+    handovers: _Handovers,
+    parallel: int,
+    token: uuid.UUID,
+    new_uow: UowFactory,
+    mailer: Mailer,
+    policy: RetryPolicy,
+    sent: dict[uuid.UUID, datetime],
+    clock: Clock,
+) -> bool:
+    """`parallel` attempts at a time (one per SMTP connection), each taking the next delivery as soon as its last
+    is done, until none is left; false when the server could not be used at all (then, as after an error, the
+    emails whose handover was noted still go, and the rest are not tried).
+
+    A stop (cancellation) lets the attempts in flight finish (bounded by the SMTP timeout), so that no email being
+    handed over is left without its outcome (it would end up unknown); nothing more is noted."""
+    reached = True
+    errors: list[Exception] = []
+
+    async def attempts() -> None:
+        nonlocal reached
+        while True:
+            try:
+                item = await handovers.next()
+            except Exception as exc:  # the handover could not be noted (the database is away): nothing of it went
+                errors.append(exc)
+                handovers.stopped = True
+                return
+            if item is None:
+                return
+            delivery, email = item
+            try:
+                if not await _attempt(delivery, email, token, new_uow, mailer, policy, sent, clock):
+                    reached, handovers.stopped = False, True
+            except Exception as exc:  # the database is away, say: the noted ones still go, and are kept if sent
+                errors.append(exc)
+                handovers.stopped = True
+
+    workers = [asyncio.create_task(attempts()) for _ in range(parallel)]
+    try:
+        await asyncio.wait(workers)
+    except asyncio.CancelledError:
+        handovers.stopped = True
+        await asyncio.wait(workers)
+        raise
+    if errors:
+        raise errors[0]  # every attempt has finished: the job backs off
+    return reached
 
 
 async def _settle(
@@ -244,30 +333,17 @@ async def _release(delivery_ids: list[uuid.UUID], token: uuid.UUID, new_uow: Uow
 
 async def _attempt(
     delivery: Delivery,
+    email: OutgoingEmail,
     token: uuid.UUID,
     new_uow: UowFactory,
     mailer: Mailer,
     policy: RetryPolicy,
     sent: dict[uuid.UUID, datetime],
     clock: Clock,
-    sign_profile_link: SignProfileLink,
 ) -> bool:
-    """Send one delivery claimed by `token` and note when the server took it (in `sent`), or record how it
-    failed; false when the server could not be used at all. The recipient's profile link is signed into the
-    text here, just before it is handed over, and kept nowhere."""
+    """Send one delivery claimed by `token`, its handover noted, and note when the server took it (in `sent`), or
+    record how it failed; false when the server could not be used at all."""
     delivery_id = delivery.id
-    email = delivery.outgoing(sign_profile_link)
-    if email is None:
-        await _record(
-            delivery_id, token, new_uow, lambda d, at: d.record_permanent_failure("content erased", at), clock()
-        )
-        return True
-    async with new_uow() as uow:  # an erasure, a staff action or a lapsed lease may have come in between
-        handing_over = await uow.deliveries.begin_handover(delivery_id, token, clock())
-        await uow.commit()
-    if not handing_over:
-        log.warning("delivery.lease_lost", delivery_id=str(delivery_id), stage="before sending")
-        return True
     try:
         await mailer.send(email)
     except OutcomeUnknown as exc:
@@ -303,6 +379,7 @@ async def _record_sent(sent: dict[uuid.UUID, datetime], new_uow: UowFactory) -> 
     """The server took these: record each "sent" (a fact, whoever holds the lease now) with its event, all in
     one transaction."""
     recorded: list[Delivery] = []
+    events: list[Event] = []
     async with new_uow() as uow:
         for delivery in await uow.deliveries.get_many(sent, for_update=True):  # an erasure may be writing them
             at = sent[delivery.id]
@@ -311,9 +388,10 @@ async def _record_sent(sent: dict[uuid.UUID, datetime], new_uow: UowFactory) -> 
             except InvalidTransition as exc:  # changed meanwhile: theirs stands
                 log.warning("delivery.outcome_not_recorded", delivery_id=str(delivery.id), reason=str(exc))
                 continue
-            await uow.deliveries.save(delivery)
-            await uow.emit(notification_event(delivery, outcome, at))
+            events.append(notification_event(delivery, outcome, at))
             recorded.append(delivery)
+        await uow.deliveries.save_many(recorded)  # one statement for the round's outcomes, one for their events
+        await uow.emit_many(events)
         await uow.commit()
     for delivery in recorded:
         log.info("delivery.attempted", delivery_id=str(delivery.id), template=delivery.template,

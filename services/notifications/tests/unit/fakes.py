@@ -67,6 +67,10 @@ class FakeDeliveries(DeliveryRepository):
     async def save(self, delivery: Delivery) -> None:
         self.rows[delivery.id] = dataclasses.replace(delivery)
 
+    async def save_many(self, changed: Sequence[Delivery]) -> None:
+        for delivery in changed:
+            await self.save(delivery)
+
     def _waiting(self, now: datetime, leased: bool) -> list[Delivery]:
         found = [
             d
@@ -85,11 +89,12 @@ class FakeDeliveries(DeliveryRepository):
         lapsed = [d for d in self._waiting(now, leased=True) if d.lease_token and d.id in self.handed_over]
         return [(d.id, d.lease_token) for d in lapsed if d.lease_token][:limit]
 
-    async def begin_handover(self, delivery_id: uuid.UUID, token: uuid.UUID, now: datetime) -> bool:
-        if not self.rows[delivery_id].holds_lease(token, now):
-            return False
-        self.handed_over.add(delivery_id)
-        return True
+    async def begin_handover_many(
+        self, delivery_ids: Iterable[uuid.UUID], token: uuid.UUID, now: datetime
+    ) -> set[uuid.UUID]:
+        held = {i for i in delivery_ids if self.rows[i].holds_lease(token, now)}
+        self.handed_over |= held
+        return held
 
     async def release_never_handed_over(self, now: datetime) -> int:
         untried = [d for d in self._waiting(now, leased=True) if d.lease_token and d.id not in self.handed_over]
@@ -216,6 +221,9 @@ class FakeUnitOfWork(NotificationsUnitOfWork):
     async def emit(self, event: Event) -> Envelope:
         self.events.append(event)
         return Envelope.wrap(event, producer="notifications")
+
+    async def emit_many(self, events: Sequence[Event]) -> list[Envelope]:
+        return [await self.emit(event) for event in events]
 
     async def commit(self) -> None:
         if self.failing_commits:  # nothing of the transaction stays

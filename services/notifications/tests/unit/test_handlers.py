@@ -133,6 +133,47 @@ async def test_a_full_batch_asks_for_the_next_round_at_once() -> None:
     assert len(app.mailer.sent) == 2
 
 
+def _delivery_of(message_id: str) -> uuid.UUID:
+    return uuid.UUID(message_id.strip("<>").partition("@")[0])
+
+
+async def test_several_attempts_at_once_send_each_email_once_each_handover_noted_before_it_goes() -> None:
+    app = Harness()
+    for n in range(1, 4):
+        await app.consume(factories.submitted(reference=f"MM-2026-{n:04d}"))
+    noted_before: list[bool] = []
+    app.mailer.after_send = lambda: noted_before.append(
+        _delivery_of(app.mailer.sent[-1].message_id) in app.deliveries.handed_over
+    )
+
+    assert await app.bus.handle(SendDueEmails(parallel=4)) is None
+    assert len(app.mailer.sent) == len(app.deliveries.rows) == 9  # a receipt and two alerts for each
+    assert len({email.message_id for email in app.mailer.sent}) == 9 and all(noted_before)
+    assert set(app.statuses().values()) == {Status.SENT} and len(app.uow.events) == 9
+
+
+async def test_a_server_found_away_in_a_round_stops_it_its_noted_emails_wait_and_the_rest_go_back_uncounted() -> None:
+    app = Harness()
+    for n in range(1, 3):
+        await app.consume(factories.submitted(reference=f"MM-2026-{n:04d}"))
+    assert len(app.deliveries.rows) == 6  # more than one handover note's worth
+    app.mailer.away = True
+
+    assert await app.bus.handle(SendDueEmails(parallel=4)) == Pause(2.0)
+    # The four whose handover was noted went to the server (and wait for it, no attempt used up); the others
+    # were never handed over: given back, their attempt not counted.
+    waiting = [d for d in app.deliveries.rows.values() if d.attempts]
+    assert len(waiting) == 4 and all(d.last_error and d.failures == 0 for d in waiting) and app.mailer.sent == []
+    assert all(d.lease_token is None and d.status is Status.QUEUED for d in app.deliveries.rows.values())
+
+    app.mailer.away = False
+    app.now += timedelta(seconds=10)
+    assert await app.bus.handle(SendDueEmails(parallel=4)) is None
+    assert len(app.mailer.sent) == len(app.deliveries.rows) and set(app.statuses().values()) == {Status.SENT}
+    waited = {d.id for d in waiting}
+    assert all(d.attempts == (2 if d.id in waited else 1) for d in app.deliveries.rows.values())
+
+
 async def test_while_the_server_is_away_the_sender_probes_with_one_delivery_waiting_longer_each_round() -> None:
     app = Harness(coordinators=())
     await app.consume(factories.submitted())
