@@ -116,6 +116,19 @@ class Renderer:
         return " ".join("".join(subject_parts).split())
 
 
+def _newstyle_gettext(translations: NullTranslations) -> Any:
+    """What the i18n extension's newstyle `_()` does (the translation, escaped where autoescaping, always formatted
+    with its variables) without its three nested context calls per word: a fifth of the time a render takes."""
+
+    @pass_eval_context
+    def gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
+        translated = translations.gettext(string)
+        # Our catalog's text, trusted as the extension trusts it; the variables are escaped by Markup's `%`.
+        return (Markup(translated) if eval_ctx.autoescape else translated) % variables  # noqa: S704
+
+    return gettext
+
+
 def _environment(directory: Path, locale: str, translations: NullTranslations) -> Environment:
     env = Environment(
         loader=FileSystemLoader(directory),
@@ -128,6 +141,7 @@ def _environment(directory: Path, locale: str, translations: NullTranslations) -
         keep_trailing_newline=True,
     )
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(_=_newstyle_gettext(translations), gettext=_newstyle_gettext(translations))
     env.filters.update(
         label=partial(label, locale, translations),
         when=partial(when, locale, translations),
