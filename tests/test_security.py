@@ -364,6 +364,23 @@ async def test_x_forwarded_for_counts_only_when_a_trusted_proxy_sends_it(service
         await application.state.infra.engine.dispose()
 
 
+async def _rate_limit_table(backend: str, service_database: Any, tmp_path: Path) -> tuple[Any, Any]:
+    """An engine on a fresh PostgreSQL database or SQLite file, and the rate limit's table created in it."""
+    from sqlalchemy import MetaData
+
+    from shared.db import create_engine
+    from shared.ratelimit import define_rate_limit_table
+
+    if backend == "postgresql":
+        engine = create_engine(await service_database("intake"))
+    else:
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'limits.db'}")
+    table = define_rate_limit_table(MetaData())
+    async with engine.begin() as connection:
+        await connection.run_sync(table.metadata.create_all)
+    return engine, table
+
+
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 async def test_a_hit_is_counted_in_one_statement_and_concurrent_hits_are_all_counted(
     service_database: Any, tmp_path: Path, backend: str
@@ -373,19 +390,12 @@ async def test_a_hit_is_counted_in_one_statement_and_concurrent_hits_are_all_cou
     import asyncio
 
     from fastapi import HTTPException
-    from sqlalchemy import MetaData, event
+    from sqlalchemy import event
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
-    from shared.db import create_engine
-    from shared.ratelimit import RateLimiter, define_rate_limit_table
+    from shared.ratelimit import RateLimiter
 
-    if backend == "postgresql":
-        engine = create_engine(await service_database("intake"))
-    else:
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'limits.db'}")
-    table = define_rate_limit_table(MetaData())
-    async with engine.begin() as connection:
-        await connection.run_sync(table.metadata.create_all)
+    engine, table = await _rate_limit_table(backend, service_database, tmp_path)
     statements: list[str] = []
     event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     if backend == "postgresql":  # the count goes to asyncpg as compiled once (shared.db.DriverStatement): ask it too
@@ -427,19 +437,12 @@ async def test_a_database_that_cannot_count_lets_the_request_through(
 ) -> None:
     """Rather than refusing everyone: the count fails (here its table is gone) and the request goes on (logged
     as ratelimit.unavailable)."""
-    from sqlalchemy import MetaData, text
+    from sqlalchemy import text
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
-    from shared.db import create_engine
-    from shared.ratelimit import RateLimiter, define_rate_limit_table
+    from shared.ratelimit import RateLimiter
 
-    if backend == "postgresql":
-        engine = create_engine(await service_database("intake"))
-    else:
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'limits.db'}")
-    table = define_rate_limit_table(MetaData())
-    async with engine.begin() as connection:
-        await connection.run_sync(table.metadata.create_all)
+    engine, table = await _rate_limit_table(backend, service_database, tmp_path)
     limiter = RateLimiter("1/minute", async_sessionmaker(engine, expire_on_commit=False), table)
     try:
         await limiter.check("intake:submit", "198.51.100.7")
